@@ -1,0 +1,6 @@
+export * from './rule.js';
+export * from './config.js';
+export * from './policy.js';
+export * from './canonical.js';
+export * from './version.js';
+export * from './where.js';
