@@ -100,7 +100,7 @@ export const DatabaseSchema = z.discriminatedUnion('type', [
     type: z.literal('sqlite'),
     /** Relative to the config file's directory. */
     file: z.string().min(1),
-    /** SQL run once when `dfc serve` creates the file. */
+    /** A JSON file (relative to the config) of rows per table, inserted when `dfc serve` creates the database. */
     seed: z.string().min(1).optional(),
   }),
   z.strictObject({
