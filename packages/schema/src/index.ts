@@ -4,3 +4,4 @@ export * from './policy.js';
 export * from './canonical.js';
 export * from './version.js';
 export * from './where.js';
+export * from './access.js';
