@@ -1,0 +1,57 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { prettyCanonicalJson } from '@dfc/schema';
+import { loadArtifact } from './artifact.js';
+import { DfcError } from './errors.js';
+import { makePolicy } from './testing.js';
+
+const root = mkdtempSync(join(tmpdir(), 'dfc-artifact-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const policy = makePolicy({ roles: { r: { active: true, access: [] } } });
+let n = 0;
+function pair(json: string, mjs: string | null): string {
+  const dir = join(root, String(n++));
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'policy.json'), json);
+  if (mjs !== null) writeFileSync(join(dir, 'policy.mjs'), mjs);
+  return dir;
+}
+const goodMjs = (hash: string) => `export const hash = ${JSON.stringify(hash)};\nexport const rules = { 'a/b/read': () => ({ allow: true }) };\n`;
+
+async function code(dir: string): Promise<string> {
+  try {
+    await loadArtifact(dir);
+  } catch (e) {
+    expect(e).toBeInstanceOf(DfcError);
+    return (e as DfcError).code;
+  }
+  return 'loaded';
+}
+
+describe('loadArtifact', () => {
+  test('loads a matching pair', async () => {
+    const a = await loadArtifact(pair(prettyCanonicalJson(policy), goodMjs(policy.hash)));
+    expect(a.policy.hash).toBe(policy.hash);
+    expect(Object.keys(a.module.rules)).toEqual(['a/b/read']);
+  });
+  test('refuses each kind of broken or mismatched pair with its own code', async () => {
+    const other = makePolicy({ environment: 'development' });
+    const edited = JSON.parse(JSON.stringify(policy));
+    edited.roles.r.active = false;
+    const cases: [string, string, string | null][] = [
+      ['DFC_ERR_ARTIFACT_MISSING', prettyCanonicalJson(policy), null],
+      ['DFC_ERR_ARTIFACT_JSON', '{"truncated": ', goodMjs(policy.hash)],
+      ['DFC_ERR_ARTIFACT_SCHEMA', JSON.stringify({ ...policy, roles: 'x' }), goodMjs(policy.hash)],
+      ['DFC_ERR_ARTIFACT_VERSION', JSON.stringify({ ...policy, artifactVersion: 999 }), goodMjs(policy.hash)],
+      ['DFC_ERR_ARTIFACT_HASH', JSON.stringify(edited), goodMjs(policy.hash)],
+      ['DFC_ERR_ARTIFACT_HASH', prettyCanonicalJson(policy), goodMjs(other.hash)],
+      ['DFC_ERR_ARTIFACT_MODULE', prettyCanonicalJson(policy), 'throw new Error("at import");'],
+      ['DFC_ERR_ARTIFACT_MODULE', prettyCanonicalJson(policy), 'export const hash = ;'],
+      ['DFC_ERR_ARTIFACT_MODULE', prettyCanonicalJson(policy), `export const hash = ${JSON.stringify(policy.hash)}; export const rules = { x: 1 };`],
+    ];
+    for (const [want, json, mjs] of cases) expect(await code(pair(json, mjs))).toBe(want);
+  });
+});

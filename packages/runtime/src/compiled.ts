@@ -1,0 +1,147 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Operation, Policy, PolicyApp, PolicyRequirement, PolicyRole, PolicyService } from '@dfc/schema';
+import { precomputeAccess, type AccessMatch } from './access.js';
+import type { Artifact, PolicyModule, RuleFn } from './artifact.js';
+import { secretResolver, type Env, type SecretResolver } from './secrets.js';
+
+/**
+ * A loaded policy with everything a request needs looked up ahead of time: API key
+ * digests, access per (role, service, component), the rule closure per table operation
+ * and the requirement collections per service, table and column.
+ */
+export interface CompiledPolicy {
+  readonly policy: Policy;
+  readonly module: PolicyModule;
+  readonly hash: string;
+  /** Directory of the artifact. */
+  readonly dir: string;
+  readonly resolveSecret: SecretResolver;
+  /** sha256(api key) hex → app name. */
+  readonly keyDigests: ReadonlyMap<string, { app: string; digest: Buffer }>;
+  readonly apps: ReadonlyMap<string, PolicyApp>;
+  readonly roles: ReadonlyMap<string, PolicyRole>;
+  readonly services: ReadonlyMap<string, CompiledService>;
+  /** role → `service\0component` → access. */
+  readonly access: ReadonlyMap<string, ReadonlyMap<string, AccessMatch>>;
+}
+
+export interface CompiledService {
+  name: string;
+  def: PolicyService;
+  /** Implied `authenticated` is part of this collection unless it holds `allowAnonymous`. */
+  security: Collection;
+  tables: ReadonlyMap<string, CompiledTable>;
+}
+
+export interface CompiledTable {
+  name: string;
+  service: string;
+  primaryKey: string;
+  columns: ReadonlySet<string>;
+  security: Collection | null;
+  fieldSecurity: ReadonlyMap<string, Collection>;
+  /** The rule per operation (the table's own, else the service's `default` table's). */
+  rules: Partial<Record<Operation, { key: string; fn: RuleFn; touchesRes: boolean }>>;
+}
+
+export interface Collection {
+  level: 'service' | 'table' | 'field';
+  key: string;
+  requirements: PolicyRequirement[];
+  /** The module's closure for the collection's `rule` requirements, if it exports one. */
+  fn?: RuleFn;
+}
+
+export interface CompileOptions {
+  env?: Env;
+}
+
+export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): CompiledPolicy {
+  const { policy, module } = artifact;
+  const resolveSecret = secretResolver(opts.env ?? process.env);
+
+  const keyDigests = new Map<string, { app: string; digest: Buffer }>();
+  for (const [name, app] of Object.entries(policy.apps)) {
+    const hex =
+      'sha256' in app.apiKey
+        ? app.apiKey.sha256
+        : createHash('sha256').update(resolveSecret(app.apiKey, `the api key of app ${JSON.stringify(name)}`)).digest('hex');
+    keyDigests.set(hex, { app: name, digest: Buffer.from(hex, 'hex') });
+  }
+
+  const services = new Map<string, CompiledService>();
+  for (const [sname, svc] of Object.entries(policy.services)) {
+    const tables = new Map<string, CompiledTable>();
+    const svcRules = policy.rules[sname] ?? {};
+    for (const [tname, table] of Object.entries(svc.tables)) {
+      const rules: CompiledTable['rules'] = {};
+      for (const op of ['create', 'read', 'update', 'delete'] as const) {
+        const own = svcRules[tname]?.[op];
+        const fallback = svcRules['default']?.[op];
+        const ownKey = `${sname}/${tname}/${op}`;
+        const defKey = `${sname}/default/${op}`;
+        const key = own ? ownKey : fallback ? defKey : undefined;
+        if (!key) continue;
+        // The module may key a fallback under the table itself or under `default`.
+        const fn = module.rules[key] ?? (own ? undefined : module.rules[ownKey]);
+        if (!fn) continue; // no closure: the operation is denied
+        rules[op] = { key, fn, touchesRes: touchesRes(own ?? fallback) };
+      }
+      const fieldSecurity = new Map<string, Collection>();
+      for (const [cname, col] of Object.entries(table.columns)) {
+        if (col.security && col.security.length > 0) {
+          const key = `${sname}/${tname}/${cname}`;
+          fieldSecurity.set(cname, collection('field', key, col.security, module));
+        }
+      }
+      tables.set(tname, {
+        name: tname,
+        service: sname,
+        primaryKey: table.primaryKey,
+        columns: new Set(Object.keys(table.columns)),
+        security: table.security && table.security.length > 0 ? collection('table', `${sname}/${tname}`, table.security, module) : null,
+        fieldSecurity,
+        rules,
+      });
+    }
+    services.set(sname, { name: sname, def: svc, security: collection('service', sname, svc.security, module), tables });
+  }
+
+  return Object.freeze({
+    policy,
+    module,
+    hash: policy.hash,
+    dir: artifact.dir,
+    resolveSecret,
+    keyDigests,
+    apps: new Map(Object.entries(policy.apps)),
+    roles: new Map(Object.entries(policy.roles)),
+    services,
+    access: precomputeAccess(policy),
+  });
+}
+
+function collection(level: Collection['level'], key: string, requirements: PolicyRequirement[], module: PolicyModule): Collection {
+  const c: Collection = { level, key, requirements };
+  const fn = module.requirements[key];
+  if (fn) c.fn = fn;
+  return c;
+}
+
+/** Whether a rule (tree) names a `res.` field, so its response pass is needed. */
+export function touchesRes(rule: unknown): boolean {
+  if (!rule || typeof rule !== 'object') return false;
+  const r = rule as Record<string, unknown>;
+  const fields = Array.isArray(r.fields) ? r.fields : typeof r.field === 'string' ? [r.field] : [];
+  if (fields.some((f) => typeof f === 'string' && f.startsWith('res.'))) return true;
+  if (Array.isArray(r.clauses) && r.clauses.some(touchesRes)) return true;
+  return false;
+}
+
+/** Look up an API key: digest, Map, then a constant-time comparison of the fixed-length digests. */
+export function appForKey(compiled: CompiledPolicy, apiKey: string): string | undefined {
+  const digest = createHash('sha256').update(apiKey, 'utf8').digest();
+  const hit = compiled.keyDigests.get(digest.toString('hex'));
+  if (!hit) return undefined;
+  return timingSafeEqual(digest, hit.digest) ? hit.app : undefined;
+}

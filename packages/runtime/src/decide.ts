@@ -1,0 +1,371 @@
+import { FALSE, andWhere, type Json, type Operation, type PolicyAccess, type Verb, type Where } from '@dfc/schema';
+import type { Decision, RuleContext, RuleInput } from './rule-types.js';
+import type { AccessMatch, Tier } from './access.js';
+import { appForKey, type Collection, type CompiledPolicy, type CompiledTable } from './compiled.js';
+import { DfcError, q } from './errors.js';
+import { entriesWhere } from './role-filter.js';
+
+/**
+ * The decision: a pure function of a loaded policy and a request description, with no
+ * HTTP in it. The Fastify plugin, `dfc test` and `dfc explain` all call it, so what tests
+ * and explanations show is what production does.
+ *
+ * app → role → role access → requirement collections → data rule → where conditions.
+ */
+
+export type RequestArgs = {
+  find?: Record<string, unknown>;
+  doc?: Record<string, unknown>;
+  update?: Record<string, unknown>;
+  op?: 'one' | 'all';
+};
+
+export interface DecideRequest {
+  /** The raw API key the request carried (looked up by digest). */
+  apiKey?: string;
+  /** Or, for trusted callers (`dfc test`, `dfc explain`), the app by name. */
+  app?: string;
+  /** Verified JWT claims, or null/absent without a session. */
+  claims?: Readonly<Record<string, unknown>> | null;
+  /** The raw session token, made available to rules as `args.token`. */
+  token?: string;
+  service: string;
+  /** `_table`, `_table/<t>`, `_schema`, `_schema/<t>`, `_doc`; derived from `table` when absent. */
+  component?: string;
+  table?: string;
+  id?: string | number;
+  verb: Verb;
+  /** Derived from the verb when absent (GET read, POST create, PUT/PATCH update, DELETE delete). */
+  operation?: Operation;
+  args?: RequestArgs;
+  requestor?: 'api' | 'script';
+  /** Collect a trace of every step. */
+  trace?: boolean;
+}
+
+export interface Trace {
+  app?: string;
+  role?: string;
+  roleSource?: 'claim' | 'app default';
+  access?: {
+    component: string;
+    tier: Tier | null;
+    matched: readonly PolicyAccess[];
+    overridden: readonly PolicyAccess[];
+    verbs: Verb[];
+  };
+  requirements: { level: Collection['level']; key: string; passed: boolean; failed: string[] }[];
+  rule?: { key: string; decision: Decision } | { key: null; decision: Decision };
+  where?: Where;
+  forced?: Record<string, Json>;
+}
+
+export interface Allowed {
+  allow: true;
+  app: string;
+  role: string;
+  operation: Operation;
+  table?: CompiledTable;
+  access: AccessMatch;
+  /** Role filters ∧ conditions forced by rules: AND it with the client's filter on every query. */
+  where: Where;
+  /** What every written row must satisfy afterwards. */
+  writeCheck: Where;
+  /** Equality conditions rules forced on `args.find`. */
+  forced: Record<string, Json>;
+  /** The args after the rule ran (doc, update may have been changed by force/remove/encrypt/hash). */
+  args: RuleInput['args'];
+  /** Set when the operation's rule names `res.` fields: run {@link processResponse} on the rows. */
+  response?: { fn: NonNullable<CompiledTable['rules']['read']>['fn']; key: string; args: RuleInput['args'] };
+  trace?: Trace;
+}
+
+export interface Denied {
+  allow: false;
+  error: DfcError;
+  app?: string;
+  role?: string;
+  trace?: Trace;
+}
+
+export type DecideResult = Allowed | Denied;
+
+const OPERATION_OF: Record<Verb, Operation> = { GET: 'read', POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' };
+
+export function operationOf(verb: Verb): Operation {
+  return OPERATION_OF[verb];
+}
+
+export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: RuleContext = {}): Promise<DecideResult> {
+  const trace: Trace | undefined = req.trace ? { requirements: [] } : undefined;
+  const deny = (error: DfcError, app?: string, role?: string): Denied => {
+    const d: Denied = { allow: false, error };
+    if (app !== undefined) d.app = app;
+    if (role !== undefined) d.role = role;
+    if (trace) d.trace = trace;
+    return d;
+  };
+
+  // app
+  let appName: string | undefined;
+  if (req.apiKey !== undefined) {
+    appName = appForKey(compiled, req.apiKey);
+    if (appName === undefined) return deny(new DfcError('DFC_ERR_INVALID_API_KEY'));
+  } else if (req.app !== undefined) {
+    appName = compiled.apps.has(req.app) ? req.app : undefined;
+    if (appName === undefined) return deny(new DfcError('DFC_ERR_INVALID_API_KEY', `unknown app ${q(req.app)}`));
+  } else {
+    return deny(
+      new DfcError('DFC_ERR_NO_API_KEY', undefined, { note: 'send it in the `X-Api-Key` header' }),
+    );
+  }
+  const app = compiled.apps.get(appName)!;
+  // invariant: an inactive app answers exactly like an unknown key (no oracle).
+  if (!app.active) return deny(new DfcError('DFC_ERR_INVALID_API_KEY'));
+  if (trace) trace.app = appName;
+
+  // role: from the configured claim when this app lists it, else the app's default
+  const claims = req.claims ?? null;
+  let roleName: string | null = null;
+  const roleClaim = compiled.policy.auth.jwt?.roleClaim;
+  if (claims && roleClaim && Object.hasOwn(claims, roleClaim)) {
+    const wanted = claims[roleClaim];
+    if (typeof wanted === 'string' && app.roles.includes(wanted) && compiled.roles.has(wanted)) {
+      roleName = wanted;
+      if (trace) trace.roleSource = 'claim';
+    }
+  }
+  if (roleName === null && app.role !== null && compiled.roles.has(app.role)) {
+    roleName = app.role;
+    if (trace) trace.roleSource = 'app default';
+  }
+  if (roleName === null) {
+    return deny(new DfcError('DFC_ERR_NO_ROLE', `app ${q(appName)} grants this caller no role`), appName);
+  }
+  if (trace) trace.role = roleName;
+  const role = compiled.roles.get(roleName)!;
+  if (!role.active) return deny(new DfcError('DFC_ERR_ROLE_INACTIVE', `role ${q(roleName)} is not active`), appName, roleName);
+
+  // service, table, component
+  const service = compiled.services.get(req.service);
+  if (!service) return deny(new DfcError('DFC_ERR_SERVICE_NOT_FOUND', `unknown service ${q(req.service)}`), appName, roleName);
+  let table: CompiledTable | undefined;
+  if (req.table !== undefined) {
+    table = service.tables.get(req.table);
+    if (!table) {
+      return deny(new DfcError('DFC_ERR_TABLE_NOT_FOUND', `unknown table ${q(req.table)} in service ${q(req.service)}`), appName, roleName);
+    }
+  }
+  const component = req.component ?? (table ? `_table/${table.name}` : '_table');
+  const operation = req.operation ?? operationOf(req.verb);
+
+  // role access
+  const access = compiled.access.get(roleName)?.get(service.name + '\0' + component);
+  if (!access) {
+    return deny(new DfcError('DFC_ERR_NOT_FOUND', `unknown resource ${q(component)} in service ${q(service.name)}`), appName, roleName);
+  }
+  if (trace) {
+    trace.access = {
+      component,
+      tier: access.tier,
+      matched: access.matched,
+      overridden: access.overridden,
+      verbs: [...access.verbs],
+    };
+  }
+  if (!access.verbs.has(req.verb)) {
+    const why =
+      access.tier === null
+        ? 'no access entry of the role matches it'
+        : `the most specific matching entry (${access.tier === 'exact' ? 'exact component' : access.tier === 'component' ? 'component wildcard' : access.tier === 'service' ? 'service `*`' : 'all services'}) grants ${access.verbs.size ? [...access.verbs].map((v) => '`' + v + '`').join(', ') : 'no verb'}`;
+    return deny(
+      new DfcError('DFC_ERR_ACCESS_DENIED', `role ${q(roleName)} may not ${q(req.verb)} ${q(`${service.name}/${component}`)}`, { note: why }),
+      appName,
+      roleName,
+    );
+  }
+
+  const args: RuleInput['args'] = {};
+  if (claims) args.auth = { ...claims };
+  if (req.token !== undefined) args.token = req.token;
+  const inArgs = req.args ?? {};
+  if (inArgs.find) args.find = { ...inArgs.find };
+  if (inArgs.doc) args.doc = { ...inArgs.doc };
+  if (inArgs.update) args.update = cloneUpdate(inArgs.update);
+  args.op = inArgs.op ?? (req.id !== undefined ? 'one' : 'all');
+
+  // requirement collections: service, then table, then each field present in the request
+  const collections: Collection[] = [service.security];
+  if (table?.security) collections.push(table.security);
+  if (table && table.fieldSecurity.size > 0) {
+    const present = new Set<string>([...Object.keys(args.doc ?? {}), ...Object.keys(setOf(args.update))]);
+    for (const [col, c] of table.fieldSecurity) if (present.has(col)) collections.push(c);
+  }
+  for (const c of collections) {
+    const r = await runCollection(c, roleName, claims, args, ctx);
+    trace?.requirements.push({ level: c.level, key: c.key, passed: r.passed, failed: r.failed });
+    if (!r.passed) {
+      const names = r.failed.map((n) => q(n)).join(', ');
+      const what = c.level === 'service' ? `service ${q(c.key)}` : c.level === 'table' ? `table ${q(c.key)}` : `field ${q(c.key)}`;
+      if (r.needsSession) {
+        return deny(new DfcError('DFC_ERR_AUTH_REQUIRED', `${what} requires a session`, {
+          note: 'send a session token in the `Authorization: Bearer` header',
+        }), appName, roleName);
+      }
+      return deny(new DfcError('DFC_ERR_REQUIREMENT_FAILED', `the requirements of ${what} failed: ${names}`), appName, roleName);
+    }
+  }
+
+  // the data rule (table operations only)
+  let response: Allowed['response'];
+  const forced: Record<string, Json> = Object.create(null) as Record<string, Json>;
+  if (table && component.startsWith('_table')) {
+    const rule = table.rules[operation];
+    if (!rule) {
+      const decision: Decision = { allow: false, reason: `no rule allows ${q(operation)} on ${q(`${service.name}.${table.name}`)}` };
+      if (trace) trace.rule = { key: null, decision };
+      return deny(new DfcError('DFC_ERR_RULE_DENIED', decision.reason!, { note: 'an operation with no rule is denied' }), appName, roleName);
+    }
+    const findBefore = args.find ? { ...args.find } : undefined;
+    const snapshot = rule.touchesRes ? structuredClone(args) : undefined;
+    const decision = await runRule(rule.fn, { args }, ctx, rule.key);
+    if (trace) trace.rule = { key: rule.key, decision };
+    if (!decision.allow) {
+      return deny(new DfcError('DFC_ERR_RULE_DENIED', decision.reason ?? `rule ${q(rule.key)} denied the request`), appName, roleName);
+    }
+    if (args.find) {
+      for (const [k, v] of Object.entries(args.find)) {
+        if (!findBefore || !Object.hasOwn(findBefore, k) || !sameJson(findBefore[k], v)) forced[k] = v as Json;
+      }
+    }
+    if (snapshot) response = { fn: rule.fn, key: rule.key, args: snapshot };
+  }
+
+  // where: role filters of the winning tier for this verb, AND forced conditions
+  const scope = { claims, role: roleName, app: appName };
+  const roleWhere = entriesWhere(access.granting.get(req.verb) ?? [], scope);
+  const forcedWhere = andWhere(Object.entries(forced).map(([k, v]) => forcedCondition(k, v, table)));
+  const where = andWhere([roleWhere, forcedWhere]);
+  if (trace) {
+    trace.where = where;
+    trace.forced = { ...forced };
+  }
+  const allowed: Allowed = {
+    allow: true,
+    app: appName,
+    role: roleName,
+    operation,
+    access,
+    where,
+    writeCheck: where,
+    forced,
+    args,
+  };
+  if (table) allowed.table = table;
+  if (response) allowed.response = response;
+  if (trace) allowed.trace = trace;
+  return allowed;
+}
+
+/**
+ * Apply the operation's response rules (remove, decrypt, force on `res.`) to rows about to
+ * be returned. The rule runs again from the request's original args with `res` set, so a
+ * transform applies to every row or the reply is refused (never a partially masked one).
+ */
+export async function processResponse<T>(decision: Allowed, rows: T, ctx: RuleContext = {}): Promise<T> {
+  if (!decision.response) return rows;
+  const input: RuleInput = { args: structuredClone(decision.response.args), res: rows };
+  let d: Decision;
+  try {
+    d = await decision.response.fn(input, ctx);
+  } catch (e) {
+    throw new DfcError('DFC_ERR_RESPONSE_REFUSED', undefined, { detail: e instanceof Error ? e.message : String(e) });
+  }
+  if (!d.allow) {
+    throw new DfcError('DFC_ERR_RESPONSE_REFUSED', undefined, { detail: d.reason ?? decision.response.key });
+  }
+  return input.res as T;
+}
+
+async function runRule(fn: NonNullable<CompiledTable['rules']['read']>['fn'], input: RuleInput, ctx: RuleContext, key: string): Promise<Decision> {
+  try {
+    const d = await fn(input, ctx);
+    if (!d || typeof d.allow !== 'boolean') return { allow: false, reason: `rule ${q(key)} returned no decision` };
+    return d;
+  } catch (e) {
+    // invariant: a rule that throws denies (fail closed).
+    return { allow: false, reason: `rule ${q(key)} failed`, ...(e instanceof Error ? { name: e.name } : {}) };
+  }
+}
+
+async function runCollection(
+  c: Collection,
+  role: string,
+  claims: Readonly<Record<string, unknown>> | null,
+  args: RuleInput['args'],
+  ctx: RuleContext,
+): Promise<{ passed: boolean; failed: string[]; needsSession: boolean }> {
+  const pass = { passed: true, failed: [], needsSession: false };
+  const failed: string[] = [];
+  // Aptify: the endpoint collection holds an implied `authenticated` unless it allows anonymous.
+  const implied = c.level === 'service' && !c.requirements.some((r) => r.type === 'allowAnonymous');
+  let sessionWouldPass = implied;
+  if (implied) {
+    if (claims) return pass;
+    failed.push('authenticated');
+  }
+  let hasRule = false;
+  for (const r of c.requirements) {
+    switch (r.type) {
+      case 'allowAnonymous':
+        return pass;
+      case 'authenticated':
+        if (claims) return pass;
+        sessionWouldPass = true;
+        break;
+      case 'role':
+        if (r.roles?.includes(role)) return pass;
+        break;
+      case 'rule':
+        hasRule = true;
+        continue; // decided below, all rule requirements of the collection at once
+    }
+    failed.push(r.name);
+  }
+  if (hasRule) {
+    // invariant: without the module's closure a rule requirement cannot pass (fail closed).
+    if (c.fn) {
+      const d = await runRule(c.fn, { args: structuredClone(args) }, ctx, c.key);
+      if (d.allow) return pass;
+    }
+    for (const r of c.requirements) if (r.type === 'rule') failed.push(r.name);
+  }
+  // A 401 only when a session alone would have passed the collection.
+  return { passed: false, failed, needsSession: !claims && sessionWouldPass };
+}
+
+function forcedCondition(column: string, value: Json, table: CompiledTable | undefined): Where {
+  // A forced condition on a column the table does not have cannot hold: nothing matches.
+  if (table && !table.columns.has(column)) return FALSE;
+  if (value === null) return { kind: 'null', column, negated: false };
+  if (Array.isArray(value)) return { kind: 'in', column, values: value, negated: false };
+  if (typeof value === 'object') return FALSE;
+  return { kind: 'cmp', column, op: '=', value };
+}
+
+function setOf(update: Record<string, unknown> | undefined): Record<string, unknown> {
+  const s = update?.$set;
+  return s && typeof s === 'object' && !Array.isArray(s) ? (s as Record<string, unknown>) : {};
+}
+
+function cloneUpdate(u: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(u)) out[k] = v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as object) } : v;
+  return out;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
