@@ -195,7 +195,10 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
   args.op = inArgs.op ?? (req.id !== undefined ? 'one' : 'all');
 
   // requirement collections: service, then table, then each field present in the request
-  const collections: Collection[] = [service.security];
+  // A table whose own collection allows anonymous callers is exempt from the service's
+  // collection (the service's implied and explicit session requirements); see docs/access.md.
+  const tableAnonymous = table?.security?.requirements.some((r) => r.type === 'allowAnonymous') ?? false;
+  const collections: Collection[] = tableAnonymous ? [] : [service.security];
   if (table?.security) collections.push(table.security);
   if (table && table.fieldSecurity.size > 0) {
     const present = new Set<string>([...Object.keys(args.doc ?? {}), ...Object.keys(setOf(args.update))]);

@@ -4,3 +4,4 @@ export { compilePolicy, appForKey, type CompiledPolicy, type CompiledService, ty
 export { decide, processResponse, operationOf, type DecideRequest, type DecideResult, type Allowed, type Denied, type Trace, type RequestArgs } from './decide.js';
 export { resolveAccess, precomputeAccess, type AccessMatch, type Tier } from './access.js';
 export { encryptSecret, decryptSecret, parseMasterKey, secretResolver, type Env, type SecretResolver } from './secrets.js';
+export { compileCors, actualHeaders, preflight, normalizeOrigin, originAllowed, type CorsPolicy, type CorsEntry } from './cors.js';
