@@ -5,3 +5,4 @@ export { decide, processResponse, operationOf, type DecideRequest, type DecideRe
 export { resolveAccess, precomputeAccess, type AccessMatch, type Tier } from './access.js';
 export { encryptSecret, decryptSecret, parseMasterKey, secretResolver, type Env, type SecretResolver } from './secrets.js';
 export { compileCors, actualHeaders, preflight, normalizeOrigin, originAllowed, type CorsPolicy, type CorsEntry } from './cors.js';
+export { readCredentials, createJwtVerifier, failureLimiter, type Credentials, type JwtVerifier, type FailureLimiter } from './auth.js';

@@ -1,0 +1,190 @@
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { SignJWT, base64url } from 'jose';
+import { describe, expect, test } from 'vitest';
+import type { PolicyJwt } from '@dfc/schema';
+import { createJwtVerifier, failureLimiter, readCredentials } from './auth.js';
+import { DfcError } from './errors.js';
+import { secretResolver } from './secrets.js';
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+const env = { JWT: SECRET, SHORT: 'tiny-canary' };
+const cfg: PolicyJwt = { secret: { $secret: 'JWT' }, algorithms: ['HS256'], issuer: 'https://id.test', audience: ['blog'], roleClaim: 'role', clockTolerance: 5 };
+const verifier = createJwtVerifier(cfg, secretResolver(env));
+const key = new TextEncoder().encode(SECRET);
+const now = () => Math.floor(Date.now() / 1000);
+
+function sign(claims: Record<string, unknown>, opts: { alg?: string; key?: Uint8Array; header?: Record<string, unknown> } = {}) {
+  return new SignJWT({ iss: 'https://id.test', aud: 'blog', exp: now() + 600, ...claims })
+    .setProtectedHeader({ alg: opts.alg ?? 'HS256', ...opts.header })
+    .sign(opts.key ?? key);
+}
+
+/** A token signed with our key over any header, bypassing the signer's own checks. */
+function raw(header: unknown, payload: unknown): string {
+  const input = base64url.encode(JSON.stringify(header)) + '.' + base64url.encode(JSON.stringify(payload));
+  return input + '.' + createHmac('sha256', SECRET).update(input).digest('base64url');
+}
+
+async function failure(token: string): Promise<unknown> {
+  try {
+    await verifier.verify(token);
+  } catch (e) {
+    expect(e).toBeInstanceOf(DfcError);
+    return { code: (e as DfcError).code, message: (e as DfcError).message, status: (e as DfcError).status };
+  }
+  return 'accepted';
+}
+
+describe('JWT verification', () => {
+  test('a valid token gives frozen null-prototype claims, and is cached', async () => {
+    const t = await sign({ id: 'u1', role: 'editor' });
+    const c = await verifier.verify(t);
+    expect(c.id).toBe('u1');
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.getPrototypeOf(c)).toBeNull();
+    expect(await verifier.verify(t)).toBe(c);
+  });
+  test('every mutation is refused with one identical 401 body', async () => {
+    const good = await sign({ id: 'u1' });
+    const [h, p, s] = good.split('.') as [string, string, string];
+    const enc = (o: unknown) => base64url.encode(JSON.stringify(o));
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pubPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const flip = (x: string) => (x[0] === 'A' ? 'B' : 'A') + x.slice(1);
+    const tokens: [string, string][] = [
+      ['alg none', `${enc({ alg: 'none' })}.${p}.`],
+      ['alg None with signature', `${enc({ alg: 'None' })}.${p}.${s}`],
+      ['empty signature', `${h}.${p}.`],
+      ['tampered signature', `${h}.${p}.${flip(s)}`],
+      ['payload edited after signing', `${h}.${enc({ iss: 'https://id.test', aud: 'blog', exp: now() + 600, id: 'admin' })}.${s}`],
+      ['another key', await sign({ id: 'u1' }, { key: new TextEncoder().encode('x'.repeat(40)) })],
+      ['HS512 when HS256 is pinned', await sign({ id: 'u1' }, { alg: 'HS512' })],
+      ['HS256 signed with the RSA public key', await sign({ id: 'u1' }, { key: new TextEncoder().encode(pubPem) })],
+      ['RS256 token', await new SignJWT({ iss: 'https://id.test', aud: 'blog', exp: now() + 600 }).setProtectedHeader({ alg: 'RS256' }).sign(rsa.privateKey)],
+      ['no exp', await new SignJWT({ iss: 'https://id.test', aud: 'blog' }).setProtectedHeader({ alg: 'HS256' }).sign(key)],
+      ['expired', await sign({ exp: now() - 60 })],
+      ['exp as string', await sign({ exp: String(now() + 600) })],
+      ['exp negative', await sign({ exp: -1 })],
+      ['nbf in the future', await sign({ nbf: now() + 3600 })],
+      ['wrong iss', await sign({ iss: 'https://evil.test' })],
+      ['no iss', await new SignJWT({ aud: 'blog', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(key)],
+      ['iss array', await sign({ iss: ['https://id.test'] })],
+      ['wrong aud', await sign({ aud: 'other' })],
+      ['no aud', await new SignJWT({ iss: 'https://id.test', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(key)],
+      ['aud array without ours', await sign({ aud: ['a', 'b'] })],
+      ['unknown crit', raw({ alg: 'HS256', crit: ['x-unknown'], 'x-unknown': 1 }, { iss: 'https://id.test', aud: 'blog', exp: now() + 600 })],
+      ['crit not an array', raw({ alg: 'HS256', crit: 'x' }, { iss: 'https://id.test', aud: 'blog', exp: now() + 600 })],
+      ['b64 false', raw({ alg: 'HS256', b64: false, crit: ['b64'] }, { iss: 'https://id.test', aud: 'blog', exp: now() + 600 })],
+      ['two segments', `${h}.${p}`],
+      ['four segments', `${h}.${p}.${s}.x`],
+      ['JWE-like five segments', `${h}.${p}.${s}.x.y`],
+      ['non-base64url characters', `${h}.${p}+/.${s}`],
+      ['payload is an array', `${h}.${enc([1])}.${s}`],
+      ['payload is a string', `${h}.${enc('s')}.${s}`],
+      ['oversized token', 'a'.repeat(9000)],
+      ['empty', ''],
+      ['garbage', 'not-a-jwt'],
+      ['jwk header pointing at an attacker key', await sign({}, { header: { jwk: { kty: 'oct', k: 'AAAA' } } })].map(String) as [string, string],
+    ];
+    // the embedded jwk header is ignored: the token is still signed with our key, so it verifies;
+    // what matters is that the header never selects the key.
+    const jwk = tokens.pop()!;
+    expect(await failure(jwk[1])).toBe('accepted');
+    const results = await Promise.all(tokens.map(async ([, t]) => failure(t)));
+    const first = results[0];
+    expect(first).toEqual({ code: 'DFC_ERR_INVALID_TOKEN', message: 'the session token is not valid', status: 401 });
+    results.forEach((r, i) => expect(r, tokens[i]![0]).toEqual(first));
+    expect(tokens.length).toBeGreaterThanOrEqual(30);
+  });
+  test('a token just inside the clock tolerance is accepted, one past it is not', async () => {
+    expect(await failure(await sign({ exp: now() - 2 }))).toBe('accepted');
+    expect(await failure(await sign({ exp: now() - 30 }))).not.toBe('accepted');
+  });
+  test('a cached token stops verifying when it expires', async () => {
+    let t = 1_000_000;
+    const v = createJwtVerifier(cfg, secretResolver(env), { now: () => t });
+    const token = await new SignJWT({ iss: 'https://id.test', aud: 'blog', exp: t + 10 }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    await v.verify(token);
+    t += 20;
+    await expect(v.verify(token)).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+  });
+  test('unusable configurations are refused at startup', () => {
+    const bad: PolicyJwt[] = [
+      { ...cfg, secret: { $secret: 'SHORT' } },
+      { ...cfg, algorithms: ['RS256'] },
+      { ...cfg, algorithms: ['HS256', 'RS256'] },
+      { ...cfg, jwksUrl: 'https://x.test/jwks' },
+      { algorithms: ['RS256'], jwksUrl: 'http://evil.test/jwks', clockTolerance: 0 },
+      { algorithms: ['RS256'], publicKey: 'not a pem', clockTolerance: 0 },
+    ];
+    for (const b of bad) expect(() => createJwtVerifier(b, secretResolver(env))).toThrow(DfcError);
+    try {
+      createJwtVerifier(bad[0]!, secretResolver(env));
+    } catch (e) {
+      expect((e as DfcError).code).toBe('DFC_ERR_JWT_CONFIG');
+      expect((e as DfcError).message).not.toContain('tiny-canary');
+    }
+  });
+  test('a public key verifies RS256 and refuses an HS256 token forged with it', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const v = createJwtVerifier({ publicKey: pem, algorithms: ['RS256'], issuer: 'https://id.test', audience: ['blog'], clockTolerance: 0 }, secretResolver({}));
+    const ok = await new SignJWT({ iss: 'https://id.test', aud: 'blog', exp: now() + 60, id: 'x' }).setProtectedHeader({ alg: 'RS256' }).sign(rsa.privateKey);
+    expect((await v.verify(ok)).id).toBe('x');
+    const forged = await sign({ id: 'x' }, { key: new TextEncoder().encode(pem) });
+    await expect(v.verify(forged)).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+  });
+});
+
+describe('readCredentials', () => {
+  const raw = (...pairs: string[]) => pairs;
+  test('reads each alias, with a case-insensitive Bearer scheme', () => {
+    expect(readCredentials(raw('X-Api-Key', 'k'), {}, { queryCredentials: true }).apiKey).toBe('k');
+    expect(readCredentials(raw('X-DreamFactory-API-Key', 'k'), {}, { queryCredentials: true }).apiKey).toBe('k');
+    expect(readCredentials([], { api_key: 'k' }, { queryCredentials: true }).apiKey).toBe('k');
+    expect(readCredentials(raw('authorization', 'bearer t'), {}, { queryCredentials: true }).token).toBe('t');
+    expect(readCredentials(raw('X-DreamFactory-Session-Token', 't'), {}, { queryCredentials: true }).token).toBe('t');
+    expect(readCredentials([], { session_token: 't' }, { queryCredentials: true }).token).toBe('t');
+    // the same value in two places is not a conflict
+    expect(readCredentials(raw('X-Api-Key', 'k'), { api_key: 'k' }, { queryCredentials: true }).apiKey).toBe('k');
+  });
+  const code = (f: () => unknown) => {
+    try {
+      f();
+      return 'ok';
+    } catch (e) {
+      return (e as DfcError).code;
+    }
+  };
+  test('repeated or conflicting credentials are a 400', () => {
+    const q = { queryCredentials: true };
+    expect(code(() => readCredentials(raw('Authorization', 'Bearer a', 'Authorization', 'Bearer a'), {}, q))).toBe('DFC_ERR_DUPLICATE_CREDENTIALS');
+    expect(code(() => readCredentials(raw('X-Api-Key', 'a', 'x-api-key', 'b'), {}, q))).toBe('DFC_ERR_DUPLICATE_CREDENTIALS');
+    expect(code(() => readCredentials(raw('X-Api-Key', 'a', 'X-DreamFactory-API-Key', 'b'), {}, q))).toBe('DFC_ERR_DUPLICATE_CREDENTIALS');
+    expect(code(() => readCredentials(raw('X-Api-Key', 'a'), { api_key: 'b' }, q))).toBe('DFC_ERR_DUPLICATE_CREDENTIALS');
+    expect(code(() => readCredentials([], { api_key: ['a', 'b'] }, q))).toBe('DFC_ERR_DUPLICATE_CREDENTIALS');
+    expect(code(() => readCredentials(raw('Authorization', 'Bearer a', 'X-DreamFactory-Session-Token', 'b'), {}, q))).toBe('DFC_ERR_DUPLICATE_CREDENTIALS');
+  });
+  test('other schemes and malformed Bearer values are a 401; disabled query credentials a 400', () => {
+    const q = { queryCredentials: true };
+    for (const v of ['Basic dXNlcjpwYXNz', 'Bearer  two-spaces', 'Bearer', 'Bearer a b', 'Token x']) {
+      expect(code(() => readCredentials(raw('Authorization', v), {}, q)), v).toBe('DFC_ERR_INVALID_TOKEN');
+    }
+    expect(code(() => readCredentials([], { api_key: 'k' }, { queryCredentials: false }))).toBe('DFC_ERR_BAD_PARAMETER');
+  });
+});
+
+describe('failureLimiter', () => {
+  test('blocks a client after max failures in the window, then lets it try again', () => {
+    let t = 0;
+    const l = failureLimiter({ max: 3, windowMs: 10_000, now: () => t });
+    for (let i = 0; i < 3; i++) {
+      expect(l.blockedFor('a')).toBe(0);
+      l.fail('a');
+    }
+    expect(l.blockedFor('a')).toBe(10);
+    expect(l.blockedFor('b')).toBe(0);
+    t = 10_001;
+    expect(l.blockedFor('a')).toBe(0);
+  });
+});

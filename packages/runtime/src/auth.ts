@@ -1,0 +1,238 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { PolicyJwt } from '@dfc/schema';
+import { DfcError } from './errors.js';
+import type { SecretResolver } from './secrets.js';
+
+/**
+ * Identity: where credentials are read from, JWT verification, and a limiter for
+ * repeated authentication failures.
+ */
+
+// ---------------------------------------------------------------------------
+// credentials
+
+export interface Credentials {
+  apiKey?: string;
+  token?: string;
+  /** Where the credentials came from, for logs (never the values). */
+  sources: string[];
+}
+
+const KEY_HEADERS = ['x-api-key', 'x-dreamfactory-api-key'] as const;
+const TOKEN_HEADERS = ['x-dreamfactory-session-token'] as const;
+const MAX_CREDENTIAL = 8192;
+
+/**
+ * Read the API key and session token. A repeated credential header, a repeated query
+ * credential, or two sources that disagree is a 400: never try each in turn.
+ */
+export function readCredentials(
+  rawHeaders: readonly string[],
+  query: Readonly<Record<string, unknown>>,
+  opts: { queryCredentials: boolean },
+): Credentials {
+  const seen = new Map<string, string[]>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'authorization' || (KEY_HEADERS as readonly string[]).includes(name) || (TOKEN_HEADERS as readonly string[]).includes(name)) {
+      const list = seen.get(name) ?? [];
+      list.push(rawHeaders[i + 1]!);
+      seen.set(name, list);
+    }
+  }
+  const dup = (what: string) =>
+    new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', `the request carries ${what} more than once`, {
+      note: 'send each credential once, in one place',
+    });
+  for (const [name, values] of seen) if (values.length > 1) throw dup(`\`${name}\``);
+
+  const sources: string[] = [];
+  const keys: string[] = [];
+  const tokens: string[] = [];
+  for (const h of KEY_HEADERS) {
+    const v = seen.get(h)?.[0];
+    if (v !== undefined) {
+      keys.push(v.trim());
+      sources.push(h);
+    }
+  }
+  const auth = seen.get('authorization')?.[0];
+  if (auth !== undefined) {
+    // RFC 7235: the scheme is case-insensitive; exactly one space before the token.
+    const m = /^bearer ([^\s]+)$/i.exec(auth.trim());
+    if (!m) {
+      throw new DfcError('DFC_ERR_INVALID_TOKEN', undefined, { note: 'send `Authorization: Bearer <token>`' });
+    }
+    tokens.push(m[1]!);
+    sources.push('authorization');
+  }
+  for (const h of TOKEN_HEADERS) {
+    const v = seen.get(h)?.[0];
+    if (v !== undefined) {
+      tokens.push(v.trim());
+      sources.push(h);
+    }
+  }
+  for (const [param, list] of [['api_key', keys], ['session_token', tokens]] as const) {
+    if (!Object.hasOwn(query, param)) continue;
+    const v = query[param];
+    if (Array.isArray(v)) throw dup(`\`${param}\``);
+    if (!opts.queryCredentials) {
+      throw new DfcError('DFC_ERR_BAD_PARAMETER', `credentials in the query string (\`${param}\`) are disabled`, {
+        note: param === 'api_key' ? 'send the key in the `X-Api-Key` header' : 'send the token in the `Authorization: Bearer` header',
+      });
+    }
+    list.push(String(v));
+    sources.push(param);
+  }
+  if (new Set(keys).size > 1) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different api keys');
+  if (new Set(tokens).size > 1) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different session tokens');
+  const out: Credentials = { sources };
+  if (keys[0] !== undefined) {
+    if (keys[0].length === 0 || keys[0].length > MAX_CREDENTIAL) throw new DfcError('DFC_ERR_INVALID_API_KEY');
+    out.apiKey = keys[0];
+  }
+  if (tokens[0] !== undefined) out.token = tokens[0];
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// JWT
+
+export interface JwtVerifier {
+  /** Verified claims; every failure is the same DfcError (no oracle). */
+  verify(token: string): Promise<Readonly<Record<string, unknown>>>;
+  readonly cacheSize: () => number;
+}
+
+export const MIN_HMAC_SECRET_BYTES = 32;
+const MAX_CLOCK_TOLERANCE = 60;
+
+function invalidToken(): DfcError {
+  return new DfcError('DFC_ERR_INVALID_TOKEN');
+}
+
+export interface JwtOptions {
+  /** Bounded cache of verified tokens (entries expire with the token). */
+  cacheMax?: number;
+  /** For tests: the time in seconds. */
+  now?: () => number;
+}
+
+/** Build the verifier at startup; a configuration that cannot be used safely is refused. */
+export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver, opts: JwtOptions = {}): JwtVerifier {
+  const refuse = (message: string, note?: string) => new DfcError('DFC_ERR_JWT_CONFIG', message, note ? { note } : {});
+  const sources = [cfg.secret, cfg.publicKey, cfg.jwksUrl].filter((x) => x !== undefined).length;
+  if (sources !== 1) throw refuse('the session configuration needs exactly one of `secret`, `publicKey` or `jwksUrl`');
+  const hmac = cfg.algorithms.filter((a) => a.startsWith('HS'));
+  if (hmac.length > 0 && hmac.length !== cfg.algorithms.length) {
+    throw refuse('HMAC (`HS*`) and public-key algorithms cannot be mixed in one session configuration');
+  }
+  let key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  if (cfg.secret !== undefined) {
+    if (hmac.length === 0) throw refuse('a session `secret` needs `HS256`, `HS384` or `HS512` algorithms');
+    const bytes = new TextEncoder().encode(resolveSecret(cfg.secret, 'the session secret'));
+    if (bytes.length < MIN_HMAC_SECRET_BYTES) {
+      throw refuse(`the session secret is shorter than ${MIN_HMAC_SECRET_BYTES} bytes`, 'use at least 32 random bytes, e.g. `openssl rand -base64 48`');
+    }
+    key = bytes;
+  } else if (cfg.publicKey !== undefined) {
+    if (hmac.length > 0) throw refuse('a `publicKey` cannot verify `HS*` algorithms');
+    const pem = resolveSecret(cfg.publicKey, 'the session public key');
+    try {
+      key = createPublicKey(pem);
+    } catch {
+      throw refuse('the session public key is not a PEM public key');
+    }
+  } else {
+    if (hmac.length > 0) throw refuse('a `jwksUrl` cannot verify `HS*` algorithms');
+    let url: URL;
+    try {
+      url = new URL(cfg.jwksUrl!);
+    } catch {
+      throw refuse('the session `jwksUrl` is not a URL');
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === 'localhost'))) {
+      throw refuse('the session `jwksUrl` must use `https:`');
+    }
+    key = createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  }
+  const verifyOptions = {
+    algorithms: [...cfg.algorithms],
+    requiredClaims: ['exp'],
+    clockTolerance: Math.min(cfg.clockTolerance, MAX_CLOCK_TOLERANCE),
+    ...(cfg.issuer !== undefined ? { issuer: cfg.issuer } : {}),
+    ...(cfg.audience !== undefined ? { audience: cfg.audience } : {}),
+  };
+  const now = opts.now ?? (() => Date.now() / 1000);
+  const cache = new LRUCache<string, { claims: Readonly<Record<string, unknown>>; exp: number }>({ max: opts.cacheMax ?? 10_000 });
+
+  return {
+    cacheSize: () => cache.size,
+    async verify(token) {
+      if (token.length === 0 || token.length > MAX_CREDENTIAL) throw invalidToken();
+      const id = createHash('sha256').update(token).digest('base64url');
+      const hit = cache.get(id);
+      if (hit) {
+        if (hit.exp > now()) return hit.claims;
+        cache.delete(id);
+      }
+      let payload: JWTPayload;
+      try {
+        const o = opts.now ? { ...verifyOptions, currentDate: new Date(opts.now() * 1000) } : verifyOptions;
+        const r = typeof key === 'function' ? await jwtVerify(token, key, o) : await jwtVerify(token, key, o);
+        payload = r.payload;
+      } catch {
+        // invariant: every failure (JOSEError, TypeError, network) answers the same 401.
+        throw invalidToken();
+      }
+      if (typeof payload.exp !== 'number') throw invalidToken();
+      const claims = Object.freeze(copyClaims(payload));
+      // cache until expiry, without the clock tolerance
+      cache.set(id, { claims, exp: payload.exp }, { ttl: Math.max(1, Math.floor((payload.exp - now()) * 1000)) });
+      return claims;
+    },
+  };
+}
+
+/** Own enumerable claims copied into a null-prototype object (no `__proto__` setter). */
+function copyClaims(p: JWTPayload): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of Object.keys(p)) Object.defineProperty(out, k, { value: p[k], enumerable: true, writable: false });
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// failure limiter
+
+export interface FailureLimiter {
+  /** Seconds until the client may try again, or 0. */
+  blockedFor(client: string): number;
+  fail(client: string): void;
+}
+
+/** Counts authentication failures per client in a fixed window (in-process). */
+export function failureLimiter(opts: { max: number; windowMs: number; now?: () => number }): FailureLimiter {
+  const now = opts.now ?? Date.now;
+  const counts = new LRUCache<string, { n: number; start: number }>({ max: 50_000 });
+  return {
+    blockedFor(client) {
+      const c = counts.get(client);
+      if (!c) return 0;
+      const t = now();
+      if (t - c.start >= opts.windowMs) {
+        counts.delete(client);
+        return 0;
+      }
+      return c.n >= opts.max ? Math.ceil((c.start + opts.windowMs - t) / 1000) : 0;
+    },
+    fail(client) {
+      const t = now();
+      const c = counts.get(client);
+      if (!c || t - c.start >= opts.windowMs) counts.set(client, { n: 1, start: t });
+      else c.n++;
+    },
+  };
+}
