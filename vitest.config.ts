@@ -2,8 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import each package's TypeScript sources through the `@dfc/source` export
 // condition; subprocess tests (the CLI, the server) run the built `dist/` instead,
-// which `npm test` builds first.
-const conditions = ['@dfc/source', 'import', 'module', 'node', 'default'];
+// which `npm test` builds first. Vitest also passes these to Node as `--conditions`
+// for external packages, where `import` or `module` would make a CommonJS `require`
+// (pg requiring pg-pool) load an ES module: keep this list to our own condition.
+const conditions = ['@dfc/source', 'node'];
 
 export default defineConfig({
   resolve: { conditions },
