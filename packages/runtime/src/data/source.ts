@@ -1,0 +1,304 @@
+import type { Json, PolicyService, PolicyTable, Where } from '@dfc/schema';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { DataError } from './errors.js';
+import { mapError } from './map-error.js';
+import { WhereRenderer, fullOrder } from './render.js';
+import type { DataSource, Row, SelectQuery } from './types.js';
+import { checkWriteRow, decodeRow, shorten, toParam, type Dialect } from './values.js';
+
+/**
+ * The one `DataSource` implementation: kysely over better-sqlite3, pg or mysql2.
+ * Statements are built with kysely's query builder; names come from the declared
+ * service only and values are always parameters.
+ */
+
+/** What a data source shares with its transactions. */
+export interface Core {
+  readonly dialect: Dialect;
+  readonly service: PolicyService;
+  readonly db: Kysely<any>;
+  /** MySQL only: which server answered (they name binary no-pad collations differently). */
+  flavor?: 'mariadb' | 'mysql';
+  closed: boolean;
+  /** Closes the pool; set by the dialect setup. */
+  readonly destroy: () => Promise<void>;
+}
+
+const cores = new WeakMap<DataSource, { core: Core; db: Kysely<any> | Transaction<any> }>();
+
+/** The internals behind a data source this module made (for DDL); undefined for anything else. */
+export function internalsOf(ds: DataSource): { core: Core; db: Kysely<any> | Transaction<any> } | undefined {
+  return cores.get(ds);
+}
+
+/** Largest LIMIT that every dialect accepts, for an OFFSET without a LIMIT (MySQL and SQLite need one). */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** Marks an error thrown by the caller's transaction callback, so it is rethrown untouched. */
+class CallerError {
+  constructor(readonly error: unknown) {}
+}
+
+function checkCount(name: 'limit' | 'offset', v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new DataError('invalid', `\`${name}\` must be a non-negative integer`);
+  }
+  return v;
+}
+
+export class SqlDataSource implements DataSource {
+  readonly dialect: Dialect;
+
+  constructor(
+    private readonly core: Core,
+    private readonly db: Kysely<any> | Transaction<any>,
+    private readonly inTransaction: boolean,
+  ) {
+    this.dialect = core.dialect;
+    cores.set(this, { core, db });
+  }
+
+  private table(name: string): PolicyTable {
+    if (this.core.closed) throw new DataError('unavailable', 'the database connection is closed');
+    if (typeof name !== 'string' || !Object.hasOwn(this.core.service.tables, name)) {
+      throw new DataError('not_found', `unknown table \`${shorten(String(name))}\``);
+    }
+    return this.core.service.tables[name]!;
+  }
+
+  private async run<T>(table: PolicyTable | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof CallerError) throw err;
+      throw mapError(this.dialect, err, table);
+    }
+  }
+
+  /** Runs `fn` inside a transaction, joining the current one if there is one. */
+  private atomic<T>(fn: (db: Kysely<any> | Transaction<any>) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this.db);
+    return this.db.transaction().execute((trx) => fn(trx));
+  }
+
+  private columns(t: PolicyTable, tableName: string, requested?: string[]): string[] {
+    if (requested === undefined) return Object.keys(t.columns);
+    if (!Array.isArray(requested) || requested.length === 0) {
+      throw new DataError('invalid', 'at least one column must be selected');
+    }
+    const out: string[] = [];
+    for (const c of requested) {
+      if (typeof c !== 'string' || !Object.hasOwn(t.columns, c)) {
+        throw new DataError('invalid', `unknown column \`${shorten(String(c))}\` in \`${tableName}\``);
+      }
+      if (!out.includes(c)) out.push(c);
+    }
+    return out;
+  }
+
+  private paramsOf(t: PolicyTable, values: Map<string, Json>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of values) {
+      Object.defineProperty(out, k, { value: toParam(this.dialect, t.columns[k]!.type, v), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+
+  async select(tableName: string, q: SelectQuery): Promise<Row[]> {
+    const t = this.table(tableName);
+    return this.run(t, async () => {
+      const columns = this.columns(t, tableName, q.columns);
+      const limit = checkCount('limit', q.limit);
+      const offset = checkCount('offset', q.offset);
+      const renderer = new WhereRenderer(this.dialect, t, tableName);
+      let query = this.db
+        .selectFrom(tableName)
+        .select(columns)
+        .where((eb) => renderer.render(eb, q.where));
+      const order = q.order ?? [];
+      if (order.length > 0 || limit !== undefined || offset !== undefined) {
+        for (const o of fullOrder(t, tableName, order)) {
+          if (this.dialect === 'mysql') {
+            // MySQL has no NULLS FIRST/LAST: sort on `col is null` first.
+            query = query.orderBy(sql`${sql.ref(o.column)} is null`, o.nulls === 'last' ? 'asc' : 'desc');
+            query = query.orderBy(o.column, o.direction);
+          } else {
+            query = query.orderBy(o.column, (ob) => {
+              const dir = o.direction === 'asc' ? ob.asc() : ob.desc();
+              return o.nulls === 'first' ? dir.nullsFirst() : dir.nullsLast();
+            });
+          }
+        }
+      }
+      if (limit !== undefined) query = query.limit(limit);
+      else if (offset !== undefined && this.dialect !== 'postgres') query = query.limit(NO_LIMIT);
+      if (offset !== undefined) query = query.offset(offset);
+      const rows = await query.execute();
+      return rows.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+    });
+  }
+
+  async count(tableName: string, where: Where): Promise<number> {
+    const t = this.table(tableName);
+    return this.run(t, async () => {
+      const renderer = new WhereRenderer(this.dialect, t, tableName);
+      const row = await this.db
+        .selectFrom(tableName)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where((eb) => renderer.render(eb, where))
+        .executeTakeFirstOrThrow();
+      return Number((row as { n: unknown }).n);
+    });
+  }
+
+  async insert(tableName: string, rows: Row[]): Promise<Row[]> {
+    const t = this.table(tableName);
+    if (!Array.isArray(rows)) throw new DataError('invalid', 'records must be a list');
+    const checked = rows.map((r) => checkWriteRow(tableName, t, r, 'insert'));
+    if (checked.length === 0) return [];
+    const columns = Object.keys(t.columns);
+    const pk = t.primaryKey;
+    return this.run(t, () =>
+      this.atomic(async (db) => {
+        const out: Row[] = [];
+        for (const values of checked) {
+          const params = this.paramsOf(t, values);
+          const empty = values.size === 0;
+          if (this.dialect === 'mysql') {
+            const result = empty
+              ? await sql`insert into ${sql.table(tableName)} () values ()`.execute(db)
+              : await db.insertInto(tableName).values(params).executeTakeFirst();
+            const id = values.has(pk)
+              ? toParam(this.dialect, t.columns[pk]!.type, values.get(pk)!)
+              : (result as { insertId?: bigint }).insertId !== undefined
+                ? Number((result as { insertId?: bigint }).insertId)
+                : undefined;
+            if (id === undefined || id === null) {
+              throw new DataError('invalid', `\`${pk}\` is required`, { column: pk });
+            }
+            const stored = await db.selectFrom(tableName).select(columns).where(pk, '=', id).executeTakeFirst();
+            if (!stored) throw new DataError('internal', 'the stored record could not be read back');
+            out.push(decodeRow(t, columns, stored as Record<string, unknown>));
+          } else {
+            const stored = empty
+              ? ((await sql`insert into ${sql.table(tableName)} default values returning ${sql.join(columns.map((c) => sql.ref(c)))}`.execute(db)).rows[0] as Record<string, unknown>)
+              : await db.insertInto(tableName).values(params).returning(columns).executeTakeFirstOrThrow();
+            out.push(decodeRow(t, columns, stored as Record<string, unknown>));
+            if (this.dialect === 'postgres' && t.columns[pk]!.type === 'integer' && values.has(pk)) {
+              await this.bumpSequence(db, tableName, pk, values.get(pk) as number);
+            }
+          }
+        }
+        return out;
+      }),
+    );
+  }
+
+  /**
+   * An identity column's sequence does not move when a row is inserted with an explicit
+   * key; move it past that key so later generated keys do not collide.
+   */
+  private async bumpSequence(db: Kysely<any> | Transaction<any>, tableName: string, pk: string, id: number): Promise<void> {
+    const quoted = '"' + tableName.replace(/"/g, '""') + '"';
+    await sql`select setval(s.seq, ${id}) from (select pg_get_serial_sequence(${quoted}, ${pk}) as seq) s
+      where s.seq is not null and coalesce(pg_sequence_last_value(s.seq::regclass), 0) < ${id}`.execute(db);
+  }
+
+  async update(tableName: string, where: Where, values: Row): Promise<Row[]> {
+    const t = this.table(tableName);
+    const checked = checkWriteRow(tableName, t, values, 'update');
+    const columns = Object.keys(t.columns);
+    const pk = t.primaryKey;
+    const pkType = t.columns[pk]!.type;
+    const renderer = new WhereRenderer(this.dialect, t, tableName);
+    if (checked.size === 0) return this.select(tableName, { where });
+    const params = this.paramsOf(t, checked);
+    return this.run(t, async () => {
+      if (this.dialect !== 'mysql') {
+        const rows = await this.db
+          .updateTable(tableName)
+          .set(params)
+          .where((eb) => renderer.render(eb, where))
+          .returning(columns)
+          .execute();
+        return rows.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+      }
+      // MySQL has no RETURNING: lock the matching keys, update them, read them back.
+      return this.atomic(async (db) => {
+        const keys = await db
+          .selectFrom(tableName)
+          .select(pk)
+          .where((eb) => renderer.render(eb, where))
+          .forUpdate()
+          .execute();
+        if (keys.length === 0) return [];
+        const ids = keys.map((k) => (k as Record<string, unknown>)[pk]);
+        await db.updateTable(tableName).set(params).where(pk, 'in', ids).execute();
+        const after = checked.has(pk) ? [toParam(this.dialect, pkType, checked.get(pk)!)] : ids;
+        const rows = await db.selectFrom(tableName).select(columns).where(pk, 'in', after).orderBy(pk).execute();
+        return rows.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+      });
+    });
+  }
+
+  async delete(tableName: string, where: Where): Promise<Row[]> {
+    const t = this.table(tableName);
+    const columns = Object.keys(t.columns);
+    const pk = t.primaryKey;
+    const renderer = new WhereRenderer(this.dialect, t, tableName);
+    return this.run(t, async () => {
+      if (this.dialect !== 'mysql') {
+        const rows = await this.db
+          .deleteFrom(tableName)
+          .where((eb) => renderer.render(eb, where))
+          .returning(columns)
+          .execute();
+        return rows.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+      }
+      return this.atomic(async (db) => {
+        const rows = await db
+          .selectFrom(tableName)
+          .select(columns)
+          .where((eb) => renderer.render(eb, where))
+          .orderBy(pk)
+          .forUpdate()
+          .execute();
+        if (rows.length === 0) return [];
+        const ids = rows.map((k) => (k as Record<string, unknown>)[pk]);
+        await db.deleteFrom(tableName).where(pk, 'in', ids).execute();
+        return rows.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+      });
+    });
+  }
+
+  async transaction<T>(fn: (tx: DataSource) => Promise<T>): Promise<T> {
+    if (this.core.closed) throw new DataError('unavailable', 'the database connection is closed');
+    if (this.inTransaction) return fn(this);
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        try {
+          return await fn(new SqlDataSource(this.core, trx, true));
+        } catch (err) {
+          throw new CallerError(err);
+        }
+      });
+    } catch (err) {
+      if (err instanceof CallerError) throw err.error;
+      throw mapError(this.dialect, err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    if (this.core.closed) throw new DataError('unavailable', 'the database connection is closed');
+    await this.run(undefined, async () => {
+      await sql`select 1`.execute(this.db);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.inTransaction || this.core.closed) return;
+    this.core.closed = true;
+    await this.core.destroy();
+  }
+}
