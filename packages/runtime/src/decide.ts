@@ -39,6 +39,11 @@ export interface DecideRequest {
   operation?: Operation;
   args?: RequestArgs;
   requestor?: 'api' | 'script';
+  /**
+   * For `_table` and `_schema` (lists): allowed when the component itself is granted or
+   * any table is readable; the result lists the tables the caller may read.
+   */
+  listing?: boolean;
   /** Collect a trace of every step. */
   trace?: boolean;
 }
@@ -75,6 +80,8 @@ export interface Allowed {
   forced: Record<string, Json>;
   /** The args after the rule ran (doc, update may have been changed by force/remove/encrypt/hash). */
   args: RuleInput['args'];
+  /** For listings: the tables the caller may read, sorted. */
+  tables?: string[];
   /** Set when the operation's rule names `res.` fields: run {@link processResponse} on the rows. */
   response?: { fn: NonNullable<CompiledTable['rules']['read']>['fn']; key: string; args: RuleInput['args'] };
   trace?: Trace;
@@ -173,7 +180,19 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
       verbs: [...access.verbs],
     };
   }
-  if (!access.verbs.has(req.verb)) {
+  const roleAccess = compiled.access.get(roleName)!;
+  let granted = access.verbs.has(req.verb);
+  let tables: string[] | undefined;
+  if (req.listing) {
+    tables = [...service.tables.keys()]
+      .filter((t) => roleAccess.get(`${service.name}\0_table/${t}`)?.verbs.has('GET') || (component === '_schema' && roleAccess.get(`${service.name}\0_schema/${t}`)?.verbs.has('GET')))
+      .sort();
+    granted ||= req.verb === 'GET' && tables.length > 0;
+  } else if (!granted && table && component === `_schema/${table.name}` && req.verb === 'GET') {
+    // DreamFactory's fallback: a table's schema is readable by whoever may read the table.
+    granted = roleAccess.get(`${service.name}\0_table/${table.name}`)?.verbs.has('GET') ?? false;
+  }
+  if (!granted) {
     const why =
       access.tier === null
         ? 'no access entry of the role matches it'
@@ -265,6 +284,7 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
     args,
   };
   if (table) allowed.table = table;
+  if (tables) allowed.tables = tables;
   if (response) allowed.response = response;
   if (trace) allowed.trace = trace;
   return allowed;

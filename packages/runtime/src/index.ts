@@ -6,3 +6,10 @@ export { resolveAccess, precomputeAccess, type AccessMatch, type Tier } from './
 export { encryptSecret, decryptSecret, parseMasterKey, secretResolver, type Env, type SecretResolver } from './secrets.js';
 export { compileCors, actualHeaders, preflight, normalizeOrigin, originAllowed, type CorsPolicy, type CorsEntry } from './cors.js';
 export { readCredentials, createJwtVerifier, failureLimiter, type Credentials, type JwtVerifier, type FailureLimiter } from './auth.js';
+export { dfcPlugin, dfcPlugin as dfc, toDfcError, type DfcPluginOptions } from './plugin.js';
+export { createServer, redactUrl, REDACTED_HEADERS, type ServerOptions, type DfcServer } from './server.js';
+export { Runtime, type RuntimeOptions, type State } from './runtime.js';
+export { createFieldCrypto, type FieldCrypto } from './field-crypto.js';
+export { openApiFor } from './openapi.js';
+export { Metrics } from './metrics.js';
+export { parseJsonBody, checkJson, isJsonMediaType } from './body.js';

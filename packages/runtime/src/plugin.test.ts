@@ -1,0 +1,230 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PolicyAccess, PolicyService } from '@dfc/schema';
+import type { RuleFn } from './artifact.js';
+import { createTables, openDataSource, seed, type DataSource } from './data/index.js';
+import { dfcPlugin } from './plugin.js';
+import { makeArtifact, makePolicy } from './testing.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dfc-plugin-'));
+const SECRET = 'plugin-test-secret-0123456789-abcdefghijkl';
+const env = { WEB_KEY: 'web-key-plugin-test-000', ADMIN_KEY: 'admin-key-plugin-test-000', JWT: SECRET };
+
+const access = (component: string, verbs: PolicyAccess['verbs'], extra: Partial<PolicyAccess> = {}): PolicyAccess => ({
+  service: 'blog',
+  component,
+  verbs,
+  requestor: ['api'],
+  filters: [],
+  filterOp: 'AND',
+  ...extra,
+});
+
+const blog: PolicyService = {
+  database: { type: 'sqlite', file: 'plugin.db' },
+  maxRecords: 50,
+  security: [{ name: 'public', type: 'allowAnonymous' }],
+  tables: {
+    posts: {
+      primaryKey: 'id',
+      columns: {
+        id: { type: 'integer', nullable: false },
+        userId: { type: 'string', nullable: false },
+        title: { type: 'string', nullable: false },
+        secret: { type: 'string', nullable: true },
+      },
+    },
+  },
+};
+
+const policy = makePolicy({
+  services: { blog },
+  rules: { blog: { posts: { read: { rule: 'remove', fields: ['res.secret'] }, create: { rule: 'allow' }, update: { rule: 'allow' }, delete: { rule: 'allow' } } } },
+  roles: {
+    reader: { active: true, access: [access('_table/posts', ['GET'])] },
+    editor: { active: true, access: [access('_table/*', ['GET', 'POST', 'PATCH', 'DELETE'], { filters: [{ name: 'userId', operator: '=', value: '{user.id}' }] })] },
+    admin: { active: true, access: [access('*', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])] },
+  },
+  apps: {
+    web: { apiKey: { $secret: 'WEB_KEY' }, role: 'reader', roles: ['editor'], active: true },
+    admin: { apiKey: { $secret: 'ADMIN_KEY' }, role: 'admin', roles: [], active: true },
+  },
+  cors: [
+    { path: '/api/v2/blog/*', origins: ['https://app.example.com'], methods: ['GET', 'POST'], headers: ['Content-Type', 'X-Api-Key'], exposedHeaders: [], maxAge: 60, supportsCredentials: true, enabled: true },
+  ],
+  auth: { jwt: { secret: { $secret: 'JWT' }, algorithms: ['HS256'], issuer: 'iss', audience: ['aud'], roleClaim: 'role', clockTolerance: 5 }, queryCredentials: true },
+});
+
+// Rules as policy.mjs would export them: remove res.secret for everyone but admins.
+const rules: Record<string, RuleFn> = {
+  'blog/posts/read': (i) => {
+    if (i.res !== undefined && i.args.auth?.role !== 'admin') {
+      for (const r of Array.isArray(i.res) ? i.res : [i.res]) delete (r as Record<string, unknown>).secret;
+    }
+    return { allow: true };
+  },
+  'blog/posts/create': () => ({ allow: true }),
+  'blog/posts/update': () => ({ allow: true }),
+  'blog/posts/delete': () => ({ allow: true }),
+};
+
+let app: FastifyInstance;
+let ds: DataSource;
+const token = (claims: Record<string, unknown>) =>
+  new SignJWT({ iss: 'iss', aud: 'aud', exp: Math.floor(Date.now() / 1000) + 600, ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(SECRET));
+
+beforeAll(async () => {
+  ds = openDataSource(blog, { baseDir: dir, resolveSecret: () => '' });
+  await createTables(ds, blog);
+  await seed(ds, blog, {
+    posts: [
+      { id: 1, userId: 'alice', title: 'a1', secret: 's1' },
+      { id: 2, userId: 'alice', title: 'a2', secret: 's2' },
+      { id: 3, userId: 'bob', title: 'b1', secret: 's3' },
+    ],
+  });
+  app = Fastify();
+  await app.register(dfcPlugin, { policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
+  await app.ready();
+});
+afterAll(async () => {
+  await app?.close();
+  await ds?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const web = { 'x-api-key': env.WEB_KEY };
+
+describe('reads', () => {
+  test('a list applies the response rule to every row and wraps in `resource`', async () => {
+    const r = await app.inject({ url: '/api/v2/blog/_table/posts?order=id', headers: web });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().resource).toEqual([
+      { id: 1, userId: 'alice', title: 'a1' },
+      { id: 2, userId: 'alice', title: 'a2' },
+      { id: 3, userId: 'bob', title: 'b1' },
+    ]);
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+  });
+  test('filter, fields, limit, offset, include_count', async () => {
+    const r = await app.inject({ url: "/api/v2/blog/_table/posts?filter=userId%20%3D%20'alice'&fields=id,title&limit=1&offset=1&order=id%20desc&include_count=true", headers: web });
+    expect(r.json()).toEqual({ resource: [{ id: 1, title: 'a1' }], meta: { count: 2 } });
+  });
+  test('by id, and a missing id is 404', async () => {
+    expect((await app.inject({ url: '/api/v2/blog/_table/posts/3', headers: web })).json()).toEqual({ id: 3, userId: 'bob', title: 'b1' });
+    const missing = await app.inject({ url: '/api/v2/blog/_table/posts/99', headers: web });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('DFC_ERR_RECORD_NOT_FOUND');
+  });
+  test('the admin sees the field the rule removes for others', async () => {
+    const r = await app.inject({ url: '/api/v2/blog/_table/posts/1', headers: { 'x-api-key': env.ADMIN_KEY, authorization: `Bearer ${await token({ role: 'admin' })}` } });
+    expect(r.json().secret).toBe('s1');
+  });
+  test('bad filters, fields and orders are 400 naming the problem; no 5xx', async () => {
+    for (const qs of ["filter=nope%20%3D%201", 'fields=nope', 'order=id;drop', "filter=id%20%3D%201)%20OR%20(1%3D1", 'limit=-1', 'limit=abc']) {
+      const r = await app.inject({ url: `/api/v2/blog/_table/posts?${qs}`, headers: web });
+      expect(r.statusCode, qs).toBe(400);
+      expect(r.json().error.message, qs).toMatch(/`(filter|fields|order|limit)`/);
+    }
+  });
+  test('repeated query parameters are 400', async () => {
+    const r = await app.inject({ url: '/api/v2/blog/_table/posts?limit=1&limit=2', headers: web });
+    expect(r.json().error.code).toBe('DFC_ERR_DUPLICATE_PARAMETER');
+  });
+  test('the table list shows what the role may read', async () => {
+    expect((await app.inject({ url: '/api/v2/blog/_table', headers: web })).json()).toEqual({ resource: [{ name: 'posts' }] });
+  });
+});
+
+describe('identity', () => {
+  test('no key, a bad key and a bad token are 401 with generic bodies', async () => {
+    const none = await app.inject({ url: '/api/v2/blog/_table/posts' });
+    expect(none.statusCode).toBe(401);
+    const bad = await app.inject({ url: '/api/v2/blog/_table/posts', headers: { 'x-api-key': 'nope' } });
+    expect(bad.json().error.code).toBe('DFC_ERR_INVALID_API_KEY');
+    const badTok = await app.inject({ url: '/api/v2/blog/_table/posts', headers: { ...web, authorization: 'Bearer x.y.z' } });
+    expect(badTok.statusCode).toBe(401);
+    expect(JSON.stringify(badTok.json())).not.toContain('x.y.z');
+  });
+  test('an unknown route is a 404 that does not echo the path', async () => {
+    const r = await app.inject({ url: '/api/v2/blog/nope?api_key=secret-canary' });
+    expect(r.statusCode).toBe(404);
+    expect(r.body).not.toContain('secret-canary');
+  });
+});
+
+describe('writes', () => {
+  test('a role filter constrains by-id reads and writes: another owner\'s row is 404', async () => {
+    const h = { ...web, authorization: `Bearer ${await token({ id: 'alice', role: 'editor' })}`, 'content-type': 'application/json' };
+    expect((await app.inject({ url: '/api/v2/blog/_table/posts/3', headers: h })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts/3', headers: h, payload: { title: 'x' } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: '/api/v2/blog/_table/posts/3', headers: h })).statusCode).toBe(404);
+    const own = await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts/2', headers: h, payload: { title: 'a2!' } });
+    expect(own.statusCode).toBe(200);
+    expect(own.json()).toEqual({ id: 2 });
+  });
+  test('changing the owner column to escape the role filter is refused and rolled back', async () => {
+    const h = { ...web, authorization: `Bearer ${await token({ id: 'alice', role: 'editor' })}`, 'content-type': 'application/json' };
+    const r = await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts/1', headers: h, payload: { userId: 'bob' } });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.code).toBe('DFC_ERR_WRITE_CHECK_FAILED');
+    const rows = await ds.select('posts', { where: { kind: 'cmp', column: 'id', op: '=', value: 1 } });
+    expect(rows[0]!.userId).toBe('alice');
+    const create = await app.inject({ method: 'POST', url: '/api/v2/blog/_table/posts', headers: h, payload: { resource: [{ userId: 'bob', title: 'sneaky' }] } });
+    expect(create.statusCode).toBe(403);
+    expect(await ds.count('posts', { kind: 'cmp', column: 'title', op: '=', value: 'sneaky' })).toBe(0);
+  });
+  test('create, then delete by ids', async () => {
+    const h = { 'x-api-key': env.ADMIN_KEY, 'content-type': 'application/json', authorization: `Bearer ${await token({ id: 'carol' })}` };
+    const c = await app.inject({ method: 'POST', url: '/api/v2/blog/_table/posts', headers: h, payload: [{ userId: 'carol', title: 'c1' }, { userId: 'carol', title: 'c2' }] });
+    expect(c.statusCode).toBe(201);
+    const ids = c.json().resource.map((r: { id: number }) => r.id);
+    expect(ids).toHaveLength(2);
+    const d = await app.inject({ method: 'DELETE', url: `/api/v2/blog/_table/posts?ids=${ids.join(',')}`, headers: h });
+    expect(d.json().resource).toHaveLength(2);
+    const none = await app.inject({ method: 'DELETE', url: '/api/v2/blog/_table/posts', headers: h });
+    expect(none.json().error.code).toBe('DFC_ERR_NO_RECORDS');
+  });
+  test('bodies: wrong media type 415, malformed 400, deep 400, __proto__ 400, unknown field 400', async () => {
+    const h = { 'x-api-key': env.ADMIN_KEY };
+    const url = '/api/v2/blog/_table/posts';
+    const cases: [Record<string, string>, string, number, string][] = [
+      [{ 'content-type': 'text/plain' }, '{"title":"x"}', 415, 'DFC_ERR_UNSUPPORTED_MEDIA_TYPE'],
+      [{ 'content-type': 'application/x-www-form-urlencoded' }, 'title=x', 415, 'DFC_ERR_UNSUPPORTED_MEDIA_TYPE'],
+      [{ 'content-type': 'application/json' }, '{"title":', 400, 'DFC_ERR_INVALID_JSON'],
+      [{ 'content-type': 'application/json' }, '['.repeat(10_000) + ']'.repeat(10_000), 400, 'DFC_ERR_JSON_TOO_DEEP'],
+      [{ 'content-type': 'application/json' }, '{"__proto__":{"x":1},"title":"t"}', 400, 'DFC_ERR_FORBIDDEN_KEY'],
+      [{ 'content-type': 'application/json' }, '{"userId":"u","title":"t","nope":1}', 400, 'DFC_ERR_BAD_RECORD'],
+      [{ 'content-type': 'application/json' }, JSON.stringify({ title: 'x'.repeat(2 * 1024 * 1024) }), 413, 'DFC_ERR_BODY_TOO_LARGE'],
+    ];
+    for (const [hh, payload, status, code] of cases) {
+      const r = await app.inject({ method: 'POST', url, headers: { ...h, ...hh }, payload });
+      expect(r.statusCode, code).toBe(status);
+      expect(r.json().error.code).toBe(code);
+    }
+    expect(await ds.count('posts', { kind: 'const', value: true })).toBe(3);
+  });
+});
+
+describe('CORS', () => {
+  test('a preflight is answered before authentication', async () => {
+    const r = await app.inject({ method: 'OPTIONS', url: '/api/v2/blog/_table/posts', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    expect(r.statusCode).toBe(204);
+    expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const bad = await app.inject({ method: 'OPTIONS', url: '/api/v2/blog/_table/posts', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' } });
+    expect(bad.statusCode).toBe(405);
+  });
+  test('errors carry the CORS headers too', async () => {
+    const r = await app.inject({ url: '/api/v2/blog/_table/posts', headers: { origin: 'https://app.example.com' } });
+    expect(r.statusCode).toBe(401);
+    expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(r.headers.vary).toContain('Origin');
+  });
+});

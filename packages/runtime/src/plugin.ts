@@ -1,0 +1,702 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { andWhere, type Json, type PolicyTable, type Verb, type Where } from '@dfc/schema';
+import { readCredentials } from './auth.js';
+import { isJsonMediaType, parseJsonBody, DEFAULT_JSON_DEPTH } from './body.js';
+import { actualHeaders, preflight } from './cors.js';
+import {
+  DataError,
+  FilterError,
+  matchesWhere,
+  parseCount,
+  parseFields,
+  parseFilter,
+  parseId,
+  parseIds,
+  parseOrder,
+  type DataSource,
+  type Row,
+} from './data/index.js';
+import { decide, processResponse, type Allowed, type DecideRequest, type RequestArgs } from './decide.js';
+import { DfcError, errorBody, isDfcError, q, type ErrorCode } from './errors.js';
+import { openApiFor } from './openapi.js';
+import type { RuleContext } from './rule-types.js';
+import { Runtime, type RuntimeOptions, type State } from './runtime.js';
+
+/**
+ * The Fastify plugin: DreamFactory-style REST over the services of a compiled policy.
+ *
+ *   app.register(dfc, { policy: 'dist/' })
+ *
+ * Encapsulated: its content-type parser, error handler and not-found handler apply to
+ * its own routes only. Request path: CORS → app (API key) → session (JWT) → role →
+ * access → requirements → data rule → role filters and forced conditions ANDed into the
+ * query → database → response rules → reply.
+ */
+
+export interface DfcPluginOptions extends Partial<RuntimeOptions> {
+  /** A runtime already created (the standalone server shares one with its admin listener). */
+  runtime?: Runtime;
+  /** Deepest JSON nesting accepted in a body. @default 32 */
+  jsonDepth?: number;
+  /** Longest URL accepted (414 beyond). @default 8192 */
+  maxUrlLength?: number;
+  /** Send `Strict-Transport-Security` (set when the server terminates TLS). */
+  hsts?: boolean;
+}
+
+const kState = Symbol('dfc.state');
+const kIdentity = Symbol('dfc.identity');
+const kStart = Symbol('dfc.start');
+const kKind = Symbol('dfc.kind');
+
+interface Identity {
+  apiKey?: string;
+  token?: string;
+  claims: Readonly<Record<string, unknown>> | null;
+}
+
+type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: bigint; [kKind]?: string };
+
+const MAX_RECORDS = 1000;
+
+export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts) => {
+  if (!opts.runtime && opts.policy === undefined) {
+    throw new DfcError('DFC_ERR_SERVER_CONFIG', 'the dfc plugin needs `policy` (a directory with policy.json and policy.mjs) or `runtime`');
+  }
+  const runtime = opts.runtime ?? (await Runtime.create(opts as RuntimeOptions));
+  if (!opts.runtime) app.addHook('onClose', async () => runtime.close());
+  const jsonDepth = opts.jsonDepth ?? DEFAULT_JSON_DEPTH;
+  const maxUrl = opts.maxUrlLength ?? 8192;
+  const bodyLimit = runtime.state.compiled.policy.server.bodyLimit;
+  const prefix = app.prefix;
+  const contexts = new WeakMap<State, RuleContext>();
+
+  app.decorate('dfc', runtime);
+
+  // Only JSON bodies, whatever the media type claims to be (no parser/validator mismatch).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (req, body, done) => {
+    if (!isJsonMediaType(req.headers['content-type'])) {
+      done(new DfcError('DFC_ERR_UNSUPPORTED_MEDIA_TYPE'), undefined);
+      return;
+    }
+    try {
+      // An empty body is no body (a DELETE by id with a JSON content type).
+      done(null, (body as string).length === 0 ? undefined : parseJsonBody(body as string, jsonDepth));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req: DfcRequest, reply) => {
+    req[kStart] = process.hrtime.bigint();
+    const state = runtime.state; // invariant: a request keeps the policy it started with
+    req[kState] = state;
+    reply.header('x-request-id', req.id);
+    if (req.url.length > maxUrl) throw new DfcError('DFC_ERR_URI_TOO_LONG');
+    const origin = req.headers.origin;
+    const path = pathOf(req.url, prefix);
+    const entry = state.cors.match(path);
+    if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
+      // Preflights are answered here, before any authentication.
+      const a = preflight(entry, origin, String(req.headers['access-control-request-method']));
+      req[kKind] = 'preflight';
+      reply.headers(a.headers).code(a.status);
+      if (a.status === 204) return reply.send();
+      const code: ErrorCode = a.status === 403 ? 'DFC_ERR_ACCESS_DENIED' : 'DFC_ERR_METHOD_NOT_ALLOWED';
+      const message = a.status === 403 ? 'the origin is not allowed by the CORS policy' : 'the method is not allowed by the CORS policy';
+      return reply.send(errorBody(new DfcError(code, message), req.id, false));
+    }
+    reply.headers(actualHeaders(entry, origin));
+    for (const v of Object.values(req.query as Record<string, unknown>)) {
+      if (Array.isArray(v)) throw new DfcError('DFC_ERR_DUPLICATE_PARAMETER', 'a query parameter is repeated', { note: 'send each parameter once' });
+    }
+  });
+
+  app.addHook('onSend', async (req: DfcRequest, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+    reply.removeHeader('x-powered-by');
+    if (opts.hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    return payload;
+  });
+
+  app.addHook('onResponse', async (req: DfcRequest, reply) => {
+    const start = req[kStart];
+    const seconds = start ? Number(process.hrtime.bigint() - start) / 1e9 : 0;
+    runtime.metrics.request(req[kKind] ?? 'other', reply.statusCode, seconds);
+  });
+
+  app.setErrorHandler(async (err, req: DfcRequest, reply) => {
+    const state = req[kState] ?? runtime.state;
+    const e = toDfcError(err);
+    if (e.status >= 500) req.log.error({ err, code: e.code }, 'request failed');
+    else req.log.info({ code: e.code }, 'request refused');
+    if (e.status === 401 && runtime.limiter && (e.code === 'DFC_ERR_INVALID_API_KEY' || e.code === 'DFC_ERR_INVALID_TOKEN')) {
+      runtime.limiter.fail(req.ip);
+    }
+    if (e.status !== 404 || e.code !== 'DFC_ERR_NOT_FOUND') runtime.metrics.denied(e.code);
+    if (e.headers) reply.headers(e.headers);
+    return reply.code(e.status).type('application/json; charset=utf-8').send(errorBody(e, req.id, state.debug));
+  });
+
+  app.setNotFoundHandler(async (req: DfcRequest, reply) => {
+    req[kKind] = 'not_found';
+    // The body never echoes the path (it may hold credentials in its query string).
+    return reply.code(404).type('application/json; charset=utf-8').send(errorBody(new DfcError('DFC_ERR_NOT_FOUND'), req.id, false));
+  });
+
+  // -------------------------------------------------------------------------
+  // identity and decisions
+
+  async function identify(req: DfcRequest, state: State): Promise<Identity> {
+    const cached = req[kIdentity];
+    if (cached) return cached;
+    if (runtime.limiter) {
+      const wait = runtime.limiter.blockedFor(req.ip);
+      if (wait > 0) throw new DfcError('DFC_ERR_RATE_LIMITED', undefined, { headers: { 'retry-after': String(wait) } });
+    }
+    const creds = readCredentials(req.raw.rawHeaders, req.query as Record<string, unknown>, {
+      queryCredentials: state.compiled.policy.auth.queryCredentials,
+    });
+    let claims: Readonly<Record<string, unknown>> | null = null;
+    if (creds.token !== undefined) {
+      if (!state.jwt) throw new DfcError('DFC_ERR_INVALID_TOKEN', 'this service does not accept session tokens');
+      claims = await state.jwt.verify(creds.token);
+    }
+    const id: Identity = { claims };
+    if (creds.apiKey !== undefined) id.apiKey = creds.apiKey;
+    if (creds.token !== undefined) id.token = creds.token;
+    req[kIdentity] = id;
+    return id;
+  }
+
+  function ruleContext(state: State): RuleContext {
+    let ctx = contexts.get(state);
+    if (!ctx) {
+      ctx = {
+        query: (service, table, find) => queryForRule(state, service, table, find),
+        code: state.compiled.module.code,
+      };
+      if (state.crypto) ctx.crypto = state.crypto;
+      contexts.set(state, ctx);
+    }
+    return ctx;
+  }
+
+  async function allow(req: DfcRequest, reply: FastifyReply, state: State, r: Omit<DecideRequest, 'apiKey' | 'claims' | 'token' | 'trace'>): Promise<Allowed> {
+    const id = await identify(req, state);
+    const full: DecideRequest = { ...r, claims: id.claims, trace: state.debug };
+    if (id.apiKey !== undefined) full.apiKey = id.apiKey;
+    if (id.token !== undefined) full.token = id.token;
+    const d = await decide(state.compiled, full, ruleContext(state));
+    if (state.debug && d.trace) {
+      reply.header('x-dfc-decision', JSON.stringify({ allow: d.allow, app: d.trace.app, role: d.trace.role, tier: d.trace.access?.tier, requirements: d.trace.requirements, rule: d.trace.rule }).slice(0, 4000));
+    }
+    if (!d.allow) throw d.error;
+    return d;
+  }
+
+  // -------------------------------------------------------------------------
+  // routes
+
+  const svcTable = (state: State, service: string, table: string) => {
+    const def = state.compiled.policy.services[service]?.tables;
+    return def && Object.hasOwn(def, table) ? def[table]! : undefined;
+  };
+
+  const sourceOf = (state: State, service: string): DataSource => {
+    const ds = state.sources.get(service);
+    if (!ds) throw new DfcError('DFC_ERR_SERVICE_NOT_FOUND', `unknown service ${q(service)}`);
+    return ds;
+  };
+
+  type Params = { service: string; table?: string; id?: string };
+
+  app.get('/api/v2/:service/_table', async (req: DfcRequest, reply) => {
+    req[kKind] = 'tables';
+    const state = req[kState]!;
+    const { service } = req.params as Params;
+    const d = await allow(req, reply, state, { service, component: '_table', verb: 'GET', listing: true });
+    return { resource: (d.tables ?? []).map((name) => ({ name })) };
+  });
+
+  app.get('/api/v2/:service/_schema', async (req: DfcRequest, reply) => {
+    req[kKind] = 'schema';
+    const state = req[kState]!;
+    const { service } = req.params as Params;
+    const d = await allow(req, reply, state, { service, component: '_schema', verb: 'GET', listing: true });
+    const tables = state.compiled.policy.services[service]!.tables;
+    return { resource: (d.tables ?? []).map((name) => describeTable(name, tables[name]!)) };
+  });
+
+  app.get('/api/v2/:service/_schema/:table', async (req: DfcRequest, reply) => {
+    req[kKind] = 'schema';
+    const state = req[kState]!;
+    const { service, table } = req.params as Required<Params>;
+    await allow(req, reply, state, { service, table, component: `_schema/${table}`, verb: 'GET' });
+    return describeTable(table, svcTable(state, service, table)!);
+  });
+
+  app.get('/api/v2/:service/_doc', async (req: DfcRequest, reply) => {
+    req[kKind] = 'doc';
+    const state = req[kState]!;
+    const { service } = req.params as Params;
+    const d = await allow(req, reply, state, { service, component: '_doc', verb: 'GET' });
+    return openApiFor(state.compiled, service, d.role);
+  });
+
+  // records
+  const tableRoute = (method: Verb) => async (req: DfcRequest, reply: FastifyReply) => {
+    req[kKind] = 'records';
+    const state = req[kState]!;
+    const { service, table } = req.params as Required<Params>;
+    const def = svcTable(state, service, table);
+    if (method !== 'GET') requireJson(req, method === 'DELETE');
+    if (!def) {
+      // Identity and access first, so an unknown table does not answer before the key is checked.
+      await identify(req, state);
+    }
+    switch (method) {
+      case 'GET':
+        return listRecords(req, reply, state, service, table, def);
+      case 'POST':
+        return createRecords(req, reply, state, service, table, def);
+      case 'PUT':
+      case 'PATCH':
+        return updateRecords(req, reply, state, service, table, def, method);
+      case 'DELETE':
+        return deleteRecords(req, reply, state, service, table, def);
+    }
+  };
+  const recordRoute = (method: Verb) => async (req: DfcRequest, reply: FastifyReply) => {
+    req[kKind] = 'record';
+    const state = req[kState]!;
+    const { service, table, id } = req.params as Required<Params>;
+    const def = svcTable(state, service, table);
+    if (method === 'PUT' || method === 'PATCH') requireJson(req, false);
+    switch (method) {
+      case 'GET':
+        return getRecord(req, reply, state, service, table, def, id);
+      case 'PUT':
+      case 'PATCH':
+        return updateRecord(req, reply, state, service, table, def, id, method);
+      case 'DELETE':
+        return deleteRecord(req, reply, state, service, table, def, id);
+      default:
+        throw new DfcError('DFC_ERR_METHOD_NOT_ALLOWED', 'records are created on the table, not on a record id', {
+          note: 'POST to `/_table/{table}` instead',
+        });
+    }
+  };
+  for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    app.route({ method: m, url: '/api/v2/:service/_table/:table', handler: tableRoute(m) });
+    app.route({ method: m, url: '/api/v2/:service/_table/:table/:id', handler: recordRoute(m) });
+  }
+
+  // -------------------------------------------------------------------------
+  // handlers
+
+  async function listRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined) {
+    const query = req.query as Record<string, string | undefined>;
+    // Decide first with no client filter parsed, so an unknown table or a denied role
+    // answers without revealing anything about columns.
+    const clientWhere = def ? clientFilter(query, def, undefined) : undefined;
+    const find = clientWhere ? findOf(clientWhere) : undefined;
+    const d = await allow(req, reply, state, { service, table, verb: 'GET', args: find ? { find } : {} });
+    const tdef = def!;
+    const where = andWhere([clientWhere, d.where]);
+    const { limit, offset } = paging(query, state, service);
+    const columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
+    const order = query.order !== undefined && query.order !== '' ? parse(() => parseOrder(query.order!, tdef)) : undefined;
+    const ds = sourceOf(state, service);
+    const rows = await ds.select(table, {
+      where,
+      ...(columns ? { columns } : {}),
+      ...(order ? { order } : {}),
+      limit,
+      offset,
+    });
+    const out = await processResponse(d, rows, ruleContext(state));
+    const body: { resource: Row[]; meta?: { count: number } } = { resource: out };
+    if (truthy(query.include_count)) body.meta = { count: await ds.count(table, where) };
+    return body;
+  }
+
+  async function getRecord(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined, idText: string) {
+    const id = def ? parse(() => parseId(idText, def)) : undefined;
+    const pk = def?.primaryKey;
+    const find = pk !== undefined ? { [pk]: id } : undefined;
+    const d = await allow(req, reply, state, { service, table, verb: 'GET', id: idText, args: find ? { find, op: 'one' } : { op: 'one' } });
+    const tdef = def!;
+    const query = req.query as Record<string, string | undefined>;
+    const columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
+    const where = andWhere([idWhere(tdef, id as Json), d.where]);
+    const rows = await sourceOf(state, service).select(table, { where, ...(columns ? { columns } : {}), limit: 1 });
+    // invariant: another tenant's row answers exactly like a missing one.
+    if (rows.length === 0) throw notFound(table, idText);
+    return processResponse(d, rows[0]!, ruleContext(state));
+  }
+
+  async function createRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined) {
+    const { records, wrapped } = recordsOf(req.body, def, table, false);
+    if (records.length === 0) throw new DfcError('DFC_ERR_NO_RECORDS', 'the request body holds no records to create');
+    const docs: Row[] = [];
+    let check: Where | undefined;
+    for (const doc of records) {
+      const d = await allow(req, reply, state, { service, table, verb: 'POST', args: { doc, op: records.length > 1 ? 'all' : 'one' } });
+      const after = d.args.doc ?? doc;
+      checkColumns(after, def!, table);
+      docs.push(after);
+      check = d.writeCheck;
+    }
+    const tdef = def!;
+    const ds = sourceOf(state, service);
+    const stored = await ds.transaction(async (tx) => {
+      const rows = await tx.insert(table, docs);
+      for (const r of rows) if (!matchesWhere(check!, r, tdef)) throw writeCheckFailed(table);
+      return rows;
+    });
+    reply.code(201);
+    const ids = stored.map((r) => ({ [tdef.primaryKey]: r[tdef.primaryKey] }));
+    return wrapped ? { resource: ids } : ids[0];
+  }
+
+  async function updateRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined, verb: 'PUT' | 'PATCH') {
+    const query = req.query as Record<string, string | undefined>;
+    if (query.ids !== undefined || query.filter !== undefined) {
+      // One set of values applied to the rows named by `ids` or `filter`.
+      const where = def ? (query.ids !== undefined ? idsWhere(def, query.ids) : clientFilter(query, def, undefined)!) : undefined;
+      const { records } = recordsOf(req.body, def, table, false);
+      if (records.length === 0) throw new DfcError('DFC_ERR_NO_RECORDS', 'the request body holds no values to set');
+      const ids = await updateWhere(req, reply, state, service, table, def, verb, where, records[0]!, false);
+      return { resource: ids };
+    }
+    const { records, wrapped } = recordsOf(req.body, def, table, true);
+    if (records.length === 0) {
+      throw new DfcError('DFC_ERR_NO_RECORDS', 'the request names no records to update', {
+        note: 'send records with their primary key, or use `ids` or `filter`',
+      });
+    }
+    const out: Row[] = [];
+    for (const r of records) {
+      const pk = def!.primaryKey;
+      const id = r[pk];
+      const { [pk]: _drop, ...values } = r;
+      out.push(...(await updateWhere(req, reply, state, service, table, def, verb, idWhere(def!, id as Json), values, true)));
+    }
+    return wrapped ? { resource: out } : out[0];
+  }
+
+  async function updateRecord(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined, idText: string, verb: 'PUT' | 'PATCH') {
+    const id = def ? parse(() => parseId(idText, def)) : undefined;
+    const { records } = recordsOf(req.body, def, table, false);
+    if (records.length !== 1) throw new DfcError('DFC_ERR_BAD_RECORD', 'the request body must be one record');
+    const values = { ...records[0]! };
+    if (def) delete values[def.primaryKey];
+    const ids = await updateWhere(req, reply, state, service, table, def, verb, def ? idWhere(def, id as Json) : undefined, values, true, idText);
+    return ids[0];
+  }
+
+  async function updateWhere(
+    req: DfcRequest,
+    reply: FastifyReply,
+    state: State,
+    service: string,
+    table: string,
+    def: PolicyTable | undefined,
+    verb: 'PUT' | 'PATCH',
+    clientWhere: Where | undefined,
+    values: Row,
+    byId: boolean,
+    idText?: string,
+  ): Promise<Row[]> {
+    const find = clientWhere ? findOf(clientWhere) : undefined;
+    const d = await allow(req, reply, state, {
+      service,
+      table,
+      verb,
+      ...(idText !== undefined ? { id: idText } : {}),
+      args: { ...(find ? { find } : {}), update: { $set: values }, op: byId ? 'one' : 'all' } satisfies RequestArgs,
+    });
+    const tdef = def!;
+    const set = (d.args.update?.$set ?? {}) as Row;
+    checkColumns(set, tdef, table);
+    const where = andWhere([clientWhere, d.where]);
+    const ds = sourceOf(state, service);
+    const rows = await ds.transaction(async (tx) => {
+      if (Object.keys(set).length === 0) return tx.select(table, { where, columns: [tdef.primaryKey], limit: MAX_RECORDS });
+      const updated = await tx.update(table, where, set);
+      for (const r of updated) if (!matchesWhere(d.writeCheck, r, tdef)) throw writeCheckFailed(table);
+      return updated;
+    });
+    if (byId && rows.length === 0) throw notFound(table, idText ?? '');
+    return rows.map((r) => ({ [tdef.primaryKey]: r[tdef.primaryKey] }));
+  }
+
+  async function deleteRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined) {
+    const query = req.query as Record<string, string | undefined>;
+    let clientWhere: Where | undefined;
+    if (def) {
+      if (query.ids !== undefined) clientWhere = idsWhere(def, query.ids);
+      else if (query.filter !== undefined) clientWhere = clientFilter(query, def, undefined);
+      else if (req.body !== undefined) {
+        const { records } = recordsOf(req.body, def, table, true);
+        if (records.length > 0) clientWhere = { kind: 'in', column: def.primaryKey, values: records.map((r) => r[def.primaryKey] as Json), negated: false };
+      }
+      if (!clientWhere) {
+        throw new DfcError('DFC_ERR_NO_RECORDS', 'the request names no records to delete', {
+          note: 'use `ids`, `filter`, or records with their primary key in the body',
+        });
+      }
+    }
+    const rows = await deleteWhere(req, reply, state, service, table, def, clientWhere, false);
+    return { resource: rows };
+  }
+
+  async function deleteRecord(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined, idText: string) {
+    const id = def ? parse(() => parseId(idText, def)) : undefined;
+    const rows = await deleteWhere(req, reply, state, service, table, def, def ? idWhere(def, id as Json) : undefined, true, idText);
+    return rows[0];
+  }
+
+  async function deleteWhere(
+    req: DfcRequest,
+    reply: FastifyReply,
+    state: State,
+    service: string,
+    table: string,
+    def: PolicyTable | undefined,
+    clientWhere: Where | undefined,
+    byId: boolean,
+    idText?: string,
+  ): Promise<Row[]> {
+    const find = clientWhere ? findOf(clientWhere) : undefined;
+    const d = await allow(req, reply, state, {
+      service,
+      table,
+      verb: 'DELETE',
+      ...(idText !== undefined ? { id: idText } : {}),
+      args: { ...(find ? { find } : {}), op: byId ? 'one' : 'all' },
+    });
+    const tdef = def!;
+    const rows = await sourceOf(state, service).delete(table, andWhere([clientWhere, d.where]));
+    if (byId && rows.length === 0) throw notFound(table, idText ?? '');
+    return rows.map((r) => ({ [tdef.primaryKey]: r[tdef.primaryKey] }));
+  }
+
+  function clientFilter(query: Record<string, string | undefined>, def: PolicyTable, _lookup: undefined): Where | undefined {
+    if (query.ids !== undefined) return idsWhere(def, query.ids);
+    if (query.filter === undefined || query.filter === '') return undefined;
+    return parse(() => parseFilter(query.filter!, def));
+  }
+
+  function paging(query: Record<string, string | undefined>, state: State, service: string): { limit: number; offset: number } {
+    const server = state.compiled.policy.server;
+    const max = Math.min(server.maxPageSize, state.compiled.policy.services[service]?.maxRecords ?? server.maxPageSize);
+    let limit = query.limit !== undefined && query.limit !== '' ? parse(() => parseCount(query.limit!, 'limit')) : 0;
+    // DreamFactory: an absent (or zero) limit is the default page; above the cap is the cap.
+    if (limit < 1) limit = Math.min(server.defaultPageSize, max);
+    if (limit > max) limit = max;
+    const offset = query.offset !== undefined && query.offset !== '' ? parse(() => parseCount(query.offset!, 'offset')) : 0;
+    return { limit, offset };
+  }
+
+  async function queryForRule(state: State, service: string, table: string, find: Record<string, Json>): Promise<Record<string, unknown>[]> {
+    const ds = state.sources.get(service);
+    const def = svcTable(state, service, table);
+    if (!ds || !def) throw new DfcError('DFC_ERR_INTERNAL', `a query rule names an unknown table ${q(`${service}.${table}`)}`);
+    const eq: Where[] = [];
+    const post: [string, Record<string, unknown>][] = [];
+    for (const [k, v] of Object.entries(find)) {
+      if (!Object.hasOwn(def.columns, k)) throw new DfcError('DFC_ERR_INTERNAL', `a query rule names an unknown column ${q(k)}`);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) post.push([k, v as Record<string, unknown>]);
+      else if (v === null) eq.push({ kind: 'null', column: k, negated: false });
+      else if (Array.isArray(v)) eq.push({ kind: 'in', column: k, values: v, negated: false });
+      else eq.push({ kind: 'cmp', column: k, op: '=', value: v });
+    }
+    const rows = await ds.select(table, { where: andWhere(eq), limit: MAX_RECORDS });
+    return post.length === 0 ? rows : rows.filter((r) => post.every(([k, ops]) => mongoMatch(r[k], ops)));
+  }
+};
+
+// ---------------------------------------------------------------------------
+// helpers
+
+function pathOf(url: string, prefix: string): string {
+  const i = url.indexOf('?');
+  const p = i < 0 ? url : url.slice(0, i);
+  return prefix && p.startsWith(prefix) ? p.slice(prefix.length) : p;
+}
+
+function requireJson(req: FastifyRequest, optional: boolean): void {
+  const ct = req.headers['content-type'];
+  if (ct === undefined && optional) return;
+  if (!isJsonMediaType(ct)) throw new DfcError('DFC_ERR_UNSUPPORTED_MEDIA_TYPE');
+}
+
+function truthy(v: string | undefined): boolean {
+  return v === 'true' || v === '1';
+}
+
+function parse<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw toDfcError(e);
+  }
+}
+
+function idWhere(def: PolicyTable, id: Json): Where {
+  return { kind: 'cmp', column: def.primaryKey, op: '=', value: id };
+}
+
+function idsWhere(def: PolicyTable, text: string): Where {
+  const ids = parse(() => parseIds(text, def));
+  return { kind: 'in', column: def.primaryKey, values: ids, negated: false };
+}
+
+/** Equality conditions at the top of a where clause: what rules see as `args.find`. */
+export function findOf(where: Where): Record<string, unknown> | undefined {
+  const items = where.kind === 'and' ? where.items : [where];
+  const find: Record<string, unknown> = {};
+  let any = false;
+  for (const w of items) {
+    if (w.kind === 'cmp' && w.op === '=') {
+      find[w.column] = w.value;
+      any = true;
+    } else if (w.kind === 'in' && !w.negated && w.values.length === 1) {
+      find[w.column] = w.values[0];
+      any = true;
+    }
+  }
+  return any ? find : undefined;
+}
+
+function recordsOf(body: unknown, def: PolicyTable | undefined, table: string, needKey: boolean): { records: Row[]; wrapped: boolean } {
+  if (body === undefined || body === null) return { records: [], wrapped: false };
+  let list: unknown[];
+  let wrapped = true;
+  if (Array.isArray(body)) list = body;
+  else if (typeof body === 'object' && Object.hasOwn(body, 'resource')) {
+    const r = (body as { resource: unknown }).resource;
+    if (!Array.isArray(r)) throw new DfcError('DFC_ERR_BAD_RECORD', '`resource` must be a list of records');
+    list = r;
+  } else {
+    list = [body];
+    wrapped = false;
+  }
+  if (list.length > MAX_RECORDS) throw new DfcError('DFC_ERR_BAD_RECORD', `a request may hold at most ${MAX_RECORDS} records`);
+  const records = list.map((r, i) => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new DfcError('DFC_ERR_BAD_RECORD', `record ${i} is not an object`);
+    const row = r as Row;
+    if (def) {
+      checkColumns(row, def, table);
+      if (needKey && !Object.hasOwn(row, def.primaryKey)) {
+        throw new DfcError('DFC_ERR_BAD_RECORD', `record ${i} has no primary key ${q(def.primaryKey)}`);
+      }
+    }
+    return row;
+  });
+  return { records, wrapped };
+}
+
+function checkColumns(row: Row, def: PolicyTable, table: string): void {
+  for (const k of Object.keys(row)) {
+    if (!Object.hasOwn(def.columns, k)) throw new DfcError('DFC_ERR_BAD_RECORD', `unknown field ${q(k)} in table ${q(table)}`);
+  }
+}
+
+function describeTable(name: string, def: PolicyTable) {
+  return {
+    name,
+    primary_key: def.primaryKey,
+    field: Object.entries(def.columns).map(([n, c]) => ({ name: n, type: c.type, allow_null: c.nullable, is_primary_key: n === def.primaryKey })),
+  };
+}
+
+function notFound(table: string, id: string): DfcError {
+  return new DfcError('DFC_ERR_RECORD_NOT_FOUND', `no record ${q(id)} in table ${q(table)}`);
+}
+
+function writeCheckFailed(table: string): DfcError {
+  return new DfcError('DFC_ERR_WRITE_CHECK_FAILED', `a written record of ${q(table)} would fall outside what the role may write`, {
+    note: 'nothing was written',
+  });
+}
+
+/** Mongo-style operators a `query` rule's find may hold for one column. */
+function mongoMatch(value: unknown, ops: Record<string, unknown>): boolean {
+  for (const [op, arg] of Object.entries(ops)) {
+    const list = Array.isArray(arg) ? arg : [arg];
+    const have = Array.isArray(value) ? value : [value];
+    switch (op) {
+      case '$eq':
+        if (JSON.stringify(value) !== JSON.stringify(arg)) return false;
+        break;
+      case '$ne':
+        if (JSON.stringify(value) === JSON.stringify(arg)) return false;
+        break;
+      case '$in':
+        if (!have.some((h) => list.some((l) => l === h))) return false;
+        break;
+      case '$nin':
+        if (have.some((h) => list.some((l) => l === h))) return false;
+        break;
+      default:
+        return false; // an operator we do not know matches nothing (fail closed)
+    }
+  }
+  return true;
+}
+
+/** Any error as a DfcError whose message is safe for a client. */
+export function toDfcError(err: unknown): DfcError {
+  if (isDfcError(err)) return err;
+  if (err instanceof FilterError) {
+    const param = err.parameter;
+    const pos = err.position !== undefined ? ` at character ${err.position}` : '';
+    const code: ErrorCode = param === 'filter' ? 'DFC_ERR_BAD_FILTER' : 'DFC_ERR_BAD_PARAMETER';
+    return new DfcError(code, `invalid \`${param}\`${pos}: ${err.message}`, err.note ? { note: err.note } : {});
+  }
+  if (err instanceof DataError) {
+    switch (err.kind) {
+      case 'unique':
+        return new DfcError('DFC_ERR_CONFLICT', err.message);
+      case 'invalid':
+        return new DfcError('DFC_ERR_INVALID_DATA', err.message);
+      case 'unavailable':
+        return new DfcError('DFC_ERR_DB_UNAVAILABLE', undefined, { headers: { 'retry-after': '5' }, detail: err.message });
+      case 'not_found':
+        return new DfcError('DFC_ERR_TABLE_NOT_FOUND', err.message);
+      default:
+        return new DfcError('DFC_ERR_INTERNAL', undefined, { detail: err.message });
+    }
+  }
+  const e = err as { code?: string; statusCode?: number; message?: string } | null;
+  switch (e?.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new DfcError('DFC_ERR_UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new DfcError('DFC_ERR_BODY_TOO_LARGE');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new DfcError('DFC_ERR_INVALID_JSON');
+  }
+  const status = e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413) return new DfcError('DFC_ERR_BODY_TOO_LARGE');
+    if (status === 415) return new DfcError('DFC_ERR_UNSUPPORTED_MEDIA_TYPE');
+    if (status === 404) return new DfcError('DFC_ERR_NOT_FOUND');
+    return new DfcError('DFC_ERR_BAD_REQUEST');
+  }
+  return new DfcError('DFC_ERR_INTERNAL', undefined, { detail: e?.message ?? String(err) });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    dfc?: Runtime;
+  }
+}
+
+export type { FastifyInstance };

@@ -1,0 +1,166 @@
+import { dirname } from 'node:path';
+import type { PolicyService } from '@dfc/schema';
+import { loadArtifact, type Artifact, type ArtifactVerifier } from './artifact.js';
+import { createJwtVerifier, failureLimiter, type FailureLimiter, type JwtVerifier } from './auth.js';
+import { compilePolicy, type CompiledPolicy } from './compiled.js';
+import { compileCors, type CorsPolicy } from './cors.js';
+import { openDataSource, type DataSource } from './data/index.js';
+import { DfcError } from './errors.js';
+import { createFieldCrypto, type FieldCrypto } from './field-crypto.js';
+import { Metrics } from './metrics.js';
+import type { Env } from './secrets.js';
+
+/**
+ * The runtime's state: the policy in service and what was built from it (CORS, JWT
+ * verifier, database connections). A reload builds a complete new state and swaps one
+ * reference; a request keeps the state it started with until it ends.
+ */
+
+export interface State {
+  readonly compiled: CompiledPolicy;
+  readonly cors: CorsPolicy;
+  readonly jwt: JwtVerifier | undefined;
+  readonly crypto: FieldCrypto | undefined;
+  readonly sources: ReadonlyMap<string, DataSource>;
+  readonly debug: boolean;
+  readonly generation: number;
+  readonly loadedAt: Date;
+}
+
+export interface RuntimeOptions {
+  /** Directory holding policy.json and policy.mjs, or an artifact already loaded. */
+  policy: string | Artifact;
+  /** Where secrets are read from. @default process.env */
+  env?: Env;
+  /** Add error details and the `X-Dfc-Decision` header. Refused for a production policy unless `allowDebugInProduction`. */
+  debug?: boolean;
+  allowDebugInProduction?: boolean;
+  /** Checks both artifact files before they are trusted (signatures). */
+  verify?: ArtifactVerifier;
+  /** Directory relative SQLite files resolve against. @default the artifact directory's parent (the config directory) */
+  baseDir?: string;
+  /** Open a service's database (tests may substitute). */
+  openDataSource?: (name: string, service: PolicyService, state: { compiled: CompiledPolicy; baseDir: string }) => DataSource;
+  /** Authentication failures tolerated per client and window before 429. `false` disables. @default { max: 20, windowMs: 60000 } */
+  authFailures?: { max: number; windowMs: number } | false;
+}
+
+export class Runtime {
+  #state: State;
+  readonly #opts: RuntimeOptions;
+  readonly metrics: Metrics;
+  readonly limiter: FailureLimiter | undefined;
+  #closed = false;
+
+  private constructor(state: State, opts: RuntimeOptions, metrics: Metrics) {
+    this.#state = state;
+    this.#opts = opts;
+    this.metrics = metrics;
+    const f = opts.authFailures ?? { max: 20, windowMs: 60_000 };
+    this.limiter = f === false ? undefined : failureLimiter(f);
+  }
+
+  static async create(opts: RuntimeOptions): Promise<Runtime> {
+    const metrics = new Metrics();
+    const artifact = typeof opts.policy === 'string' ? await loadArtifact(opts.policy, opts.verify ? { verify: opts.verify } : {}) : opts.policy;
+    const state = buildState(artifact, opts, undefined, 1);
+    metrics.policyLoaded(state.compiled.hash);
+    return new Runtime(state, opts, metrics);
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /**
+   * Load a new artifact (from `dir`, or the directory the runtime started with). When
+   * anything fails (files, schema, hashes, secrets, JWT settings) the error is thrown and
+   * the policy in service stays.
+   */
+  async reload(dir?: string): Promise<State> {
+    const from = dir ?? (typeof this.#opts.policy === 'string' ? this.#opts.policy : undefined);
+    if (!from) throw new DfcError('DFC_ERR_ARTIFACT_MISSING', 'this runtime was started from an artifact in memory; name a directory to reload from');
+    let next: State;
+    try {
+      const artifact = await loadArtifact(from, this.#opts.verify ? { verify: this.#opts.verify } : {});
+      next = buildState(artifact, this.#opts, this.#state, this.#state.generation + 1);
+    } catch (e) {
+      this.metrics.reloadFailed();
+      throw e;
+    }
+    const old = this.#state;
+    this.#state = next;
+    this.metrics.policyLoaded(next.compiled.hash);
+    // Connections the new state no longer uses close once requests that hold the old one are done.
+    const dropped = [...old.sources].filter(([name, ds]) => next.sources.get(name) !== ds).map(([, ds]) => ds);
+    if (dropped.length > 0) {
+      const t = setTimeout(() => void Promise.allSettled(dropped.map((ds) => ds.close())), 30_000);
+      t.unref();
+    }
+    return next;
+  }
+
+  /** Every database answers. */
+  async ready(): Promise<{ ok: boolean; services: Record<string, boolean> }> {
+    const services: Record<string, boolean> = {};
+    await Promise.all(
+      [...this.#state.sources].map(async ([name, ds]) => {
+        try {
+          await ds.ping();
+          services[name] = true;
+        } catch {
+          services[name] = false;
+        }
+      }),
+    );
+    return { ok: Object.values(services).every(Boolean), services };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#state.sources.values()].map((ds) => ds.close()));
+  }
+}
+
+function buildState(artifact: Artifact, opts: RuntimeOptions, previous: State | undefined, generation: number): State {
+  const env = opts.env ?? process.env;
+  const compiled = compilePolicy(artifact, { env });
+  const debug = opts.debug === true;
+  if (debug && compiled.policy.environment === 'production' && !opts.allowDebugInProduction) {
+    throw new DfcError('DFC_ERR_DEBUG_IN_PRODUCTION', undefined, {
+      note: 'debug output shows internal details; build with `environment: "development"`, or pass the explicit override',
+    });
+  }
+  const jwtCfg = compiled.policy.auth.jwt;
+  const jwt = jwtCfg ? createJwtVerifier(jwtCfg, compiled.resolveSecret) : undefined;
+  const cryptoCfg = compiled.policy.crypto;
+  const crypto = cryptoCfg ? createFieldCrypto(compiled.resolveSecret(cryptoCfg.key, 'the field encryption key')) : undefined;
+  const baseDir = opts.baseDir ?? dirname(artifact.dir);
+  const sources = new Map<string, DataSource>();
+  for (const [name, svc] of Object.entries(compiled.policy.services)) {
+    // Keep the open connection when the database settings did not change.
+    const prev = previous?.sources.get(name);
+    const prevDef = previous?.compiled.policy.services[name]?.database;
+    if (prev && prevDef && JSON.stringify(prevDef) === JSON.stringify(svc.database)) {
+      sources.set(name, prev);
+      continue;
+    }
+    sources.set(
+      name,
+      opts.openDataSource
+        ? opts.openDataSource(name, svc, { compiled, baseDir })
+        : openDataSource(svc, { baseDir, resolveSecret: (ref) => compiled.resolveSecret(ref, `the database of service \`${name}\``) }),
+    );
+  }
+  return Object.freeze({
+    compiled,
+    cors: compileCors(compiled.policy.cors),
+    jwt,
+    crypto,
+    sources,
+    debug,
+    generation,
+    loadedAt: new Date(),
+  });
+}
