@@ -1,0 +1,23 @@
+import { roleAccess, roleReferences } from './access.js';
+import type { Lint } from './context.js';
+import { missingRules, ruleContents, ruleSetTargets } from './rules.js';
+import { corsCredentials, debugInProduction, jwtSettings, plaintextSecrets } from './security.js';
+import { absolutePaths, pageSizes, primaryKeys } from './structure.js';
+
+/** Every lint analyze runs, in a fixed order (diagnostics are sorted afterwards anyway). */
+export const LINTS: readonly Lint[] = [
+  plaintextSecrets,
+  corsCredentials,
+  debugInProduction,
+  jwtSettings,
+  absolutePaths,
+  primaryKeys,
+  pageSizes,
+  ruleSetTargets,
+  ruleContents,
+  missingRules,
+  roleAccess,
+  roleReferences,
+];
+
+export type { Lint, LintContext } from './context.js';

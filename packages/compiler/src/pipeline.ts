@@ -1,0 +1,236 @@
+import { resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PolicySchema, type Config, type Policy } from '@dfc/schema';
+import {
+  dedupeDiagnostics,
+  diagnostic,
+  hasErrors,
+  sortDiagnostics,
+  type Diagnostic,
+} from './diagnostics/diagnostic.js';
+import { Locator } from './source/locate.js';
+import { analyze } from './stages/analyze.js';
+import { codegen } from './stages/codegen.js';
+import { emit, type EmitFileSystem, type EmittedFile } from './stages/emit.js';
+import { load, type LoadOutput } from './stages/load.js';
+import { normalize, type NormalizeOutput } from './stages/normalize.js';
+import { resolve } from './stages/resolve.js';
+import { typecheck, type TypecheckOutput, type TypecheckSession } from './stages/typecheck.js';
+import { validate } from './stages/validate.js';
+
+export interface CompileOptions {
+  /** A config file, or a directory holding `dfc.config.ts`. Default: `cwd`. */
+  config?: string | undefined;
+  /** Directory that relative paths are resolved from. Default: `process.cwd()`. */
+  cwd?: string | undefined;
+  /** Where the artifacts go. Default: `<config dir>/dist`. */
+  outDir?: string | undefined;
+  /** At most this many diagnostics are returned (the rest are counted in `omitted`). Default 100. */
+  maxDiagnostics?: number | undefined;
+  /** @internal File operations for emit; tests inject failures through it. */
+  emitFileSystem?: EmitFileSystem | undefined;
+  /** @internal State kept between `--watch` rebuilds. */
+  session?: CompilerSession | undefined;
+}
+
+/** What one build leaves for the next one in the same process (`watch`). */
+export interface CompilerSession {
+  typecheck?: TypecheckSession;
+}
+
+export interface CompileResult {
+  /** True when there is no error (warnings and infos are allowed). */
+  ok: boolean;
+  /** Sorted by file, line and column. */
+  diagnostics: Diagnostic[];
+  /** How many diagnostics were left out beyond `maxDiagnostics`. */
+  omitted: number;
+  configFile?: string;
+  outDir?: string;
+  /** The policy (policy.json's content), when the build has no error. */
+  policy?: Policy;
+  /** The written artifacts (`build` only). */
+  files?: EmittedFile[];
+  /** The config and every file it imports: what `--watch` watches. */
+  inputs: string[];
+  /** Milliseconds spent in each stage that ran. */
+  timings: Partial<Record<StageName, number>>;
+}
+
+export type StageName = 'resolve' | 'typecheck' | 'load' | 'validate' | 'normalize' | 'analyze' | 'codegen' | 'emit';
+
+/** Everything the stages produce, filled in as they run. */
+interface BuildState {
+  options: CompileOptions;
+  cwd: string;
+  session: CompilerSession;
+  configFile?: string;
+  configDir?: string;
+  typecheck?: TypecheckOutput;
+  load?: LoadOutput;
+  locator?: Locator;
+  config?: Config;
+  normalized?: NormalizeOutput;
+  module?: string;
+  files?: EmittedFile[];
+}
+
+interface Stage {
+  name: StageName;
+  /** Only `build` runs it; `check` stops before. */
+  emits?: boolean;
+  run(state: BuildState): Diagnostic[] | Promise<Diagnostic[]>;
+}
+
+const need = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`pipeline invariant: ${what} is missing`);
+  return value;
+};
+
+/**
+ * The compiler: one ordered table of stages. Each runs only if the ones before it
+ * reported no error, so later stages can rely on what earlier ones established.
+ */
+export const STAGES: readonly Stage[] = [
+  {
+    name: 'resolve',
+    run(s) {
+      const out = resolve({ config: s.options.config, cwd: s.cwd });
+      if (out.configFile) {
+        s.configFile = out.configFile;
+        s.configDir = out.configDir;
+      }
+      return out.diagnostics;
+    },
+  },
+  {
+    // Before load, because load runs the user's code (STYLE.md §5).
+    name: 'typecheck',
+    run(s) {
+      const out = typecheck({ configFile: need(s.configFile, 'configFile'), configDir: need(s.configDir, 'configDir'), session: s.session.typecheck });
+      s.typecheck = out;
+      s.session.typecheck = out.session;
+      return out.diagnostics;
+    },
+  },
+  {
+    name: 'load',
+    async run(s) {
+      const program = s.typecheck?.program;
+      const out = await load({
+        configFile: need(s.configFile, 'configFile'),
+        configDir: need(s.configDir, 'configDir'),
+        sourceFile: (file) => program?.getSourceFile(file),
+      });
+      s.load = out;
+      s.locator = new Locator({ root: out.value, sites: out.sites, entry: s.configFile!, program });
+      return out.diagnostics;
+    },
+  },
+  {
+    name: 'validate',
+    run(s) {
+      const out = validate({ value: need(s.load, 'load').value, locator: need(s.locator, 'locator') });
+      if (out.config) s.config = out.config;
+      return out.diagnostics;
+    },
+  },
+  {
+    // After validate: it relies on the config's shape.
+    name: 'normalize',
+    run(s) {
+      const out = normalize({ config: need(s.config, 'config'), root: s.load!.value, locator: need(s.locator, 'locator') });
+      s.normalized = out;
+      return out.diagnostics;
+    },
+  },
+  {
+    name: 'analyze',
+    run(s) {
+      const n = need(s.normalized, 'normalized');
+      return analyze({
+        config: need(s.config, 'config'),
+        policy: need(n.policy, 'policy'),
+        origins: n.origins,
+        root: s.load!.value,
+        locator: need(s.locator, 'locator'),
+      }).diagnostics;
+    },
+  },
+  {
+    name: 'codegen',
+    run(s) {
+      const n = need(s.normalized, 'normalized');
+      const policy = need(n.policy, 'policy');
+      // Defence in depth: the artifact must match its own schema before anything uses it.
+      const check = PolicySchema.safeParse(policy);
+      if (!check.success) {
+        const issue = check.error.issues[0];
+        return [
+          diagnostic('DFC9002', 'the compiled policy does not match the artifact schema', {
+            notes: [issue ? `at \`${issue.path.join('.')}\`: ${issue.message}` : undefined, 'this is a bug in dfc; please report it with the config that caused it'],
+          }),
+        ];
+      }
+      const out = codegen({ policy, code: n.code });
+      if (out.module !== undefined) s.module = out.module;
+      return out.diagnostics;
+    },
+  },
+  {
+    name: 'emit',
+    emits: true,
+    async run(s) {
+      const outDir = s.options.outDir !== undefined ? resolvePath(s.cwd, s.options.outDir) : join(need(s.configDir, 'configDir'), 'dist');
+      const out = await emit({
+        outDir,
+        policy: need(s.normalized?.policy, 'policy'),
+        module: need(s.module, 'module'),
+        fs: s.options.emitFileSystem,
+      });
+      if (out.files) s.files = out.files;
+      return out.diagnostics;
+    },
+  },
+];
+
+export const DEFAULT_MAX_DIAGNOSTICS = 100;
+
+export async function runPipeline(options: CompileOptions, mode: 'build' | 'check'): Promise<CompileResult> {
+  const state: BuildState = { options, cwd: resolvePath(options.cwd ?? process.cwd()), session: options.session ?? {} };
+  const timings: CompileResult['timings'] = {};
+  let all: Diagnostic[] = [];
+  for (const stage of STAGES) {
+    if (stage.emits && mode === 'check') break;
+    const started = performance.now();
+    let found: Diagnostic[];
+    try {
+      found = await stage.run(state);
+    } catch (error) {
+      found = [
+        diagnostic('DFC9001', `internal error in stage \`${stage.name}\``, {
+          notes: [error instanceof Error ? error.message : String(error), 'this is a bug in dfc; please report it with the config that caused it'],
+        }),
+      ];
+    }
+    timings[stage.name] = performance.now() - started;
+    all.push(...found);
+    if (hasErrors(found)) break;
+  }
+  all = sortDiagnostics(dedupeDiagnostics(all));
+  const max = options.maxDiagnostics ?? DEFAULT_MAX_DIAGNOSTICS;
+  const diagnostics = all.slice(0, max);
+  const ok = !hasErrors(all);
+  const inputs = new Set<string>([...(state.typecheck?.files ?? []), ...(state.load?.inputs ?? [])]);
+  if (state.configFile) inputs.add(state.configFile);
+  if (state.configDir && existsSync(join(state.configDir, 'tsconfig.json'))) inputs.add(join(state.configDir, 'tsconfig.json'));
+  const result: CompileResult = { ok, diagnostics, omitted: all.length - diagnostics.length, inputs: [...inputs].sort(), timings };
+  if (state.configFile) result.configFile = state.configFile;
+  if (mode === 'build' && state.configDir) {
+    result.outDir = options.outDir !== undefined ? resolvePath(state.cwd, options.outDir) : join(state.configDir, 'dist');
+  }
+  if (ok && state.normalized?.policy) result.policy = state.normalized.policy;
+  if (ok && state.files) result.files = state.files;
+  return result;
+}
