@@ -1,2 +1,64 @@
 #!/usr/bin/env node
-export {};
+/**
+ * The `dfc` executable. The only place in dfc that writes to the terminal or exits:
+ * commands return exit codes and write through the CommandIO given here.
+ */
+import { Command, CommanderError } from 'commander';
+import { DFC_VERSION } from '@dfc/compiler';
+import { COMMANDS, EXIT, type CommandIO } from './commands/index.js';
+import { colorEnabled } from './output/format.js';
+
+async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const io: CommandIO = {
+    cwd: process.cwd(),
+    env: process.env,
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    color: { out: colorEnabled(process.stdout.isTTY, process.env), err: colorEnabled(process.stderr.isTTY, process.env) },
+    signal: controller.signal,
+  };
+
+  let exitCode: number = EXIT.ok;
+  const program = new Command('dfc')
+    .description('dfc: policy as code for data APIs')
+    .version(DFC_VERSION, '-v, --version')
+    .exitOverride()
+    .showHelpAfterError('(run `dfc --help` for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  for (const spec of COMMANDS) {
+    const command = program.command(spec.name);
+    spec.configure(command);
+    command.exitOverride().action(async function (this: Command) {
+      exitCode = await spec.run({ operands: this.processedArgs as (string | undefined)[], options: this.opts() }, io);
+    });
+  }
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors with 1, mapped to 2.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return exitCode;
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`dfc: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = EXIT.usage;
+  },
+);

@@ -1,0 +1,12 @@
+import build from './build.js';
+import check from './check.js';
+import type { DfcCommand } from './command.js';
+import init from './init.js';
+
+/**
+ * Every `dfc` command, in the order `dfc --help` lists them. A new command is a
+ * file in this directory exporting a `DfcCommand` as default, added here.
+ */
+export const COMMANDS: readonly DfcCommand[] = [build, check, init];
+
+export { EXIT, type CommandArgs, type CommandIO, type DfcCommand, type ExitCode } from './command.js';
