@@ -109,8 +109,7 @@ export const commentRules = defineRule(blog, 'comments', {
   delete: {
     rule: 'code',
     name: 'moderatorOrAuthor',
-    fn: ({ auth, find }) =>
-      auth?.['role'] === 'moderator' || (typeof auth?.['id'] === 'string' && auth['id'] === find?.userId),
+    fn: ({ auth, find }) => auth?.role === 'moderator' || (typeof auth?.id === 'string' && auth.id === find?.userId),
   },
 });
 

@@ -1,1 +1,130 @@
-export {};
+/**
+ * @dfc/config: the functions and types for writing `dfc.config.ts`. Every
+ * define* function returns its argument (`defineRule` wraps it with the service
+ * and table); the types do the work, in the editor and in `dfc build`.
+ */
+export { defineConfig } from './config.js';
+export { defineService } from './service.js';
+export { defineRule } from './rule-set.js';
+export { defineRole } from './role.js';
+export { defineApp } from './app.js';
+export { defineCors } from './cors.js';
+export { secret, encrypted } from './secret.js';
+export { TRACE_HOOK } from './trace.js';
+
+export type { DefinitionKind, TraceHook } from './trace.js';
+export type { SecretRef, EncryptedValue, SecretValue } from './secret.js';
+export type {
+  ColumnType,
+  ColumnTypes,
+  ColumnValue,
+  JsonValue,
+  KnownPath,
+  FieldPath,
+  Operation,
+  Row,
+  RuleContext,
+  SuggestedPath,
+  UpdateOperator,
+  VariablePath,
+} from './context.js';
+export type {
+  AllowRule,
+  AndRule,
+  AuthenticatedRule,
+  BoolMatchRule,
+  BoolOperand,
+  Claims,
+  CodeArgs,
+  CodeRule,
+  DateMatchRule,
+  DecryptRule,
+  DenyRule,
+  EncryptRule,
+  FieldOperand,
+  FindOperator,
+  FindValue,
+  ForceRule,
+  HashRule,
+  MatchRule,
+  NumberInRule,
+  NumberMatchRule,
+  NumberOperand,
+  OrRule,
+  QueryRule,
+  RemoveRule,
+  Rule,
+  RuleKind,
+  StringInRule,
+  StringMatchRule,
+  StringOperand,
+  WebhookRule,
+} from './rules.js';
+export type {
+  AllowAnonymousRequirement,
+  AuthenticatedRequirement,
+  ColumnDefinition,
+  ColumnOptions,
+  DatabaseOptions,
+  MysqlDatabase,
+  PoolOptions,
+  PostgresDatabase,
+  Requirement,
+  RequirementBlock,
+  RoleRequirement,
+  RuleRequirement,
+  Service,
+  ServiceOptions,
+  SqliteDatabase,
+  TableOptions,
+  TableValue,
+} from './service.js';
+export type { RuleFor, RuleSetOptions } from './rule-set.js';
+export type { AccessOptions, CheckRole, Component, FilterLookup, RoleFilterOptions, RoleOptions } from './role.js';
+export type { AppOptions } from './app.js';
+export type { CorsOptions, Origin } from './cors.js';
+export type {
+  AdminOptions,
+  AuthOptions,
+  CheckConfig,
+  Config,
+  ConfigOptions,
+  CryptoOptions,
+  JwtAlgorithm,
+  JwtJwksOptions,
+  JwtOptions,
+  JwtPublicKeyOptions,
+  JwtSecretOptions,
+  ServerOptions,
+  WebhookOptions,
+} from './config.js';
+export type {
+  CheckBlock,
+  CheckPath,
+  CheckRule,
+  CheckRuleSet,
+  CheckService,
+  ContextOf,
+  DateLiteral,
+  PathError,
+  RuleTable,
+  ServiceLike,
+  TablesOf,
+} from './check.js';
+export type {
+  AccessValue,
+  ApiKey,
+  App,
+  Cors,
+  FilterOperator,
+  MatchEval,
+  MatchType,
+  RequirementBlockValue,
+  RequirementValue,
+  Role,
+  RoleFilterValue,
+  RuleSet,
+  RuleSetRules,
+  RuleValue,
+  Verb,
+} from './values.js';

@@ -1,0 +1,44 @@
+import { trace } from './trace.js';
+import type { ApiKey, App, Role } from './values.js';
+
+/**
+ * A client of the API, identified by its API key (`X-Api-Key`). Give each kind of
+ * client its own app and role rather than one blanket key.
+ */
+export interface AppOptions<N extends string = string> {
+  /**
+   * The app's name.
+   * @example name: 'web'
+   */
+  name: N;
+  description?: string;
+  /**
+   * The key callers send: `secret('ENV_NAME')`, an `encrypted(…)` value, or
+   * `{ sha256: '<hex digest of the key>' }`. A key written in plain text is refused.
+   * @example apiKey: secret('BLOG_WEB_KEY')
+   */
+  apiKey: ApiKey;
+  /**
+   * The role callers get when their session names none of `roles`: the object
+   * `defineRole` returned, or its name.
+   * @example role: reader
+   */
+  role?: Role | (string & {});
+  /** Roles a session may select through the role claim (`auth.jwt.roleClaim`). */
+  roles?: readonly (Role | (string & {}))[];
+  /**
+   * An inactive app's key is refused.
+   * @default true
+   */
+  active?: boolean;
+}
+
+/**
+ * Declares an app and its API key.
+ *
+ * @example
+ * defineApp({ name: 'web', apiKey: secret('BLOG_WEB_KEY'), role: reader, roles: [editor] })
+ */
+export function defineApp<const N extends string>(app: AppOptions<N>): App<N> {
+  return trace('app', app) as App<N>;
+}

@@ -1,0 +1,45 @@
+import type { CheckRuleSet, ContextOf, RuleTable, ServiceLike } from './check.js';
+import type { Operation } from './context.js';
+import type { Rule } from './rules.js';
+import { trace } from './trace.js';
+import type { RuleSet } from './values.js';
+
+/**
+ * The rules of one table: one rule per operation. An operation without a rule is
+ * denied (unless the service's `default` table has one).
+ */
+export type RuleSetOptions<S extends ServiceLike, T extends string> = {
+  /** Rule for POST (inserting rows); sees `args.doc`. */
+  create?: Rule<ContextOf<S, T, 'create'>>;
+  /** Rule for GET; sees `args.find`, `args.opts`; `res` in response rules. */
+  read?: Rule<ContextOf<S, T, 'read'>>;
+  /** Rule for PUT and PATCH; sees `args.find` and `args.update`. */
+  update?: Rule<ContextOf<S, T, 'update'>>;
+  /** Rule for DELETE; sees `args.find`. */
+  delete?: Rule<ContextOf<S, T, 'delete'>>;
+};
+
+/** The rule type for one operation of one table, for rules written apart from `defineRule`. */
+export type RuleFor<S extends ServiceLike, T extends RuleTable<S>, Op extends Operation | 'any' = 'any'> = Rule<
+  ContextOf<S, T, Op>
+>;
+
+/**
+ * Declares the rules of a table (Space Cloud's rule JSON), typed against its
+ * columns: every path (`args.find.userId`, `res.password`, …) autocompletes and a
+ * typo is an error. `table` may also be `default`: rules for every table that has
+ * none for an operation (their paths are checked against all the service's columns).
+ *
+ * @example
+ * export const posts = defineRule(blog, 'posts', {
+ *   read: { rule: 'allow' },
+ *   update: { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.userId' },
+ * });
+ */
+export function defineRule<S extends ServiceLike, T extends RuleTable<S>, R extends RuleSetOptions<S, T>>(
+  service: S,
+  table: T,
+  rules: R extends CheckRuleSet<S, T, R> ? R : CheckRuleSet<S, T, R>,
+): RuleSet<S['name'], T> {
+  return trace('rule', { service: service.name, table, rules } as RuleSet<S['name'], T>);
+}
