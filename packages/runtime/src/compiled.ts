@@ -41,7 +41,7 @@ export interface CompiledTable {
   security: Collection | null;
   fieldSecurity: ReadonlyMap<string, Collection>;
   /** The rule per operation (the table's own, else the service's `default` table's). */
-  rules: Partial<Record<Operation, { key: string; fn: RuleFn; touchesRes: boolean }>>;
+  rules: Partial<Record<Operation, { key: string; fn: RuleFn }>>;
 }
 
 export interface Collection {
@@ -85,7 +85,7 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
         // The module may key a fallback under the table itself or under `default`.
         const fn = module.rules[key] ?? (own ? undefined : module.rules[ownKey]);
         if (!fn) continue; // no closure: the operation is denied
-        rules[op] = { key, fn, touchesRes: touchesRes(own ?? fallback) };
+        rules[op] = { key, fn };
       }
       const fieldSecurity = new Map<string, Collection>();
       for (const [cname, col] of Object.entries(table.columns)) {
@@ -126,16 +126,6 @@ function collection(level: Collection['level'], key: string, requirements: Polic
   const fn = module.requirements[key];
   if (fn) c.fn = fn;
   return c;
-}
-
-/** Whether a rule (tree) names a `res.` field, so its response pass is needed. */
-export function touchesRes(rule: unknown): boolean {
-  if (!rule || typeof rule !== 'object') return false;
-  const r = rule as Record<string, unknown>;
-  const fields = Array.isArray(r.fields) ? r.fields : typeof r.field === 'string' ? [r.field] : [];
-  if (fields.some((f) => typeof f === 'string' && f.startsWith('res.'))) return true;
-  if (Array.isArray(r.clauses) && r.clauses.some(touchesRes)) return true;
-  return false;
 }
 
 /** Look up an API key: digest, Map, then a constant-time comparison of the fixed-length digests. */

@@ -206,29 +206,51 @@ describe('requirements and rules', () => {
 });
 
 describe('response rules', () => {
-  test('a rule that touches `res.` runs again over the rows; a denial refuses the reply', async () => {
-    const p = makePolicy({
-      ...policy,
-      rules: { blog: { posts: { read: { rule: 'remove', fields: ['res.secret'] } } } },
-    });
-    let calls = 0;
-    const remove: RuleFn = (i) => {
-      calls++;
-      const rows = i.res as Record<string, unknown>[] | undefined;
-      if (rows) for (const r of rows) delete r.secret;
-      return { allow: true };
-    };
-    const c = compilePolicy(makeArtifact(p, { rules: { 'blog/posts/read': remove } }), { env });
+  const p = makePolicy({ ...policy, rules: { blog: { posts: { read: { rule: 'remove', fields: ['res.secret'] } } } } });
+  const removeSecret: RuleFn = () => ({
+    allow: true,
+    response: [{ op: 'remove', field: 'res.secret', segments: ['secret'], path: 'rules.blog.posts.read' }],
+  });
+  test('work the rule leaves on `res.` is applied to every row by the engine', async () => {
+    const c = compilePolicy(makeArtifact(p, { rules: { 'blog/posts/read': removeSecret } }), { env });
     const d = await decide(c, req({}));
-    expect(d.allow).toBe(true);
-    if (!d.allow) return;
-    const rows = await processResponse(d, [{ id: 1, secret: 'x' }, { id: 2, secret: 'y' }]);
-    expect(rows).toEqual([{ id: 1 }, { id: 2 }]);
-    expect(calls).toBe(2);
+    if (!d.allow) throw new Error('expected allow');
+    expect(d.response).toHaveLength(1);
+    expect(await processResponse(d, [{ id: 1, secret: 'x' }, { id: 2, secret: 'y' }])).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(await processResponse(d, { id: 3, secret: 'z' })).toEqual({ id: 3 });
+  });
+  test('a row that cannot be processed refuses the whole reply', async () => {
+    const decrypt: RuleFn = () => ({
+      allow: true,
+      response: [{ op: 'decrypt', field: 'res.secret', segments: ['secret'], path: 'rules.blog.posts.read' }],
+    });
+    const c = compilePolicy(makeArtifact(p, { rules: { 'blog/posts/read': decrypt } }), { env });
+    const d = await decide(c, req({}));
+    if (!d.allow) throw new Error('expected allow');
+    const crypto = { encrypt: (s: string) => 'enc:' + s, decrypt: (s: string) => { if (!s.startsWith('enc:')) throw new Error('tampered'); return s.slice(4); } };
+    expect(await processResponse(d, [{ secret: 'enc:a' }], { crypto })).toEqual([{ secret: 'a' }]);
+    await expect(processResponse(d, [{ secret: 'enc:a' }, { secret: 'plain' }], { crypto })).rejects.toMatchObject({ code: 'DFC_ERR_RESPONSE_REFUSED' });
+  });
+  test('a rule that needs a session answers 401, other denials 403 with the rule\'s reason', async () => {
+    const c = compilePolicy(makeArtifact(p, { rules: { 'blog/posts/read': () => ({ allow: false, code: 'unauthenticated', reason: 'sign in first' }) } }), { env });
+    const d = await decide(c, req({}));
+    expect(d.allow || [d.error.code, d.error.message]).toEqual(['DFC_ERR_AUTH_REQUIRED', 'sign in first']);
+  });
+});
 
-    const flaky = compilePolicy(makeArtifact(p, { rules: { 'blog/posts/read': (i) => ({ allow: i.res === undefined }) } }), { env });
-    const d2 = await decide(flaky, req({}));
-    if (!d2.allow) throw new Error('expected allow');
-    await expect(processResponse(d2, [{ id: 1 }])).rejects.toMatchObject({ code: 'DFC_ERR_RESPONSE_REFUSED' });
+describe('requirement closures from the module', () => {
+  test('the module\'s closure decides the collection; it sees the role and a copy of the args', async () => {
+    const seen: unknown[] = [];
+    const svc: RuleFn = (i) => {
+      seen.push(i.role);
+      (i.args as Record<string, unknown>).find = { poisoned: true };
+      return i.role === 'admin' ? { allow: true } : { allow: false, code: 'denied', failed: ['staffOnly'] };
+    };
+    const c = compilePolicy(makeArtifact(policy, { rules: { 'blog/posts/read': () => ({ allow: true }) }, requirements: { blog: svc } }), { env });
+    const reader = await decide(c, req({ args: { find: { id: 1 } } }));
+    expect(reader.allow || reader.error.message).toBe('the requirements of service `blog` failed: `staffOnly`');
+    const admin = await decide(c, req({ claims: { role: 'admin' }, args: { find: { id: 1 } } }));
+    expect(admin.allow && admin.args.find).toEqual({ id: 1 });
+    expect(seen).toEqual(['reader', 'admin']);
   });
 });

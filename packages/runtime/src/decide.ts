@@ -1,5 +1,6 @@
 import { FALSE, andWhere, type Json, type Operation, type PolicyAccess, type Verb, type Where } from '@dfc/schema';
-import type { Decision, RuleContext, RuleInput } from './rule-types.js';
+import type { Decision, ResponseAction, RuleContext, RuleInput } from './rule-types.js';
+import { rulesRuntime } from './rules-runtime.js';
 import type { AccessMatch, Tier } from './access.js';
 import { appForKey, type Collection, type CompiledPolicy, type CompiledTable } from './compiled.js';
 import { DfcError, q } from './errors.js';
@@ -82,8 +83,8 @@ export interface Allowed {
   args: RuleInput['args'];
   /** For listings: the tables the caller may read, sorted. */
   tables?: string[];
-  /** Set when the operation's rule names `res.` fields: run {@link processResponse} on the rows. */
-  response?: { fn: NonNullable<CompiledTable['rules']['read']>['fn']; key: string; args: RuleInput['args'] };
+  /** `res.…` work the rule left: run {@link processResponse} on the rows before replying. */
+  response?: readonly ResponseAction[];
   trace?: Trace;
 }
 
@@ -249,18 +250,20 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
       return deny(new DfcError('DFC_ERR_RULE_DENIED', decision.reason!, { note: 'an operation with no rule is denied' }), appName, roleName);
     }
     const findBefore = args.find ? { ...args.find } : undefined;
-    const snapshot = rule.touchesRes ? structuredClone(args) : undefined;
-    const decision = await runRule(rule.fn, { args }, ctx, rule.key);
+    const decision = await runRule(rule.fn, { args, role: roleName }, ctx, rule.key);
     if (trace) trace.rule = { key: rule.key, decision };
     if (!decision.allow) {
-      return deny(new DfcError('DFC_ERR_RULE_DENIED', decision.reason ?? `rule ${q(rule.key)} denied the request`), appName, roleName);
+      const reason = decision.reason ?? `rule ${q(rule.key)} denied the request`;
+      const opts = decision.name ? { note: `rule ${q(decision.name)} decided` } : {};
+      if (decision.code === 'unauthenticated') return deny(new DfcError('DFC_ERR_AUTH_REQUIRED', reason, opts), appName, roleName);
+      return deny(new DfcError('DFC_ERR_RULE_DENIED', reason, opts), appName, roleName);
     }
     if (args.find) {
       for (const [k, v] of Object.entries(args.find)) {
         if (!findBefore || !Object.hasOwn(findBefore, k) || !sameJson(findBefore[k], v)) forced[k] = v as Json;
       }
     }
-    if (snapshot) response = { fn: rule.fn, key: rule.key, args: snapshot };
+    if (decision.response && decision.response.length > 0) response = decision.response;
   }
 
   // where: role filters of the winning tier for this verb, AND forced conditions
@@ -291,23 +294,20 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
 }
 
 /**
- * Apply the operation's response rules (remove, decrypt, force on `res.`) to rows about to
- * be returned. The rule runs again from the request's original args with `res` set, so a
- * transform applies to every row or the reply is refused (never a partially masked one).
+ * Apply the response work the rule left (remove, decrypt, force on `res.`) to the rows
+ * about to be returned, with the rule engine's own `applyResponse`: every row is
+ * processed, or the reply is refused (never a partially masked one).
  */
 export async function processResponse<T>(decision: Allowed, rows: T, ctx: RuleContext = {}): Promise<T> {
   if (!decision.response) return rows;
-  const input: RuleInput = { args: structuredClone(decision.response.args), res: rows };
   let d: Decision;
   try {
-    d = await decision.response.fn(input, ctx);
+    d = (await rulesRuntime()).applyResponse(decision.response, rows, ctx);
   } catch (e) {
     throw new DfcError('DFC_ERR_RESPONSE_REFUSED', undefined, { detail: e instanceof Error ? e.message : String(e) });
   }
-  if (!d.allow) {
-    throw new DfcError('DFC_ERR_RESPONSE_REFUSED', undefined, { detail: d.reason ?? decision.response.key });
-  }
-  return input.res as T;
+  if (!d.allow) throw new DfcError('DFC_ERR_RESPONSE_REFUSED', undefined, { detail: d.reason ?? 'response rule failed' });
+  return rows;
 }
 
 async function runRule(fn: NonNullable<CompiledTable['rules']['read']>['fn'], input: RuleInput, ctx: RuleContext, key: string): Promise<Decision> {
@@ -329,6 +329,12 @@ async function runCollection(
   ctx: RuleContext,
 ): Promise<{ passed: boolean; failed: string[]; needsSession: boolean }> {
   const pass = { passed: true, failed: [], needsSession: false };
+  if (c.fn) {
+    // The module's closure evaluates the whole collection (implied `authenticated` included).
+    const d = await runRule(c.fn, { args: structuredClone(args), role }, ctx, c.key);
+    if (d.allow) return pass;
+    return { passed: false, failed: [...(d.failed ?? c.requirements.map((r) => r.name))], needsSession: d.code === 'unauthenticated' && !claims };
+  }
   const failed: string[] = [];
   // Aptify: the endpoint collection holds an implied `authenticated` unless it allows anonymous.
   const implied = c.level === 'service' && !c.requirements.some((r) => r.type === 'allowAnonymous');
@@ -337,7 +343,6 @@ async function runCollection(
     if (claims) return pass;
     failed.push('authenticated');
   }
-  let hasRule = false;
   for (const r of c.requirements) {
     switch (r.type) {
       case 'allowAnonymous':
@@ -350,18 +355,10 @@ async function runCollection(
         if (r.roles?.includes(role)) return pass;
         break;
       case 'rule':
-        hasRule = true;
-        continue; // decided below, all rule requirements of the collection at once
+        // invariant: without the module's closure a rule requirement cannot pass (fail closed).
+        break;
     }
     failed.push(r.name);
-  }
-  if (hasRule) {
-    // invariant: without the module's closure a rule requirement cannot pass (fail closed).
-    if (c.fn) {
-      const d = await runRule(c.fn, { args: structuredClone(args) }, ctx, c.key);
-      if (d.allow) return pass;
-    }
-    for (const r of c.requirements) if (r.type === 'rule') failed.push(r.name);
   }
   // A 401 only when a session alone would have passed the collection.
   return { passed: false, failed, needsSession: !claims && sessionWouldPass };

@@ -17,7 +17,7 @@ export function createFieldCrypto(keyText: string): FieldCrypto {
     });
   }
   return {
-    encrypt: (plaintext) => encryptSecret(plaintext, key),
-    decrypt: (envelope) => decryptSecret(envelope, key),
+    encrypt: (plaintext, context) => encryptSecret(plaintext, key, context ?? ''),
+    decrypt: (envelope, context) => decryptSecret(envelope, key, context ?? ''),
   };
 }

@@ -61,12 +61,10 @@ const policy = makePolicy({
 
 // Rules as policy.mjs would export them: remove res.secret for everyone but admins.
 const rules: Record<string, RuleFn> = {
-  'blog/posts/read': (i) => {
-    if (i.res !== undefined && i.args.auth?.role !== 'admin') {
-      for (const r of Array.isArray(i.res) ? i.res : [i.res]) delete (r as Record<string, unknown>).secret;
-    }
-    return { allow: true };
-  },
+  'blog/posts/read': (i) =>
+    i.args.auth?.role === 'admin'
+      ? { allow: true }
+      : { allow: true, response: [{ op: 'remove', field: 'res.secret', segments: ['secret'], path: 'rules.blog.posts.read' }] },
   'blog/posts/create': () => ({ allow: true }),
   'blog/posts/update': () => ({ allow: true }),
   'blog/posts/delete': () => ({ allow: true }),

@@ -1,6 +1,7 @@
 /**
- * The rule engine's contract types (packages/rules/src/types.ts), re-declared here while
- * `@dfc/rules` does not export them from its entry point; structurally identical.
+ * The rule engine's contract (packages/rules/src/types.ts), declared structurally here
+ * so the runtime compiles against it on its own; `rules-runtime.ts` loads the engine's
+ * host helpers (`applyResponse`, `hashString`) from `@dfc/rules/runtime`.
  */
 import type { CodeFunction, Json } from '@dfc/schema';
 
@@ -16,11 +17,14 @@ export interface RuleInput {
     [key: string]: unknown;
   };
   res?: unknown;
+  /** The caller's resolved role name, for `role` requirements. */
+  role?: string;
 }
 
 export interface FieldCrypto {
-  encrypt(plaintext: string): string;
-  decrypt(envelope: string): string;
+  /** `context` (the field's name) is bound into the ciphertext. */
+  encrypt(plaintext: string, context?: string): string;
+  decrypt(envelope: string, context?: string): string;
 }
 
 export interface RuleContext {
@@ -31,11 +35,27 @@ export interface RuleContext {
   code?: Record<string, CodeFunction>;
 }
 
+export type DenialCode = 'unauthenticated' | 'denied' | 'error' | 'response';
+
+export interface ResponseAction {
+  op: 'remove' | 'force' | 'encrypt' | 'decrypt' | 'hash';
+  field: string;
+  segments: readonly string[];
+  value?: unknown;
+  path: string;
+  name?: string;
+}
+
 export interface Decision {
   allow: boolean;
+  status?: 401 | 403 | 500;
+  code?: DenialCode;
   reason?: string;
   path?: string;
   name?: string;
+  failed?: readonly string[];
+  /** `res.…` work left for the host: apply it to the rows before replying. */
+  response?: readonly ResponseAction[];
 }
 
 export type CompiledRule = ((input: RuleInput, ctx?: RuleContext) => Decision | Promise<Decision>) & {

@@ -9,7 +9,8 @@ import { DfcError, q } from './errors.js';
  *
  * Envelope: `dfcenc:v1:<kid>:<nonce>:<ciphertext>:<tag>` (base64url parts), where kid is
  * the first 8 hex digits of sha256(key), the nonce is 12 random bytes and the tag 16 bytes.
- * The AAD binds the version and kid, so a value cannot be replayed under another key id.
+ * The AAD binds the version, the kid and an optional context (a field name), so a value
+ * cannot be replayed under another key id or moved to another field.
  */
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -32,17 +33,17 @@ export function keyId(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
 
-export function encryptSecret(plaintext: string, key: Buffer): string {
+export function encryptSecret(plaintext: string, key: Buffer, context = ''): string {
   const kid = keyId(key);
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
-  cipher.setAAD(Buffer.from(PREFIX + kid));
+  cipher.setAAD(Buffer.from(PREFIX + kid + (context ? ':' + context : '')));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const tag = cipher.getAuthTag();
   return [PREFIX + kid, nonce.toString('base64url'), ct.toString('base64url'), tag.toString('base64url')].join(':');
 }
 
-export function decryptSecret(envelope: string, key: Buffer): string {
+export function decryptSecret(envelope: string, key: Buffer, context = ''): string {
   const fail = (why: string) => new DfcError('DFC_ERR_SECRET_DECRYPT', undefined, { note: why });
   if (!envelope.startsWith(PREFIX)) throw fail('an encrypted value starts with `dfcenc:v1:`');
   const parts = envelope.slice(PREFIX.length).split(':');
@@ -54,7 +55,7 @@ export function decryptSecret(envelope: string, key: Buffer): string {
   if (nonce.length !== 12 || tag.length !== 16) throw fail('the value is truncated or altered');
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
-    decipher.setAAD(Buffer.from(PREFIX + kid));
+    decipher.setAAD(Buffer.from(PREFIX + kid + (context ? ':' + context : '')));
     decipher.setAuthTag(tag);
     // invariant: the plaintext is used only after final() has authenticated it.
     const out = Buffer.concat([decipher.update(Buffer.from(c, 'base64url')), decipher.final()]);
