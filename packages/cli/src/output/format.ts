@@ -47,7 +47,8 @@ export function codeFrame(d: Diagnostic, source: string | undefined, c: Colors):
     if (i === index) {
       const col = Math.max(1, d.column ?? 1);
       const prefix = line.slice(0, col - 1).replace(/\t/g, '  ');
-      const end = d.endLine === d.line && d.endColumn !== undefined ? d.endColumn : line.length + 1;
+      // No end: one caret. An end on a later line: to the end of this one.
+      const end = d.endLine === undefined ? col + 1 : d.endLine === d.line && d.endColumn !== undefined ? d.endColumn : line.length + 1;
       const length = Math.max(1, Math.min(end, line.length + 1) - col);
       const color = d.severity === 'error' ? c.red : d.severity === 'warning' ? c.yellow : c.cyan;
       out.push(`  ${' '.repeat(width)} ${c.dim('|')} ${' '.repeat(prefix.length)}${color('^'.repeat(length))}`);

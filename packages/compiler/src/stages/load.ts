@@ -52,6 +52,8 @@ let counter = 0;
 export async function load(input: LoadInput): Promise<LoadOutput> {
   const dfc = dfcConfigPackage();
   const sites = new WeakMap<object, CallSite>();
+  // The bundle's source map is relative to where the bundle runs from, so name it first.
+  const temp = join(tmpdir(), `dfc-config-${process.pid}-${++counter}-${randomBytes(4).toString('hex')}.mjs`);
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
@@ -63,7 +65,7 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      outfile: join(input.configDir, 'dfc.config.bundled.mjs'),
+      outfile: temp,
       sourcemap: 'inline',
       sourcesContent: false,
       logLevel: 'silent',
@@ -92,7 +94,6 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
   const isUserFile = (file: string) => userFiles.has(file);
 
   const code = result.outputFiles[0]!.text;
-  const temp = join(tmpdir(), `dfc-config-${process.pid}-${++counter}-${randomBytes(4).toString('hex')}.mjs`);
   const recorder = createTraceRecorder(isUserFile);
   let mod: Record<string, unknown>;
   const hadSourceMaps = process.sourceMapsEnabled;

@@ -44,6 +44,8 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
   allowImportingTsExtensions: true,
   resolveJsonModule: true,
   esModuleInterop: true,
+  // A `.js`/`.mjs` config is parsed (syntax errors are reported) but not type-checked.
+  allowJs: true,
   types: [],
 };
 
@@ -183,9 +185,27 @@ function codeFor(d: ts.Diagnostic, fromTsconfig: boolean): DiagnosticCode {
   return 'DFC2003';
 }
 
+/**
+ * dfc's authoring types report some mistakes as string literal types that read as a
+ * message (`"unknown column \`usrId\` in table \`posts\`"`); those become the message.
+ */
+const MESSAGE_TYPE = /^Type '(.*)' is not assignable to type '"([^"]* [^"]*)"'\.?$/;
+
 function toDiagnostic(d: ts.Diagnostic, fromTsconfig: boolean): Diagnostic {
-  const [head = '', ...rest] = ts.flattenDiagnosticMessageText(d.messageText, '\n').split('\n');
-  const notes = rest.map((line) => cedarStyle(line.trim())).filter((line) => line.length > 0);
+  let [head = '', ...rest] = ts.flattenDiagnosticMessageText(d.messageText, '\n').split('\n');
+  const notes: string[] = [];
+  const messageType = MESSAGE_TYPE.exec(head.trim());
+  if (messageType) {
+    notes.push(`found \`${shorten(messageType[1]!)}\``);
+    head = messageType[2]!;
+  }
+  // "… Did you mean `x`?" goes to a note.
+  const hint = /\.\s+(Did you mean .*\?)$/.exec(head);
+  if (hint) {
+    head = head.slice(0, hint.index);
+    notes.push(cedarStyle(hint[1]!));
+  }
+  notes.push(...rest.map((line) => cedarStyle(line.trim())).filter((line) => line.length > 0));
   notes.push(`TypeScript error TS${d.code}`);
   const span = d.file && d.start !== undefined ? spanOfNode(d.file, d.start, d.start + (d.length ?? 0)) : undefined;
   return diagnostic(codeFor(d, fromTsconfig), cedarStyle(head), { span, notes });
@@ -197,7 +217,7 @@ function toDiagnostic(d: ts.Diagnostic, fromTsconfig: boolean): Diagnostic {
  */
 export function cedarStyle(message: string): string {
   let text = message.trim().replace(/\.$/, '');
-  text = text.replace(/'([^'\n]*)'/g, (_, inner: string) => '`' + shorten(inner) + '`');
+  if (!text.includes('`')) text = text.replace(/'([^'\n]*)'/g, (_, inner: string) => '`' + shorten(inner) + '`');
   text = text.replace(/^([A-Z])([a-z])/, (_, first: string, second: string) => first.toLowerCase() + second);
   return text;
 }

@@ -38,7 +38,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
 }
 
 /** `` `a`, `b` or `c` ``, shortened when long. */
-export function listOf(values: readonly unknown[], conjunction = 'or', max = 12): string {
+export function listOf(values: readonly unknown[], conjunction = 'or', max = 16): string {
   const shown = values.slice(0, max).map((v) => '`' + String(v) + '`');
   if (values.length > max) shown.push(`${values.length - max} more`);
   if (shown.length <= 1) return shown.join('');
