@@ -192,6 +192,16 @@ describe('requirements and rules', () => {
     expect(d.writeCheck).toEqual(d.where);
     expect(d.args.op).toBe('one');
   });
+  test('equality conditions of the role filter join args.find, so owner rules hold on by-id requests', async () => {
+    const owner: RuleFn = (i) => (i.args.auth?.id === i.args.find?.userId ? { allow: true } : { allow: false, reason: 'not the owner' });
+    const c = compiled({ 'blog/posts/update': owner });
+    const d = await decide(c, req({ verb: 'PATCH', id: 3, claims: { id: 'alice', role: 'editor' }, args: { find: { id: 3 }, update: { $set: { title: 'x' } } } }));
+    expect(d.allow && d.args.find).toEqual({ id: 3, userId: 'alice' });
+    expect(d.allow && d.where).toEqual({ kind: 'cmp', column: 'userId', op: '=', value: 'alice' });
+    // a client's own value is kept, and the role filter still constrains the query
+    const other = await decide(c, req({ verb: 'PATCH', claims: { id: 'alice', role: 'editor' }, args: { find: { userId: 'bob' } } }));
+    expect(other.allow || other.error.message).toBe('not the owner');
+  });
   test('rules see a copy: the caller\'s args are not changed', async () => {
     const mutate: RuleFn = (i) => {
       delete (i.args.update as { $set: Record<string, unknown> }).$set.role;

@@ -239,6 +239,18 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
     }
   }
 
+  // Role filters of the winning tier for this verb. Their equality conditions join
+  // `args.find` (they constrain every row the request touches, so rules may rely on them).
+  const scope = { claims, role: roleName, app: appName };
+  const roleWhere = entriesWhere(access.granting.get(req.verb) ?? [], scope);
+  if (table && component.startsWith('_table') && operation !== 'create') {
+    const eq = equalities(roleWhere);
+    if (eq) {
+      args.find ??= {};
+      for (const [k, v] of Object.entries(eq)) if (!Object.hasOwn(args.find, k)) args.find[k] = v;
+    }
+  }
+
   // the data rule (table operations only)
   let response: Allowed['response'];
   const forced: Record<string, Json> = Object.create(null) as Record<string, Json>;
@@ -267,8 +279,6 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
   }
 
   // where: role filters of the winning tier for this verb, AND forced conditions
-  const scope = { claims, role: roleName, app: appName };
-  const roleWhere = entriesWhere(access.granting.get(req.verb) ?? [], scope);
   const forcedWhere = andWhere(Object.entries(forced).map(([k, v]) => forcedCondition(k, v, table)));
   const where = andWhere([roleWhere, forcedWhere]);
   if (trace) {
@@ -371,6 +381,16 @@ function forcedCondition(column: string, value: Json, table: CompiledTable | und
   if (Array.isArray(value)) return { kind: 'in', column, values: value, negated: false };
   if (typeof value === 'object') return FALSE;
   return { kind: 'cmp', column, op: '=', value };
+}
+
+/** The `column = value` conditions at the top of a Where (what holds for every matching row). */
+function equalities(where: Where): Record<string, unknown> | undefined {
+  const items = where.kind === 'and' ? where.items : [where];
+  let out: Record<string, unknown> | undefined;
+  for (const w of items) {
+    if (w.kind === 'cmp' && w.op === '=') (out ??= {})[w.column] = w.value;
+  }
+  return out;
 }
 
 function setOf(update: Record<string, unknown> | undefined): Record<string, unknown> {

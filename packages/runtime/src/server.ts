@@ -56,7 +56,7 @@ export async function createServer(opts: ServerOptions): Promise<DfcServer> {
     connectionTimeout: t.connection ?? 60_000,
     keepAliveTimeout: t.keepAlive ?? 72_000,
     return503OnClosing: true,
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   };
