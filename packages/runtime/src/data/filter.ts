@@ -3,7 +3,8 @@ import { escapeLike } from '@dfc/schema';
 import { FilterError } from './errors.js';
 import { tokenize, type Token } from './tokenize.js';
 import type { OrderBy } from './types.js';
-import { checkWhereValue, parseDate, shorten } from './values.js';
+import { shorten } from './text.js';
+import { checkWhereValue, parseDate } from './values.js';
 
 /**
  * The `filter`, `order`, `fields` and `ids` parameters: DreamFactory's syntax read by

@@ -1,6 +1,7 @@
 import type { Json, PolicyTable, Where } from '@dfc/schema';
 import { DataError } from './errors.js';
-import { checkWhereValue, shorten } from './values.js';
+import { shorten } from './text.js';
+import { checkWhereValue } from './values.js';
 
 /**
  * Evaluates a `Where` against one row in JavaScript with exactly the meaning the SQL

@@ -2,7 +2,8 @@ import type { Json, PolicyTable, Where } from '@dfc/schema';
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { DataError } from './errors.js';
 import type { OrderBy } from './types.js';
-import { checkWhereValue, shorten, toParam, type Dialect } from './values.js';
+import { shorten } from './text.js';
+import { checkWhereValue, toParam, type Dialect } from './values.js';
 
 /**
  * `Where` → a kysely expression, for SQLite, PostgreSQL and MySQL/MariaDB. Column

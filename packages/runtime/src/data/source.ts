@@ -4,7 +4,8 @@ import { DataError } from './errors.js';
 import { mapError } from './map-error.js';
 import { WhereRenderer, fullOrder } from './render.js';
 import type { DataSource, Row, SelectQuery } from './types.js';
-import { checkWriteRow, decodeRow, shorten, toParam, type Dialect } from './values.js';
+import { shorten } from './text.js';
+import { checkWriteRow, decodeRow, toParam, type Dialect } from './values.js';
 
 /**
  * The one `DataSource` implementation: kysely over better-sqlite3, pg or mysql2.

@@ -1,5 +1,5 @@
 import { FilterError, type FilterParameter } from './errors.js';
-import { shorten } from './values.js';
+import { hasLoneSurrogate, shorten } from './text.js';
 
 /**
  * The tokenizer shared by `filter`, `order` and `fields`: one pass over the text,
@@ -276,21 +276,4 @@ function readString(text: string, start: number, tokens: Token[], parameter: Fil
   }
   tokens.push({ kind: 'string', value: out, pos, raw: text.slice(start, j) });
   return j;
-}
-
-/** True when the text holds a UTF-16 surrogate that is not part of a pair (no database stores one faithfully). */
-export function hasLoneSurrogate(text: string): boolean {
-  for (let k = 0; k < text.length; k++) {
-    const c = text.charCodeAt(k);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = text.charCodeAt(k + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        k++;
-        continue;
-      }
-      return true;
-    }
-    if (c >= 0xdc00 && c <= 0xdfff) return true;
-  }
-  return false;
 }

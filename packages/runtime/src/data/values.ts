@@ -1,5 +1,6 @@
 import type { ColumnType, Json, PolicyColumn, PolicyTable } from '@dfc/schema';
 import { DataError } from './errors.js';
+import { hasLoneSurrogate, shorten } from './text.js';
 import type { Row } from './types.js';
 
 /**
@@ -95,6 +96,16 @@ export function parseDate(text: string): string | undefined {
   return date.toISOString();
 }
 
+/**
+ * Text every database stores and compares the same way: no NUL (PostgreSQL cannot
+ * store it, SQLite's LIKE stops at it) and no unpaired surrogate (the drivers replace it).
+ */
+function textProblem(column: string, value: string): Checked | undefined {
+  if (value.includes('\u0000')) return { ok: false, message: `\`${column}\` may not hold a NUL character` };
+  if (hasLoneSurrogate(value)) return { ok: false, message: `\`${column}\` is not valid unicode text` };
+  return undefined;
+}
+
 /** A client-written value for `column`: the exact JSON type, nothing converted but date formats. */
 export function checkWriteValue(column: string, col: PolicyColumn, value: unknown): Checked {
   if (value === null || value === undefined) {
@@ -102,7 +113,7 @@ export function checkWriteValue(column: string, col: PolicyColumn, value: unknow
   }
   switch (col.type) {
     case 'string':
-      return typeof value === 'string' ? { ok: true, value } : bad(column, col.type, value);
+      return typeof value === 'string' ? (textProblem(column, value) ?? { ok: true, value }) : bad(column, col.type, value);
     case 'integer':
       if (typeof value === 'number' && Number.isInteger(value)) {
         return Number.isSafeInteger(value)
@@ -138,7 +149,7 @@ export function checkWhereValue(column: string, col: PolicyColumn, value: Json):
   if (value === null) return { ok: false, message: `\`${column}\` can only be compared with null through \`is null\`` };
   switch (col.type) {
     case 'string':
-      if (typeof value === 'string') return { ok: true, value };
+      if (typeof value === 'string') return textProblem(column, value) ?? { ok: true, value };
       if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value: String(value) };
       return bad(column, col.type, value);
     case 'integer':
@@ -273,12 +284,4 @@ export function checkWriteRow(
     out.set(key, checked.value);
   }
   return out;
-}
-
-/** User text shown in a message, cut to a readable length. */
-export function shorten(text: string, max = 40): string {
-  const chars = Array.from(text);
-  const cut = chars.length > max ? chars.slice(0, max).join('') + '…' : text;
-  // Control characters (newlines, NUL) would break a one-line message.
-  return cut.replace(/[\u0000-\u001f\u007f`]/g, (c) => (c === '`' ? "'" : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
