@@ -76,7 +76,13 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
       const busy = positive(options.busyTimeoutMs, DEFAULT_BUSY_TIMEOUT);
       dialect = new SqliteDialect({
         database: async () => {
-          const db = new Database(file, { timeout: busy });
+          let db: Database.Database;
+          try {
+            db = new Database(file, { timeout: busy });
+          } catch (err) {
+            // A missing directory or an unreadable file: the database cannot be reached (503), not a bug.
+            throw new DataError('unavailable', 'the database is unavailable', { cause: err });
+          }
           try {
             if (file !== ':memory:') db.pragma('journal_mode = WAL');
             db.pragma('foreign_keys = ON');
@@ -117,8 +123,13 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
           }) as typeof pg.types.getTypeParser,
         },
       });
-      // An idle client dropped by the server emits here; without a listener it would crash the process.
+      // A client whose connection drops emits 'error': an idle one through the pool, a
+      // checked-out one on itself (its query fails too). Without listeners either would
+      // crash the process; the pool discards such clients and opens new ones.
       pool.on('error', onPoolError);
+      pool.on('connect', (client) => {
+        client.on('error', onPoolError);
+      });
       dialect = new PostgresDialect({ pool });
       const db = new Kysely<any>({ dialect });
       core = { dialect: 'postgres', service, db, closed: false, destroy: () => db.destroy() };
