@@ -5,7 +5,7 @@ import type { ApiKey, App, Role } from './values.js';
  * A client of the API, identified by its API key (`X-Api-Key`). Give each kind of
  * client its own app and role rather than one blanket key.
  */
-export interface AppOptions<N extends string = string> {
+export interface AppOptions<N extends string = string, R extends string = string> {
   /**
    * The app's name.
    * @example name: 'web'
@@ -20,12 +20,12 @@ export interface AppOptions<N extends string = string> {
   apiKey: ApiKey;
   /**
    * The role callers get when their session names none of `roles`: the object
-   * `defineRole` returned, or its name.
+   * `defineRole` returned, or its name (checked against the config's `roles`).
    * @example role: reader
    */
-  role?: Role | (string & {});
+  role?: Role | R;
   /** Roles a session may select through the role claim (`auth.jwt.roleClaim`). */
-  roles?: readonly (Role | (string & {}))[];
+  roles?: readonly (Role | R)[];
   /**
    * An inactive app's key is refused.
    * @default true
@@ -39,6 +39,6 @@ export interface AppOptions<N extends string = string> {
  * @example
  * defineApp({ name: 'web', apiKey: secret('BLOG_WEB_KEY'), role: reader, roles: [editor] })
  */
-export function defineApp<const N extends string>(app: AppOptions<N>): App<N> {
-  return trace('app', app) as App<N>;
+export function defineApp<const N extends string, const R extends string = never>(app: AppOptions<N, R>): App<N, R> {
+  return trace('app', app) as App<N, R>;
 }

@@ -2,7 +2,7 @@ import type { UnknownOption } from './check.js';
 import type { SecretValue } from './secret.js';
 import type { Service } from './service.js';
 import { trace } from './trace.js';
-import type { App, Cors, Role, RuleSet } from './values.js';
+import type { App, Cors, Role, RuleSet, Writable } from './values.js';
 
 /** JWT signature algorithms. */
 export type JwtAlgorithm =
@@ -183,20 +183,20 @@ export interface ConfigOptions {
 }
 
 /** What `defineConfig` returns: the config as plain data (plus code rules' functions). */
-export interface Config {
+export type Config = {
   services: Service[];
   rules?: RuleSet[];
   roles?: Role[];
   apps?: App[];
   cors?: Cors[];
-  auth?: AuthOptions;
+  auth?: Writable<AuthOptions>;
   environment?: 'production' | 'development';
   debug?: boolean;
   crypto?: CryptoOptions;
   server?: ServerOptions;
   admin?: AdminOptions;
-  webhooks?: WebhookOptions;
-}
+  webhooks?: Writable<WebhookOptions>;
+};
 
 type NamesOf<L> = L extends readonly unknown[] ? (L[number] extends { name: infer N } ? N : never) : never;
 type ConfigKey = keyof ConfigOptions;
@@ -211,13 +211,21 @@ type CheckRuleSets<C, L> = L extends readonly unknown[]
     }
   : L;
 
+type RoleNames<C> = NamesOf<C extends { roles: infer V } ? V : never> & string;
+
 type CheckRoleRef<C, R> = R extends string
   ? string extends R
     ? R
-    : R extends NamesOf<C extends { roles: infer V } ? V : never>
+    : R extends RoleNames<C>
       ? R
-      : NamesOf<C extends { roles: infer V } ? V : never> | Role
-  : R;
+      : RoleNames<C> | Role<RoleNames<C>>
+  : R extends Role<infer N>
+    ? string extends N
+      ? R
+      : N extends RoleNames<C>
+        ? R
+        : RoleNames<C> | Role<RoleNames<C>>
+    : R;
 
 type CheckApps<C, L> = L extends readonly unknown[]
   ? {
@@ -225,7 +233,7 @@ type CheckApps<C, L> = L extends readonly unknown[]
         [K in keyof L[I]]: K extends 'role'
           ? CheckRoleRef<C, L[I][K]>
           : K extends 'roles'
-            ? { [J in keyof L[I][K]]: CheckRoleRef<C, L[I][K][J]> }
+            ? CheckRoleRef<C, L[I][K] extends readonly (infer E)[] | undefined ? E : never>[]
             : L[I][K];
       };
     }

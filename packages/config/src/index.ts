@@ -127,4 +127,5 @@ export type {
   RuleSetRules,
   RuleValue,
   Verb,
+  Writable,
 } from './values.js';

@@ -3,6 +3,8 @@ import type { SecretValue } from './secret.js';
 
 /**
  * What the define* functions return, with the precise authoring types erased:
+ * (Type aliases rather than interfaces: they get implicit index signatures, which
+ * zod's loose object types ask for.)
  * the plain shapes the config loader validates (they match `@dfc/schema`'s zod
  * schemas). Names of services, tables, columns, roles and apps stay literal so
  * later definitions can be checked against them.
@@ -68,28 +70,28 @@ export type DatabaseValue =
   | { type: 'mysql'; url: SecretValue; pool?: { max?: number } };
 
 /** The operations of a rule set, each with its rule. */
-export interface RuleSetRules {
+export type RuleSetRules = {
   create?: RuleValue;
   read?: RuleValue;
   update?: RuleValue;
   delete?: RuleValue;
-}
+};
 
 /** What `defineRule` returns: the rules of one table (or `default`) of one service. */
-export interface RuleSet<S extends string = string, T extends string = string> {
+export type RuleSet<S extends string = string, T extends string = string> = {
   /** The service's name. */
   service: S;
   /** The table, or `default` for the service's fallback rules. */
   table: T;
   rules: RuleSetRules;
-}
+};
 
 /** A role filter in its plain form. */
-export interface RoleFilterValue {
+export type RoleFilterValue = {
   name: string;
   operator: FilterOperator;
   value?: JsonValue;
-}
+};
 
 /** Filter operators of role filters (DreamFactory's). */
 export type FilterOperator =
@@ -110,38 +112,38 @@ export type FilterOperator =
   | 'is not null';
 
 /** A role access entry in its plain form. */
-export interface AccessValue {
+export type AccessValue = {
   service: string | { name: string };
   component: string;
   verbs: Verb[];
   requestor?: ('api' | 'script')[];
   filters?: RoleFilterValue[];
   filterOp?: 'AND' | 'OR';
-}
+};
 
 /** What `defineRole` returns. */
-export interface Role<N extends string = string> {
+export type Role<N extends string = string> = {
   name: N;
   description?: string;
   active?: boolean;
   access: AccessValue[];
-}
+};
 
 /** An API key: a secret reference or the SHA-256 (hex) of the key. Never the key itself. */
 export type ApiKey = SecretValue | { sha256: string };
 
-/** What `defineApp` returns. */
-export interface App<N extends string = string> {
+/** What `defineApp` returns (`R`: the role names it refers to by string). */
+export type App<N extends string = string, R extends string = string> = {
   name: N;
   description?: string;
   apiKey: ApiKey;
-  role?: string | Role;
-  roles?: (string | Role)[];
+  role?: R | Role;
+  roles?: (R | Role)[];
   active?: boolean;
-}
+};
 
 /** What `defineCors` returns. */
-export interface Cors {
+export type Cors = {
   path: string;
   description?: string;
   origins: string[];
@@ -151,4 +153,13 @@ export interface Cors {
   maxAge?: number;
   supportsCredentials?: boolean;
   enabled?: boolean;
-}
+};
+
+/** `T` with every `readonly` removed, deeply (for plain data returned to the loader). */
+export type Writable<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends readonly (infer E)[]
+    ? Writable<E>[]
+    : T extends object
+      ? { -readonly [K in keyof T]: Writable<T[K]> }
+      : T;
