@@ -38,7 +38,7 @@ export const CODES = {
   DFC3005: { name: 'missing-property', severity: 'error' },
   DFC3006: { name: 'out-of-range', severity: 'error' },
   DFC3007: { name: 'duplicate-name', severity: 'error' },
-  DFC3008: { name: 'rule-too-deep', severity: 'error' },
+  DFC3008: { name: 'too-deep', severity: 'error' },
   DFC3009: { name: 'code-rule-free-variable', severity: 'error' },
   DFC3010: { name: 'code-rule-not-portable', severity: 'error' },
   DFC3011: { name: 'config-cycle', severity: 'error' },
@@ -66,11 +66,9 @@ export const CODES = {
   DFC4019: { name: 'page-size-order', severity: 'error' },
   DFC4020: { name: 'unknown-primary-key', severity: 'error' },
   DFC4021: { name: 'rule-type-mismatch', severity: 'error' },
-  DFC4022: { name: 'unknown-variable', severity: 'error' },
   DFC4023: { name: 'role-filter-on-unsupported-component', severity: 'warning' },
   DFC4024: { name: 'encryption-without-key', severity: 'error' },
   DFC4025: { name: 'inactive-role-in-app', severity: 'warning' },
-  DFC4026: { name: 'rule-issue', severity: 'error' },
 
   // 5xxx: writing the artifacts
   DFC5001: { name: 'output-dir-unusable', severity: 'error' },

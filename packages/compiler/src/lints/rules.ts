@@ -107,7 +107,21 @@ function ruleProblems(ctx: LintContext, rule: SourceRule, path: RawPath, service
     case 'match':
       for (const key of ['f1', 'f2'] as const) {
         const v = rule[key];
-        if (typeof v === 'string' && /^(args|res|utils)\./.test(v)) checkPath(v, [...path, key]);
+        if (typeof v === 'string' && /^(args|res|utils)\./.test(v)) {
+          checkPath(v, [...path, key]);
+          continue;
+        }
+        // DESIGN.md: Space Cloud reads such an operand as a path that resolves to
+        // nothing, so the rule silently never matches; dfc refuses it.
+        if ((rule.type === 'number' || rule.type === 'bool') && !literalOf(rule.type, v, rule.eval)) {
+          const want = rule.type === 'number' ? 'a number' : '`true` or `false`';
+          report('DFC4021', `operand \`${key}\` of a \`${rule.type}\` match is neither a variable path nor ${want}`, [...path, key], {
+            notes: [
+              typeof v === 'string' ? `found the string \`${v.length > 40 ? v.slice(0, 37) + '…' : v}\`` : undefined,
+              `write ${want}${rule.eval === 'in' || rule.eval === 'notIn' ? ' (or a list of them)' : ''}, a path such as \`args.auth.level\`, or use \`type: 'string'\``,
+            ],
+          });
+        }
       }
       break;
     case 'remove':
@@ -172,10 +186,16 @@ function ruleProblems(ctx: LintContext, rule: SourceRule, path: RawPath, service
   }
 }
 
+function literalOf(type: 'number' | 'bool', value: unknown, evaluation: string): boolean {
+  const one = (v: unknown) => (type === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === 'boolean');
+  if ((evaluation === 'in' || evaluation === 'notIn') && Array.isArray(value)) return value.every(one);
+  return one(value);
+}
+
 /** Per-rule checks over every rule and every nested clause. */
 export const ruleContents: Lint = {
   name: 'rule-contents',
-  codes: ['DFC4003', 'DFC4005', 'DFC4008', 'DFC4010', 'DFC4011', 'DFC4018', 'DFC4024'],
+  codes: ['DFC4003', 'DFC4005', 'DFC4008', 'DFC4010', 'DFC4011', 'DFC4018', 'DFC4021', 'DFC4024'],
   run(ctx) {
     for (const site of allRules(ctx.config)) {
       walkRule(site.rule, site.path, (rule, path) => ruleProblems(ctx, rule, path, site.service, site.table));
