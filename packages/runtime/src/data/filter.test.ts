@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { PolicyTable, Where } from '@dfc/schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -375,5 +377,39 @@ describe('matchesWhere', () => {
     expect(matchesWhere({ kind: 'in', column: 'title', values: [], negated: true }, row, posts)).toBe(true);
     expect(matchesWhere({ kind: 'like', column: 'userId', pattern: 'U', negated: false }, row, posts)).toBe(false);
     expect(matchesWhere(cmp('isPublic', '=', 'true'), row, posts)).toBe(true);
+  });
+});
+
+describe('docs/filters.md', () => {
+  // The message table in the docs is checked against what the parser really says.
+  const docs = readFileSync(fileURLToPath(new URL('../../../../docs/filters.md', import.meta.url)), 'utf8');
+  const section = docs.slice(docs.indexOf('## Messages'), docs.indexOf('## For embedders'));
+  const codeSpan = (cell: string): string => {
+    const double = /``(.*?)``/.exec(cell);
+    if (double) {
+      const inner = double[1]!;
+      return inner.startsWith(' ') && inner.endsWith(' ') ? inner.slice(1, -1) : inner;
+    }
+    return /`([^`]*)`/.exec(cell)![1]!;
+  };
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| input') && !l.startsWith('|---'))
+    .map((l) => l.split(' | '));
+
+  it('lists messages the parser really gives', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    for (const [inputCell, messageCell] of rows) {
+      const kind = /^\| (order|fields|limit) /.exec(inputCell!)?.[1] ?? 'filter';
+      const input = codeSpan(inputCell!);
+      const message = codeSpan(messageCell!);
+      const run = {
+        filter: () => parseFilter(input, posts),
+        order: () => parseOrder(input, posts),
+        fields: () => parseFields(input, posts),
+        limit: () => parseCount(input, 'limit'),
+      }[kind]!;
+      expect(err(run).message, input).toBe(message);
+    }
   });
 });
