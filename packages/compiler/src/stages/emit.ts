@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { policyJsonSchema, prettyCanonicalJson, sha256Hex, type Policy } from '@dfc/schema';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 
@@ -159,7 +159,7 @@ export async function emit(input: EmitInput): Promise<EmitOutput> {
       await fs.unlink(p.temp).catch(() => {});
       if (p.backup && !renamed.includes(p)) await fs.unlink(p.backup).catch(() => {});
     }
-    if (created !== undefined) await fs.rmdir(created).catch(() => {});
+    if (created !== undefined) await removeCreated(fs, outDir, created);
     return {
       diagnostics: [
         diagnostic('DFC5002', `cannot write the policy to \`${shown}\``, {
@@ -171,6 +171,18 @@ export async function emit(input: EmitInput): Promise<EmitOutput> {
   for (const p of pending) if (p.backup) await fs.unlink(p.backup).catch(() => {});
   await removeStaleTemps(fs, outDir);
   return { diagnostics: [], files };
+}
+
+/** Removes the directories emit created, from `outDir` up to `created` (each must be empty). */
+async function removeCreated(fs: EmitFileSystem, outDir: string, created: string): Promise<void> {
+  for (let dir = outDir; ; dir = dirname(dir)) {
+    try {
+      await fs.rmdir(dir);
+    } catch {
+      return;
+    }
+    if (dir === created || dirname(dir) === dir) return;
+  }
 }
 
 /** Temp files left by a build that was killed; only those of processes that are gone. */
