@@ -2,11 +2,15 @@
  * The data layer's behaviour, table-driven over real SQLite, PostgreSQL and MariaDB:
  * the same calls must give the same JSON on each.
  */
+import { join } from 'node:path';
 import type { PolicyTable, Where } from '@dfc/schema';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DataError,
   createTables,
+  openDataSource,
   parseFilter,
   parseOrder,
   seed,
@@ -337,5 +341,43 @@ describe.each(DIALECTS)('data source on %s', (dialect) => {
     await other.close();
     await expectDataError(other.ping(), 'unavailable');
     await expectDataError(other.select('items', { where: TRUE }), 'unavailable');
+  });
+});
+
+describe('database options', () => {
+  it('puts PostgreSQL tables in the configured schema (search_path)', async () => {
+    const db = await createTestDatabase('postgres');
+    try {
+      const service = { ...db.service({ items }), database: { ...(db.database as Extract<typeof db.database, { type: 'postgres' }>), schema: 'app_data' } };
+      const ds = openDataSource(service, db.options());
+      await createTables(ds, service);
+      await createTables(ds, service);
+      await ds.insert('items', [{ name: 'in schema', active: true }]);
+      await ds.close();
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      const r = await c.query("select table_schema from information_schema.tables where table_name = 'items'");
+      const rows = await c.query('select name from app_data.items');
+      await c.end();
+      expect(r.rows).toEqual([{ table_schema: 'app_data' }]);
+      expect(rows.rows).toEqual([{ name: 'in schema' }]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('opens SQLite files relative to the base directory, in WAL mode', async () => {
+    const db = await createTestDatabase('sqlite');
+    try {
+      const ds = db.open({ items });
+      await createTables(ds, db.service({ items }));
+      await ds.insert('items', [{ name: 'x', active: true }]);
+      const raw = new Database(join(db.baseDir, 'test.db'), { readonly: true });
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(raw.prepare('select name, active from items').all()).toEqual([{ name: 'x', active: 1 }]);
+      raw.close();
+    } finally {
+      await db.drop();
+    }
   });
 });
