@@ -118,13 +118,17 @@ describe('app and role', () => {
 describe('role access', () => {
   const c = compiled();
   test('the exact entry overrides the service `*` entry and names the tier in its note', async () => {
-    const d = await decide(c, req({ verb: 'DELETE', trace: true }));
+    const d = await decide(c, req({ verb: 'DELETE', claims: { id: 'u1' }, trace: true }));
     expect(d.allow).toBe(false);
     if (d.allow) return;
     expect(d.error.code).toBe('DFC_ERR_ACCESS_DENIED');
     expect(d.error.message).toBe('role `reader` may not `DELETE` `blog/_table/posts`');
     expect(d.error.note).toContain('exact component');
     expect(d.trace?.access?.tier).toBe('exact');
+  });
+  test('without a session, a denial is a 401 when the app lets sessions select a role', async () => {
+    const d = await decide(c, req({ verb: 'DELETE' }));
+    expect(d.allow || d.error.code).toBe('DFC_ERR_AUTH_REQUIRED');
   });
   test('an exact entry covers by-id requests of its table', async () => {
     const d = await decide(c, req({ id: 5, verb: 'GET' }));

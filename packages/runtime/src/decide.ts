@@ -198,6 +198,17 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
       access.tier === null
         ? 'no access entry of the role matches it'
         : `the most specific matching entry (${access.tier === 'exact' ? 'exact component' : access.tier === 'component' ? 'component wildcard' : access.tier === 'service' ? 'service `*`' : 'all services'}) grants ${access.verbs.size ? [...access.verbs].map((v) => '`' + v + '`').join(', ') : 'no verb'}`;
+    // DreamFactory: a denial without a session is a 401 when signing in could change the
+    // role (the app lets sessions select roles); otherwise a 403.
+    if (!claims && app.roles.length > 0) {
+      return deny(
+        new DfcError('DFC_ERR_AUTH_REQUIRED', `${q(`${req.verb} ${service.name}/${component}`)} requires a session`, {
+          note: `without a session the app's role ${q(roleName)} applies, and it may not do this`,
+        }),
+        appName,
+        roleName,
+      );
+    }
     return deny(
       new DfcError('DFC_ERR_ACCESS_DENIED', `role ${q(roleName)} may not ${q(req.verb)} ${q(`${service.name}/${component}`)}`, { note: why }),
       appName,

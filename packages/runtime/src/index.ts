@@ -13,6 +13,6 @@ export { createFieldCrypto, type FieldCrypto } from './field-crypto.js';
 export { openApiFor } from './openapi.js';
 export { Metrics } from './metrics.js';
 export { parseJsonBody, checkJson, isJsonMediaType } from './body.js';
-export { createAndSeedSqlite, type SeedResult } from './seed.js';
+export { createAndSeedSqlite, seedTransform, type SeedResult } from './seed.js';
 export { openDataSource, createTables, seed, DataError, FilterError, type DataSource } from './data/index.js';
 export { sampleKeys, sampleTokens, isDevelopmentEnvFile, type SampleKey, type SampleToken } from './dev.js';

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Policy } from '@dfc/schema';
+import type { Row as SeedRow } from './data/index.js';
 import { createTables, openDataSource, seed, type Row } from './data/index.js';
 import { DfcError, q } from './errors.js';
 import { createFieldCrypto } from './field-crypto.js';
@@ -45,27 +46,7 @@ export async function createAndSeedSqlite(policy: Policy, opts: { baseDir: strin
         });
       }
     }
-    const crypto = policy.crypto ? createFieldCrypto(resolveSecret(policy.crypto.key, 'the field encryption key')) : undefined;
-    const rt = await rulesRuntime();
-    const transform = (_table: string, row: Row): Row => {
-      const next: Row = {};
-      for (const [col, v] of Object.entries(row)) {
-        if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-          const o = v as Record<string, unknown>;
-          if (typeof o.$encrypt === 'string' && Object.keys(o).length === 1) {
-            if (!crypto) throw new DfcError('DFC_ERR_SERVER_CONFIG', `the seed encrypts ${q(col)} but the policy has no crypto key`);
-            next[col] = crypto.encrypt(o.$encrypt, col);
-            continue;
-          }
-          if (typeof o.$hash === 'string' && Object.keys(o).length === 1) {
-            next[col] = rt.hashString(o.$hash);
-            continue;
-          }
-        }
-        next[col] = v;
-      }
-      return next;
-    };
+    const transform = await seedTransform(policy, opts.env);
     const ds = openDataSource(svc, { baseDir: opts.baseDir, resolveSecret: (ref) => resolveSecret(ref, `the database of service ${q(name)}`) });
     try {
       await createTables(ds, svc);
@@ -76,4 +57,34 @@ export async function createAndSeedSqlite(policy: Policy, opts: { baseDir: strin
     out.push({ service: name, file, created: true, rows: Object.values(rows).reduce((n, r) => n + r.length, 0) });
   }
   return out;
+}
+
+/**
+ * The transform seed rows go through: `{ "$encrypt": text }` is encrypted under the
+ * policy's crypto key bound to its column, `{ "$hash": text }` hashed as the `hash` rule
+ * does; other values pass unchanged.
+ */
+export async function seedTransform(policy: Policy, env: Env): Promise<(table: string, row: SeedRow) => SeedRow> {
+  const resolveSecret = secretResolver(env);
+  const crypto = policy.crypto ? createFieldCrypto(resolveSecret(policy.crypto.key, 'the field encryption key')) : undefined;
+  const rt = await rulesRuntime();
+  return (_table: string, row: SeedRow): SeedRow => {
+    const next: SeedRow = {};
+    for (const [col, v] of Object.entries(row)) {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        const o = v as Record<string, unknown>;
+        if (typeof o.$encrypt === 'string' && Object.keys(o).length === 1) {
+          if (!crypto) throw new DfcError('DFC_ERR_SERVER_CONFIG', `the seed encrypts ${q(col)} but the policy has no crypto key`);
+          next[col] = crypto.encrypt(o.$encrypt, col);
+          continue;
+        }
+        if (typeof o.$hash === 'string' && Object.keys(o).length === 1) {
+          next[col] = rt.hashString(o.$hash);
+          continue;
+        }
+      }
+      next[col] = v;
+    }
+    return next;
+  };
 }

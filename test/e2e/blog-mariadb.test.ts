@@ -1,0 +1,3 @@
+import { blogScenarios } from './blog-scenarios.js';
+
+blogScenarios('mysql');
