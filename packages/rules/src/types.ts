@@ -3,7 +3,8 @@ import type { CodeFunction, Json, Rule } from '@dfc/schema';
 /**
  * What a rule sees. `args` holds the request (Space Cloud's variables); `res` holds
  * the row or rows being returned, for response rules. Mutating rules (remove, force,
- * encrypt, decrypt, hash) change `input.args` / `input.res` in place.
+ * encrypt, decrypt, hash) change `input.args` in place; their `res.…` work is applied
+ * to `input.res` at the end when it is given, or returned in `Decision.response`.
  */
 export interface RuleInput {
   args: {
@@ -19,40 +20,87 @@ export interface RuleInput {
     op?: 'one' | 'all';
     /** Where `query` and `webhook` store what they got, unless `store` says otherwise. */
     result?: unknown;
-    /** The caller's raw token (for webhook forwarding only when configured). */
+    /** The caller's raw token; never sent to a webhook. */
     token?: string;
     [key: string]: unknown;
   };
+  /**
+   * The row or rows being returned (an object or an array of objects). When given,
+   * an allowing rule applies its `res.…` work to it in place before it returns.
+   */
   res?: unknown;
+  /** The caller's resolved role name, for `role` requirements. */
+  role?: string;
 }
 
 /** What the host (the runtime, `dfc test`, a test) provides to rules that need I/O. */
 export interface RuleContext {
   /** Read rows for a `query` rule; `service`/`table` are config names, `find` resolved. */
   query?(service: string, table: string, find: Record<string, Json>): Promise<Record<string, unknown>[]>;
-  /** POST `body` (JSON text) to a webhook URL written in the config. */
+  /**
+   * POST `body` (JSON text) to a webhook URL written in the config. Resolves with the
+   * status and the parsed JSON body, or `body: undefined` when the answer was empty or
+   * not JSON. Must not follow redirects (`createWebhookFetch` builds one that way).
+   */
   fetch?(url: string, init: { body: string; timeoutMs: number }): Promise<{ status: number; body: unknown }>;
   /** Field encryption for encrypt/decrypt rules (AES-256-GCM envelopes). */
   crypto?: FieldCrypto;
-  /** The clock for `utils.now()` and dates; defaults to the real one. */
+  /** The clock for `utils.now()`; defaults to the real one. */
   now?(): Date;
-  /** `code` rule functions by id (policy.mjs supplies them). */
+  /** `code` rule functions by id (policy.mjs supplies its own; `compile` reads them here). */
   code?: Record<string, CodeFunction>;
 }
 
 export interface FieldCrypto {
-  encrypt(plaintext: string): string;
-  /** Throws on a tampered, truncated or foreign ciphertext. */
-  decrypt(envelope: string): string;
+  /** Encrypt a field value; `context` (the field's name) is bound into the ciphertext. */
+  encrypt(plaintext: string, context?: string): string;
+  /** Throws on a tampered, truncated or foreign ciphertext, or one bound to another context. */
+  decrypt(envelope: string, context?: string): string;
 }
+
+/**
+ * Why a request was refused:
+ * - `unauthenticated`: the rule needs a session and the caller has none (HTTP 401);
+ * - `denied`: a rule said no (`deny`, a `match` that does not hold, a webhook's non-2xx…) (403);
+ * - `error`: the rule could not be decided (a missing variable, a type mismatch, a failed
+ *   query or webhook, a throwing code rule); dfc denies (403);
+ * - `response`: the reply could not be processed as the rules require (decrypt of a
+ *   tampered value, a row that is not an object); the reply must not be sent (500).
+ */
+export type DenialCode = 'unauthenticated' | 'denied' | 'error' | 'response';
 
 export interface Decision {
   allow: boolean;
-  /** Why it was denied, in Cedar message style. */
+  /** The HTTP status a host should answer a denial with. */
+  status?: 401 | 403 | 500;
+  code?: DenialCode;
+  /** Why it was denied, in Cedar message style (the rule's `error` replaces it). */
   reason?: string;
   /** Config path of the rule that decided a denial, e.g. `rules.blog.posts.read.clauses[1]`. */
   path?: string;
-  /** The deciding rule's `name`, when it has one. */
+  /** The deciding rule's `name`, or that of the nearest enclosing rule that has one. */
+  name?: string;
+  /** Requirement collections: the names of the requirements that failed. */
+  failed?: readonly string[];
+  /**
+   * Work left on the response: present on an allowing decision when the rule has
+   * `res.…` transforms and `input.res` was not given. Apply it to the rows with
+   * `applyResponse(decision.response, rows, ctx)` before replying.
+   */
+  response?: readonly ResponseAction[];
+}
+
+/** One transform of a `res.…` field, applied to every returned row. */
+export interface ResponseAction {
+  op: 'remove' | 'force' | 'encrypt' | 'decrypt' | 'hash';
+  /** The field as written, e.g. `res.password`. */
+  field: string;
+  /** The path below the row, e.g. `['password']`. */
+  segments: readonly string[];
+  /** `force` only: the value, resolved when the rule ran. */
+  value?: unknown;
+  /** Config path of the rule that asked for it. */
+  path: string;
   name?: string;
 }
 

@@ -1,0 +1,922 @@
+/**
+ * The rule code generator. One generator serves both `compile` (a closure built in
+ * memory) and `generate` (the policy.mjs module): each rule becomes straight-line code
+ * over own-property reads, with constants (denials, Sets, JSON data) hoisted to module
+ * level. Failure is control flow: each rule node is emitted with a `Fail` callback that
+ * produces the code to run when the node fails (`return d;` at the top, `break L;`
+ * inside an `or`, skip-the-mutation inside a `clause`).
+ *
+ * invariant: user data reaches the output only through `_`/`lit` (quoted) or `Scope.json`;
+ * identifiers are minted; code-rule sources are the one trusted exception (user code).
+ */
+import { FORBIDDEN_SEGMENTS, type Json, type PolicyRequirement, type Rule } from '@dfc/schema';
+import { Code, _, join, lit, name, nil, quote, type Name } from './code.js';
+import { DEFAULT_WEBHOOK_TIMEOUT, msg } from './messages.js';
+import { compareInstants, formatInstant, addNanos, parseDate, parseDuration, truncateInstant, type Instant } from './runtime/dates.js';
+import { Scope } from './scope.js';
+import type { DenialCode } from './types.js';
+import { assertRequirements, assertRule } from './validate.js';
+
+type Kind = 'error' | 'fail' | 'dynamic';
+/**
+ * Code to run when a node fails; `d()` gives the decision (a Name, hoisting its
+ * constant only when the handler uses it).
+ */
+type Fail = (d: () => Code, kind: Kind) => Code;
+
+/** Where a denial is reported from: the rule's path, its `error` override and nearest `name`. */
+interface Site {
+  path: string;
+  override?: string;
+  name?: string;
+}
+
+type AnyRule = Rule & { rule: string; name?: string; error?: string };
+
+const INPUT = name('input');
+const CTX = name('ctx');
+const ARGS = name('args');
+const ACTS = name('acts');
+export const CODE_TABLE = name('codeTable');
+
+const INDEX = /^(?:0|[1-9][0-9]{0,14})$/;
+
+function nonEmpty(s: unknown): string | undefined {
+  return typeof s === 'string' && s !== '' ? s : undefined;
+}
+
+function enter(parent: Site, rule: AnyRule, path: string): Site {
+  const site: Site = { path };
+  const override = parent.override ?? nonEmpty(rule.error);
+  if (override !== undefined) site.override = override;
+  const n = nonEmpty(rule.name) ?? parent.name;
+  if (n !== undefined) site.name = n;
+  return site;
+}
+
+function isRef(v: unknown): v is string {
+  return typeof v === 'string' && (v.startsWith('args.') || v.startsWith('utils.') || v.startsWith('res.'));
+}
+
+function hasForbidden(segments: readonly string[]): boolean {
+  return segments.some((s) => FORBIDDEN_SEGMENTS.has(s));
+}
+
+/** Whether a rule can await (query, webhook, async code). */
+export function ruleIsAsync(rule: AnyRule): boolean {
+  switch (rule.rule) {
+    case 'query':
+    case 'webhook':
+      return true;
+    case 'code':
+      return (rule as { async?: boolean }).async === true;
+    case 'and':
+    case 'or':
+      return (rule as { clauses: AnyRule[] }).clauses.some(ruleIsAsync);
+    default: {
+      const clause = (rule as { clause?: AnyRule }).clause;
+      return clause !== undefined && ruleIsAsync(clause);
+    }
+  }
+}
+
+/** Whether a rule can add response work (a `res.` field of a transform rule). */
+function pushesActs(rule: AnyRule): boolean {
+  const r = rule as { fields?: string[]; field?: string; clauses?: AnyRule[]; clause?: AnyRule };
+  switch (rule.rule) {
+    case 'remove':
+    case 'encrypt':
+    case 'decrypt':
+    case 'hash':
+      if (r.fields!.some((f) => f.startsWith('res.'))) return true;
+      break;
+    case 'force':
+      if (r.field!.startsWith('res.')) return true;
+      break;
+  }
+  if (r.clauses?.some(pushesActs)) return true;
+  return r.clause !== undefined && pushesActs(r.clause);
+}
+
+/** Whether a rule can fail with an error (as opposed to a plain "no"). */
+function mayError(rule: AnyRule): boolean {
+  switch (rule.rule) {
+    case 'allow':
+    case 'deny':
+    case 'authenticated':
+      return false;
+    case 'and':
+    case 'or': {
+      const cs = (rule as { clauses: AnyRule[] }).clauses;
+      return cs.length === 0 || cs.some(mayError);
+    }
+    default:
+      return true;
+  }
+}
+
+/** An operand's value in generated code; `known` when it is a constant. */
+interface Val {
+  expr: Code;
+  known?: { value: unknown };
+}
+
+/** Parsed `utils.fn(a, b)`; undefined when malformed. */
+function parseUtils(text: string): { fn: string; params: string[] } | undefined {
+  const open = text.indexOf('(');
+  if (open < 0) return undefined;
+  const close = text.indexOf(')', open);
+  if (close !== text.length - 1) return undefined;
+  const inner = text.slice(open + 1, close);
+  const params = inner.trim() === '' ? [] : inner.split(',').map((p) => unquote(p.trim()));
+  return { fn: text.slice('utils.'.length, open), params };
+}
+
+function unquote(p: string): string {
+  if (p.length >= 2 && (p[0] === "'" || p[0] === '"') && p[p.length - 1] === p[0]) return p.slice(1, -1);
+  return p;
+}
+
+/** Emits the code of rules into a scope. */
+class Emitter {
+  readonly #scope: Scope;
+  /** Whether the closure being emitted declares `acts`. */
+  #acts = false;
+
+  constructor(scope: Scope) {
+    this.#scope = scope;
+  }
+
+  get scope(): Scope {
+    return this.#scope;
+  }
+
+  #den(site: Site, code: DenialCode, reason: string): Name {
+    const h = this.#scope.h('denial');
+    const r = site.override ?? reason;
+    return this.#scope.hoist(
+      site.name !== undefined ? _`${h}(${code}, ${r}, ${site.path}, ${site.name})` : _`${h}(${code}, ${r}, ${site.path})`,
+    );
+  }
+
+  #err(site: Site, fail: Fail, reason: string): Code {
+    return fail(() => this.#den(site, 'error', reason), 'error');
+  }
+
+  /** A `const vN = <init>;` statement and its name. */
+  #let(out: Code[], init: Code): Name {
+    const v = this.#scope.mint('v');
+    out.push(_`const ${v} = ${init};`);
+    return v;
+  }
+
+  /** Own-property read of `args.<segments>`. */
+  #read(segments: readonly string[]): Code {
+    let expr: Code = ARGS;
+    for (const s of segments) expr = _`${this.#scope.h(INDEX.test(s) ? 'at' : 'own')}(${expr}, ${s})`;
+    return expr;
+  }
+
+  // -------------------------------------------------------------------------
+  // Closures
+
+  /** A closure for one rule; `gate`: Space Cloud's rule that anything but a top-level `allow` needs a session. */
+  ruleClosure(rule: AnyRule, path: string, gate: boolean): Name {
+    const async = ruleIsAsync(rule);
+    const acts = pushesActs(rule);
+    this.#acts = acts;
+    const site = enter({ path }, rule, path);
+    const body: Code[] = [_`const ${ARGS} = ${this.#scope.h('own')}(${INPUT}, "args");`];
+    if (gate && rule.rule !== 'allow') {
+      const d = this.#den({ path, ...(site.name !== undefined ? { name: site.name } : {}) }, 'unauthenticated', msg.unauthenticated());
+      body.push(_`if (!${this.#scope.h('authed')}(${ARGS})) return ${d};`);
+    }
+    if (acts) body.push(_`const ${ACTS} = [];`);
+    body.push(this.rule(rule, site, (d) => _`return ${d()};`));
+    body.push(acts ? _`return ${this.#scope.h('finish')}(${INPUT}, ${CTX}, ${ACTS});` : _`return ${this.#scope.h('ALLOW')};`);
+    return this.#closure('r', body, async);
+  }
+
+  /** A closure for requirement collections, evaluated in order (all of them must pass). */
+  requirementsClosure(collections: readonly RequirementCollection[]): Name {
+    const rules = collections.flatMap((c) => c.collection.flatMap((r) => (r.type === 'rule' && r.rule ? [r.rule as AnyRule] : [])));
+    const async = rules.some(ruleIsAsync);
+    const acts = rules.some(pushesActs);
+    this.#acts = acts;
+    const body: Code[] = [_`const ${ARGS} = ${this.#scope.h('own')}(${INPUT}, "args");`];
+    if (acts) body.push(_`const ${ACTS} = [];`);
+    for (const c of collections) body.push(this.#collection(c, (d) => _`return ${d()};`));
+    body.push(acts ? _`return ${this.#scope.h('finish')}(${INPUT}, ${CTX}, ${ACTS});` : _`return ${this.#scope.h('ALLOW')};`);
+    return this.#closure('q', body, async);
+  }
+
+  #closure(prefix: 'r' | 'q', body: Code[], async: boolean): Name {
+    const n = this.#scope.mint(prefix);
+    const fn = async ? _`async (${INPUT}, ${CTX}) => {\n${join(body, _`\n`)}\n}` : _`(${INPUT}, ${CTX}) => {\n${join(body, _`\n`)}\n}`;
+    this.#scope.declare(_`const ${n} = ${this.#scope.h('defineRule')}(${fn}, ${async});`);
+    return n;
+  }
+
+  #collection(c: RequirementCollection, fail: Fail): Code {
+    const reqs: PolicyRequirement[] = [...c.collection];
+    if (c.implicitAuthenticated && !reqs.some((r) => r.type === 'allowAnonymous')) {
+      reqs.unshift({ name: 'authenticated', type: 'authenticated' });
+    }
+    if (reqs.length === 0) return fail(() => this.#den({ path: c.path }, 'error', msg.emptyCollection()), 'error');
+    const L = this.#scope.mint('L');
+    const erred = this.#scope.mint('v');
+    const parts: Code[] = [];
+    let hasAuth = false;
+    let anyRule = false;
+    for (const req of reqs) {
+      switch (req.type) {
+        case 'allowAnonymous':
+          parts.push(_`break ${L};`);
+          break;
+        case 'authenticated':
+          hasAuth = true;
+          parts.push(_`if (${this.#scope.h('authed')}(${ARGS})) break ${L};`);
+          break;
+        case 'role': {
+          const s = this.#scope.set(req.roles ?? []);
+          const r = this.#scope.mint('v');
+          parts.push(_`{ const ${r} = ${this.#scope.h('own')}(${INPUT}, "role"); if (typeof ${r} === "string" && ${s}.has(${r})) break ${L}; }`);
+          break;
+        }
+        case 'rule': {
+          anyRule = true;
+          const rule = req.rule as AnyRule;
+          const rpath = `${c.path}.${req.name}.rule`;
+          const Li = this.#scope.mint('L');
+          const mark = this.#acts && pushesActs(rule) ? this.#scope.mint('v') : undefined;
+          const onFail: Fail = (d, kind) => {
+            const p: Code[] = [];
+            if (mark) p.push(_`${ACTS}.length = ${mark};`);
+            if (kind === 'error') p.push(_`${erred} = true;`);
+            else if (kind === 'dynamic') p.push(_`if (${d()}.code === "error") ${erred} = true;`);
+            p.push(_`break ${Li};`);
+            return join(p, _` `);
+          };
+          parts.push(
+            _`${Li}: {\n${mark ? _`const ${mark} = ${ACTS}.length;\n` : nil}${this.rule(rule, enter({ path: rpath }, rule, rpath), onFail)}\nbreak ${L};\n}`,
+          );
+          break;
+        }
+      }
+    }
+    const names = reqs.map((r) => r.name);
+    const reason = msg.requirementsFailed(names);
+    const h = this.#scope.h('denial');
+    const fixed = (code: DenialCode) => this.#scope.hoist(_`${h}(${code}, ${reason}, ${c.path}, undefined, ${this.#scope.strings(names)})`);
+    const d403 = fixed('denied');
+    const dErr = anyRule ? fixed('error') : d403;
+    const pick = anyRule ? _`${erred} ? ${dErr} : ${d403}` : d403;
+    const chosen = hasAuth ? _`!${this.#scope.h('authed')}(${ARGS}) ? ${fixed('unauthenticated')} : ${pick}` : pick;
+    const dv = this.#scope.mint('v');
+    return _`${L}: {\nlet ${erred} = false;\n${join(parts, _`\n`)}\nconst ${dv} = ${chosen};\n${fail(() => dv, anyRule ? 'dynamic' : 'fail')}\n}`;
+  }
+
+  // -------------------------------------------------------------------------
+  // Rules
+
+  rule(rule: AnyRule, site: Site, fail: Fail): Code {
+    switch (rule.rule) {
+      case 'allow':
+        return nil;
+      case 'deny':
+        return fail(() => this.#den(site, 'denied', msg.denied()), 'fail');
+      case 'authenticated':
+        return _`if (!${this.#scope.h('authed')}(${ARGS})) { ${fail(() => this.#den(site, 'unauthenticated', msg.unauthenticated()), 'fail')} }`;
+      case 'and':
+        return this.#and(rule as AnyRule & { clauses: AnyRule[] }, site, fail);
+      case 'or':
+        return this.#or(rule as AnyRule & { clauses: AnyRule[] }, site, fail);
+      case 'match':
+        return this.#match(rule as Extract<Rule, { rule: 'match' }>, site, fail);
+      case 'remove':
+      case 'force':
+      case 'encrypt':
+      case 'decrypt':
+      case 'hash':
+        return this.#transform(rule, site, fail);
+      case 'query':
+        return this.#query(rule as Extract<Rule, { rule: 'query' }>, site, fail);
+      case 'webhook':
+        return this.#webhook(rule as Extract<Rule, { rule: 'webhook' }>, site, fail);
+      case 'code':
+        return this.#code(rule as Extract<Rule, { rule: 'code' }>, site, fail);
+      default:
+        return this.#err(site, fail, msg.unknownRule((rule as { rule: unknown }).rule));
+    }
+  }
+
+  #and(rule: AnyRule & { clauses: AnyRule[] }, site: Site, fail: Fail): Code {
+    if (rule.clauses.length === 0) return this.#err(site, fail, msg.empty('and'));
+    return join(
+      rule.clauses.map((c, i) => this.rule(c, enter(site, c, `${site.path}.clauses[${i}]`), fail)),
+      _`\n`,
+    );
+  }
+
+  #or(rule: AnyRule & { clauses: AnyRule[] }, site: Site, fail: Fail): Code {
+    if (rule.clauses.length === 0) return this.#err(site, fail, msg.empty('or'));
+    const L = this.#scope.mint('L');
+    const last = this.#scope.mint('v');
+    const anyErr = rule.clauses.some(mayError);
+    const err = anyErr ? this.#scope.mint('v') : undefined;
+    const parts = rule.clauses.map((c, i) => {
+      const Li = this.#scope.mint('L');
+      const mark = this.#acts && pushesActs(c) ? this.#scope.mint('v') : undefined;
+      const onFail: Fail = (d, kind) => {
+        const p: Code[] = [];
+        if (mark) p.push(_`${ACTS}.length = ${mark};`);
+        const dv = d();
+        p.push(_`${last} = ${dv};`);
+        if (err && kind === 'error') p.push(_`${err} = ${dv};`);
+        else if (err && kind === 'dynamic') p.push(_`if (${dv}.code === "error") ${err} = ${dv};`);
+        p.push(_`break ${Li};`);
+        return join(p, _` `);
+      };
+      const body = this.rule(c, enter(site, c, `${site.path}.clauses[${i}]`), onFail);
+      return _`${Li}: {\n${mark ? _`const ${mark} = ${ACTS}.length;\n` : nil}${body}\nbreak ${L};\n}`;
+    });
+    const dv = this.#scope.mint('v');
+    const final = err ? _`${err} !== undefined ? ${err} : ${last}` : last;
+    const decl = err ? _`let ${last}, ${err};` : _`let ${last};`;
+    return _`${L}: {\n${decl}\n${join(parts, _`\n`)}\nconst ${dv} = ${final};\n${fail(() => dv, anyErr ? 'dynamic' : 'fail')}\n}`;
+  }
+
+  // -------------------------------------------------------------------------
+  // Operands
+
+  /**
+   * The value of a reference (`args.…`, `utils.…`, `res.…`), failing when it is
+   * missing. Pushes statements to `out`; returns undefined when a static failure
+   * was emitted (nothing after it can run).
+   */
+  #ref(text: string, site: Site, fail: Fail, out: Code[]): Val | undefined {
+    if (text.startsWith('res.')) {
+      out.push(this.#err(site, fail, msg.resInRule(text)));
+      return undefined;
+    }
+    if (text.startsWith('utils.')) return this.#utils(text, site, fail, out);
+    return this.#path(text, site, fail, out);
+  }
+
+  /** `args.a.b`, failing when missing. */
+  #path(text: string, site: Site, fail: Fail, out: Code[]): Val | undefined {
+    const segments = text.slice('args.'.length).split('.');
+    if (hasForbidden(segments)) {
+      out.push(this.#err(site, fail, msg.forbidden(text)));
+      return undefined;
+    }
+    const v = this.#let(out, this.#read(segments));
+    out.push(_`if (${v} === undefined) { ${this.#err(site, fail, msg.missing(text))} }`);
+    return { expr: v };
+  }
+
+  #utils(text: string, site: Site, fail: Fail, out: Code[]): Val | undefined {
+    const call = parseUtils(text);
+    const bad = (reason: string) => {
+      out.push(this.#err(site, fail, reason));
+      return undefined;
+    };
+    if (!call) return bad(msg.badHelper(text));
+    const { fn, params } = call;
+    // A parameter is an `args.` path or a literal; nothing else (Space Cloud cannot nest calls either).
+    for (const p of params) if (p.startsWith('utils.') || p.startsWith('res.')) return bad(msg.badHelperArgs(text));
+    const pathSegments = (p: string) => p.slice('args.'.length).split('.');
+    for (const p of params) if (p.startsWith('args.') && hasForbidden(pathSegments(p))) return bad(msg.forbidden(p));
+    switch (fn) {
+      case 'exists': {
+        if (params.length !== 1 || !params[0]!.startsWith('args.')) return bad(msg.badHelperArgs(text));
+        return { expr: this.#let(out, _`${this.#read(pathSegments(params[0]!))} !== undefined`) };
+      }
+      case 'length': {
+        if (params.length !== 1 || !params[0]!.startsWith('args.')) return bad(msg.badHelperArgs(text));
+        const v = this.#path(params[0]!, site, fail, out)!;
+        const n = this.#let(out, _`${this.#scope.h('length')}(${v.expr})`);
+        out.push(_`if (${n} === undefined) { ${this.#err(site, fail, msg.noLength(params[0]!))} }`);
+        return { expr: n };
+      }
+      case 'now': {
+        if (params.length !== 0) return bad(msg.badHelperArgs(text));
+        const s = this.#let(out, _`${this.#scope.h('now')}(${CTX})`);
+        out.push(_`if (${s} === undefined) { ${this.#err(site, fail, msg.noClock())} }`);
+        return { expr: s };
+      }
+      case 'addDuration':
+      case 'roundUpDate': {
+        if (params.length !== 2) return bad(msg.badHelperArgs(text));
+        const [dateParam, otherParam] = params as [string, string];
+        // Literal parameters are part of the rule: checked (and folded) before any path is read.
+        const tKnown = dateParam.startsWith('args.') ? undefined : parseDate(dateParam);
+        if (!dateParam.startsWith('args.') && tKnown === undefined) return bad(msg.badDate(dateParam));
+        const otherLiteral = !otherParam.startsWith('args.');
+        const nKnown = fn === 'addDuration' && otherLiteral ? parseDuration(otherParam) : undefined;
+        if (fn === 'addDuration' && otherLiteral && nKnown === undefined) return bad(msg.badDuration(otherParam));
+        if (fn === 'roundUpDate' && otherLiteral && truncateInstant({ sec: 0, nsec: 0, off: 0 }, otherParam) === undefined) {
+          return bad(msg.badUnit(otherParam));
+        }
+        if (tKnown !== undefined && otherLiteral) {
+          const r = fn === 'addDuration' ? addNanos(tKnown, nKnown!) : truncateInstant(tKnown, otherParam)!;
+          const folded = formatInstant(r);
+          if (folded === undefined) return bad(msg.dateRange(text));
+          return { expr: lit(folded), known: { value: folded } };
+        }
+        let t: Code;
+        if (tKnown === undefined) {
+          const v = this.#path(dateParam, site, fail, out)!;
+          t = this.#let(out, _`${this.#scope.h('parseDate')}(${v.expr})`);
+          out.push(_`if (${t} === undefined) { ${this.#err(site, fail, msg.badDate(dateParam))} }`);
+        } else {
+          t = this.#scope.json(tKnown);
+        }
+        let result: Code;
+        if (fn === 'addDuration') {
+          let n: Code;
+          if (otherLiteral) {
+            // BigInt is not plain data: hoist the parse of the literal text.
+            n = this.#scope.hoist(_`${this.#scope.h('parseDuration')}(${otherParam})`);
+          } else {
+            const v = this.#path(otherParam, site, fail, out)!;
+            n = this.#let(out, _`${this.#scope.h('parseDuration')}(${v.expr})`);
+            out.push(_`if (${n} === undefined) { ${this.#err(site, fail, msg.badDuration(otherParam))} }`);
+          }
+          result = _`${this.#scope.h('addNanos')}(${t}, ${n})`;
+        } else {
+          const unit = otherLiteral ? lit(otherParam) : this.#path(otherParam, site, fail, out)!.expr;
+          const u = this.#let(out, _`${this.#scope.h('truncateInstant')}(${t}, ${unit})`);
+          if (!otherLiteral) out.push(_`if (${u} === undefined) { ${this.#err(site, fail, msg.badUnit(otherParam))} }`);
+          result = u;
+        }
+        const s = this.#let(out, _`${this.#scope.h('formatInstant')}(${result})`);
+        out.push(_`if (${s} === undefined) { ${this.#err(site, fail, msg.dateRange(text))} }`);
+        return { expr: s };
+      }
+      default:
+        return bad(msg.badHelper(text));
+    }
+  }
+
+  /** A scalar operand of a `match` of `type`; for dates, the value is an Instant. */
+  #scalar(op: Json, type: string, site: Site, fail: Fail, out: Code[]): Val | undefined {
+    const bad = (reason: string) => {
+      out.push(this.#err(site, fail, reason));
+      return undefined;
+    };
+    const jsType = type === 'bool' ? 'boolean' : type;
+    const what = type === 'bool' ? 'boolean' : (type as 'string' | 'number' | 'date');
+    if (isRef(op)) {
+      const v = this.#ref(op, site, fail, out);
+      if (!v) return undefined;
+      if (type === 'date') {
+        const t = this.#let(out, _`${this.#scope.h('parseDate')}(${v.expr})`);
+        out.push(_`if (${t} === undefined) { ${this.#err(site, fail, msg.badDate(op))} }`);
+        return { expr: t };
+      }
+      out.push(_`if (typeof ${v.expr} !== ${jsType}) { ${this.#err(site, fail, msg.notA(op, what))} }`);
+      return v;
+    }
+    switch (type) {
+      case 'string':
+        return typeof op === 'string' ? { expr: lit(op), known: { value: op } } : bad(msg.notA(op, 'string'));
+      case 'number':
+        if (typeof op === 'number') return { expr: lit(op), known: { value: op } };
+        return typeof op === 'string' ? bad(msg.notVariable(op, 'number')) : bad(msg.notA(op, 'number'));
+      case 'bool':
+        if (typeof op === 'boolean') return { expr: lit(op), known: { value: op } };
+        return typeof op === 'string' ? bad(msg.notVariable(op, 'boolean')) : bad(msg.notA(op, 'boolean'));
+      case 'date': {
+        if (typeof op !== 'string') return bad(msg.notA(op, 'date'));
+        const t = parseDate(op);
+        if (t === undefined) return bad(msg.badDate(op));
+        return { expr: this.#scope.json(t), known: { value: t } };
+      }
+      default:
+        return bad(msg.unknownType(type));
+    }
+  }
+
+  /**
+   * The list operand of `in`/`notIn`: a literal array (its elements may be references)
+   * or a reference to an array. Returns a boolean-expression builder for membership.
+   */
+  #list(op: Json, evalOp: string, type: 'string' | 'number', site: Site, fail: Fail, out: Code[]): ((v: Code) => Code) | { known: unknown[] } | undefined {
+    const bad = (reason: string) => {
+      out.push(this.#err(site, fail, reason));
+      return undefined;
+    };
+    if (Array.isArray(op)) {
+      const consts: unknown[] = [];
+      const dyn: Code[] = [];
+      for (const e of op) {
+        if (isRef(e)) {
+          const v = this.#ref(e, site, fail, out);
+          if (!v) return undefined;
+          out.push(_`if (typeof ${v.expr} !== ${type}) { ${this.#err(site, fail, msg.notA(e, type))} }`);
+          dyn.push(v.expr);
+        } else if (typeof e === type) {
+          consts.push(e);
+        } else if (typeof e === 'string') {
+          return bad(msg.notVariable(e, type));
+        } else {
+          return bad(msg.notA(e, type));
+        }
+      }
+      if (dyn.length === 0) return { known: consts };
+      const s = consts.length > 0 ? this.#scope.set(consts) : undefined;
+      const l = this.#let(out, _`[${join(dyn)}]`);
+      return (v) => (s ? _`(${s}.has(${v}) || ${l}.includes(${v}))` : _`${l}.includes(${v})`);
+    }
+    if (isRef(op)) {
+      const v = this.#ref(op, site, fail, out);
+      if (!v) return undefined;
+      const l = this.#let(out, _`${this.#scope.h(type === 'string' ? 'strings' : 'numbers')}(${v.expr})`);
+      out.push(_`if (${l} === undefined) { ${this.#err(site, fail, msg.notA(op, type === 'string' ? 'list of strings' : 'list of numbers'))} }`);
+      return (x) => _`${l}.includes(${x})`;
+    }
+    return bad(msg.needsList(evalOp, op));
+  }
+
+  #match(rule: Extract<Rule, { rule: 'match' }>, site: Site, fail: Fail): Code {
+    const out: Code[] = [];
+    const { type, f1, f2 } = rule;
+    const op = rule.eval;
+    const evals: Record<string, readonly string[]> = {
+      string: ['==', '!=', 'in', 'notIn'],
+      number: ['==', '!=', '>', '>=', '<', '<=', 'in', 'notIn'],
+      bool: ['==', '!='],
+      date: ['==', '!=', '>', '>=', '<', '<='],
+    };
+    const allowed = Object.hasOwn(evals, type) ? evals[type]! : undefined;
+    if (!allowed) return this.#err(site, fail, msg.unknownType(type));
+    if (!['==', '!=', '>', '>=', '<', '<=', 'in', 'notIn'].includes(op)) return this.#err(site, fail, msg.unknownEval(op));
+    if (!allowed.includes(op)) {
+      const plural = { string: 'strings', number: 'numbers', bool: 'booleans', date: 'dates' }[type as 'string'];
+      return this.#err(site, fail, msg.cannotCompare(op, plural));
+    }
+    const mismatch = () => fail(() => this.#den(site, 'denied', msg.mismatch(f1, op, f2)), 'fail');
+    const a = this.#scalar(f1, type, site, fail, out);
+    if (!a) return join(out, _`\n`);
+    if (op === 'in' || op === 'notIn') {
+      const l = this.#list(f2, op, type as 'string' | 'number', site, fail, out);
+      if (!l) return join(out, _`\n`);
+      if (typeof l !== 'function' && a.known) {
+        const hit = l.known.includes(a.known.value);
+        if (hit !== (op === 'in')) out.push(mismatch());
+        return join(out, _`\n`);
+      }
+      const member = typeof l === 'function' ? l(a.expr) : _`${this.#scope.set(l.known)}.has(${a.expr})`;
+      out.push(op === 'in' ? _`if (!${member}) { ${mismatch()} }` : _`if (${member}) { ${mismatch()} }`);
+      return join(out, _`\n`);
+    }
+    const b = this.#scalar(f2, type, site, fail, out);
+    if (!b) return join(out, _`\n`);
+    if (a.known && b.known) {
+      if (!holds(type, op, a.known.value, b.known.value)) out.push(mismatch());
+      return join(out, _`\n`);
+    }
+    let cond: Code;
+    if (type === 'date') {
+      const c = _`${this.#scope.h('compareInstants')}(${a.expr}, ${b.expr})`;
+      cond = { '==': _`${c} === 0`, '!=': _`${c} !== 0`, '<': _`${c} < 0`, '<=': _`${c} <= 0`, '>': _`${c} > 0`, '>=': _`${c} >= 0` }[op as '==']!;
+    } else {
+      cond = {
+        '==': _`${a.expr} === ${b.expr}`,
+        '!=': _`${a.expr} !== ${b.expr}`,
+        '<': _`${a.expr} < ${b.expr}`,
+        '<=': _`${a.expr} <= ${b.expr}`,
+        '>': _`${a.expr} > ${b.expr}`,
+        '>=': _`${a.expr} >= ${b.expr}`,
+      }[op as '==']!;
+    }
+    out.push(_`if (!(${cond})) { ${mismatch()} }`);
+    return join(out, _`\n`);
+  }
+
+  // -------------------------------------------------------------------------
+  // Transforms: remove, force, encrypt, decrypt, hash
+
+  /** `clause` handling shared by the transforms: a failing clause skips, an erroring one fails. */
+  #guarded(rule: AnyRule, site: Site, fail: Fail, work: (out: Code[]) => void): Code {
+    const clause = (rule as { clause?: AnyRule }).clause;
+    const out: Code[] = [];
+    if (clause === undefined) {
+      work(out);
+      return join(out, _`\n`);
+    }
+    const L = this.#scope.mint('L');
+    const mark = this.#acts && pushesActs(clause) ? this.#scope.mint('v') : undefined;
+    const skip = mark ? _`${ACTS}.length = ${mark}; break ${L};` : _`break ${L};`;
+    const onFail: Fail = (d, kind) => {
+      if (kind === 'error') return fail(d, 'error');
+      if (kind === 'fail') return skip;
+      const dv = d();
+      return _`if (${dv}.code === "error") { ${fail(() => dv, 'error')} } ${skip}`;
+    };
+    if (mark) out.push(_`const ${mark} = ${ACTS}.length;`);
+    out.push(this.rule(clause, enter(site, clause, `${site.path}.clause`), onFail));
+    work(out);
+    return _`${L}: {\n${join(out, _`\n`)}\n}`;
+  }
+
+  /** Split a transform's field into where it goes and its segments; undefined after a static failure. */
+  #target(field: string, site: Site, fail: Fail, out: Code[]): { res: boolean; segments: string[] } | undefined {
+    let res: boolean;
+    if (field.startsWith('res.')) res = true;
+    else if (field.startsWith('args.')) res = false;
+    else {
+      out.push(this.#err(site, fail, msg.badField(field)));
+      return undefined;
+    }
+    const segments = field.slice(res ? 4 : 5).split('.');
+    if (hasForbidden(segments)) {
+      out.push(this.#err(site, fail, msg.forbidden(field)));
+      return undefined;
+    }
+    return { res, segments };
+  }
+
+  #transform(rule: AnyRule, site: Site, fail: Fail): Code {
+    const s = this.#scope;
+    return this.#guarded(rule, site, fail, (out) => {
+      if (rule.rule === 'force') {
+        const r = rule as Extract<Rule, { rule: 'force' }>;
+        const t = this.#target(r.field, site, fail, out);
+        if (!t) return;
+        const value = this.#forceValue(r.value, site, fail, out);
+        if (!value) return;
+        if (t.res) {
+          const a = s.hoist(this.#action('force', r.field, t.segments, site));
+          out.push(_`${ACTS}.push(${s.h('forced')}(${a}, ${value}));`);
+        } else {
+          out.push(_`if (!${s.h('setPath')}(${ARGS}, ${s.strings(t.segments)}, ${value})) { ${this.#err(site, fail, msg.notSettable(r.field))} }`);
+        }
+        return;
+      }
+      const op = rule.rule as 'remove' | 'encrypt' | 'decrypt' | 'hash';
+      for (const field of (rule as { fields: string[] }).fields) {
+        const t = this.#target(field, site, fail, out);
+        if (!t) return;
+        if (t.res) {
+          out.push(_`${ACTS}.push(${s.hoist(this.#action(op, field, t.segments, site))});`);
+        } else if (op === 'remove') {
+          out.push(_`if (!${s.h('removePath')}(${ARGS}, ${s.strings(t.segments)})) { ${this.#err(site, fail, msg.notRemovable(field))} }`);
+        } else {
+          const r = this.#let(out, _`${s.h('transformPath')}(${ARGS}, ${s.strings(t.segments)}, ${op}, ${CTX})`);
+          out.push(
+            _`if (${r} !== 0) { if (${r} === ${s.h('TRANSFORM_NOT_STRING')}) { ${this.#err(site, fail, msg.notStringField(field))} } else if (${r} === ${s.h('TRANSFORM_NO_CRYPTO')}) { ${this.#err(site, fail, msg.noCrypto())} } else { ${this.#err(site, fail, op === 'decrypt' ? msg.notDecryptable(field) : msg.notEncryptable(field))} } }`,
+          );
+        }
+      }
+    });
+  }
+
+  #action(op: string, field: string, segments: readonly string[], site: Site): Code {
+    const h = this.#scope.h('action');
+    const segs = this.#scope.strings(segments);
+    return site.name !== undefined ? _`${h}(${op}, ${field}, ${segs}, ${site.path}, ${site.name})` : _`${h}(${op}, ${field}, ${segs}, ${site.path})`;
+  }
+
+  /** `force`'s value: a reference (must exist; copied), or a literal (objects copied per request). */
+  #forceValue(value: Json, site: Site, fail: Fail, out: Code[]): Code | undefined {
+    if (isRef(value)) {
+      const v = this.#ref(value, site, fail, out);
+      if (!v) return undefined;
+      return value.startsWith('args.') ? _`${this.#scope.h('clone')}(${v.expr})` : v.expr;
+    }
+    if (typeof value === 'object' && value !== null) return _`${this.#scope.h('clone')}(${this.#scope.json(value)})`;
+    return lit(value);
+  }
+
+  /** Check a `store` target statically; its segments, or undefined after a static failure. */
+  #store(store: string | undefined, site: Site, fail: Fail, out: Code[]): string[] | undefined {
+    const target = store ?? 'args.result';
+    if (!target.startsWith('args.')) {
+      out.push(this.#err(site, fail, msg.badStore(target)));
+      return undefined;
+    }
+    const segments = target.slice(5).split('.');
+    if (hasForbidden(segments)) {
+      out.push(this.#err(site, fail, msg.forbidden(target)));
+      return undefined;
+    }
+    return segments;
+  }
+
+  // -------------------------------------------------------------------------
+  // I/O rules
+
+  /** A `find` value with its references resolved; statements go to `out`. */
+  #find(value: Json, site: Site, fail: Fail, out: Code[]): Code | undefined {
+    if (!containsRef(value)) {
+      return typeof value === 'object' && value !== null ? _`${this.#scope.h('clone')}(${this.#scope.json(value)})` : lit(value);
+    }
+    if (isRef(value)) return this.#ref(value, site, fail, out)?.expr;
+    if (Array.isArray(value)) {
+      const items: Code[] = [];
+      for (const v of value) {
+        const c = this.#find(v, site, fail, out);
+        if (!c) return undefined;
+        items.push(c);
+      }
+      return _`[${join(items)}]`;
+    }
+    const entries: Code[] = [];
+    for (const [k, v] of Object.entries(value as Record<string, Json>)) {
+      const c = this.#find(v, site, fail, out);
+      if (!c) return undefined;
+      entries.push(_`[${k}, ${c}]`);
+    }
+    return _`${this.#scope.h('obj')}([${join(entries)}])`;
+  }
+
+  #query(rule: Extract<Rule, { rule: 'query' }>, site: Site, fail: Fail): Code {
+    const s = this.#scope;
+    const out: Code[] = [];
+    const store = this.#store(rule.store, site, fail, out);
+    if (!store) return join(out, _`\n`);
+    const find = this.#find(rule.find, site, fail, out);
+    if (!find) return join(out, _`\n`);
+    const r = this.#let(out, _`await ${s.h('query')}(${CTX}, ${rule.db}, ${rule.col}, ${find})`);
+    out.push(
+      _`if (typeof ${r} === "number") { if (${r} === ${s.h('IO_MISSING')}) { ${this.#err(site, fail, msg.noQuery())} } else { ${this.#err(site, fail, msg.queryFailed(rule.db, rule.col))} } }`,
+    );
+    out.push(_`if (!${s.h('setPath')}(${ARGS}, ${s.strings(store)}, ${r})) { ${this.#err(site, fail, msg.notSettable(rule.store ?? 'args.result'))} }`);
+    if (rule.clause !== undefined) {
+      const clause = rule.clause as AnyRule;
+      out.push(this.rule(clause, enter(site, clause, `${site.path}.clause`), fail));
+    } else {
+      out.push(_`if (${r}.length === 0) { ${fail(() => this.#den(site, 'denied', msg.queryEmpty(rule.db, rule.col)), 'fail')} }`);
+    }
+    return join(out, _`\n`);
+  }
+
+  #webhook(rule: Extract<Rule, { rule: 'webhook' }>, site: Site, fail: Fail): Code {
+    const s = this.#scope;
+    const out: Code[] = [];
+    const store = this.#store(rule.store, site, fail, out);
+    if (!store) return join(out, _`\n`);
+    const timeout = typeof rule.timeout === 'number' ? rule.timeout : DEFAULT_WEBHOOK_TIMEOUT;
+    const w = this.#let(out, _`await ${s.h('webhook')}(${CTX}, ${rule.url}, ${ARGS}, ${timeout})`);
+    out.push(
+      _`if (typeof ${w} === "number") { if (${w} === ${s.h('IO_MISSING')}) { ${this.#err(site, fail, msg.noFetch())} } else if (${w} === ${s.h('IO_TIMEOUT')}) { ${this.#err(site, fail, msg.webhookTimeout(rule.url))} } else { ${this.#err(site, fail, msg.webhookFailed(rule.url))} } }`,
+    );
+    out.push(_`if (!${s.h('ok2xx')}(${w}.status)) { ${fail(() => this.#den(site, 'denied', msg.webhookRefused(rule.url)), 'fail')} }`);
+    out.push(_`if (${w}.body === undefined) { ${this.#err(site, fail, msg.webhookNotJson(rule.url))} }`);
+    out.push(_`if (!${s.h('setPath')}(${ARGS}, ${s.strings(store)}, ${w}.body)) { ${this.#err(site, fail, msg.notSettable(rule.store ?? 'args.result'))} }`);
+    if (rule.clause !== undefined) {
+      const clause = rule.clause as AnyRule;
+      out.push(this.rule(clause, enter(site, clause, `${site.path}.clause`), fail));
+    }
+    return join(out, _`\n`);
+  }
+
+  #code(rule: Extract<Rule, { rule: 'code' }>, site: Site, fail: Fail): Code {
+    const s = this.#scope;
+    const out: Code[] = [];
+    const f = this.#let(out, _`${s.h('codeFn')}(${CODE_TABLE}, ${CTX}, ${rule.id})`);
+    out.push(_`if (${f} === undefined) { ${this.#err(site, fail, msg.codeMissing())} }`);
+    const x = s.mint('v');
+    out.push(_`let ${x};`);
+    out.push(
+      rule.async
+        ? _`try { ${x} = await ${f}(${ARGS}); } catch { ${this.#err(site, fail, msg.codeFailed())} }`
+        : _`try { ${x} = ${f}(${ARGS}); } catch { ${this.#err(site, fail, msg.codeFailed())} }`,
+    );
+    const denied = fail(() => this.#den(site, 'denied', msg.codeDenied()), 'fail');
+    out.push(rule.async ? _`if (${x} !== true) { ${denied} }` : _`if (${x} !== true) { ${s.h('settle')}(${x}); ${denied} }`);
+    return join(out, _`\n`);
+  }
+}
+
+function containsRef(v: Json): boolean {
+  if (isRef(v)) return true;
+  if (Array.isArray(v)) return v.some(containsRef);
+  if (typeof v === 'object' && v !== null) return Object.values(v).some(containsRef);
+  return false;
+}
+
+/** Compile-time comparison of two constants (folding). */
+function holds(type: string, op: string, a: unknown, b: unknown): boolean {
+  if (type === 'date') {
+    const c = compareInstants(a as Instant, b as Instant);
+    return op === '==' ? c === 0 : op === '!=' ? c !== 0 : op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
+  }
+  const x = a as number, y = b as number;
+  switch (op) {
+    case '==':
+      return x === y;
+    case '!=':
+      return x !== y;
+    case '<':
+      return x < y;
+    case '<=':
+      return x <= y;
+    case '>':
+      return x > y;
+    default:
+      return x >= y;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Public generator API
+
+export interface RequirementCollection {
+  /** The requirements, in the order written; one passing passes the collection. */
+  collection: readonly PolicyRequirement[];
+  /** Config path of the collection, e.g. `services.blog.security`. */
+  path: string;
+  /** Service level: `authenticated` is implied unless the collection holds `allowAnonymous`. */
+  implicitAuthenticated: boolean;
+}
+
+export interface GenerateInput {
+  /** Exported as `hash` (equal to policy.json's). */
+  hash: string;
+  /** `service/table/operation` → the rule and its config path (`rules.blog.posts.read`). */
+  rules: Record<string, { rule: Rule; path: string }>;
+  /** `service`, `service/table` or `service/table/column` → one requirement collection. */
+  requirements: Record<string, RequirementCollection>;
+  /** Code-rule id → JavaScript source of an expression that evaluates to the function (trusted user code). */
+  code: Record<string, string>;
+}
+
+const HEADER = '// generated by dfc, do not edit';
+export const RUNTIME_SPECIFIER = '@dfc/rules/runtime';
+
+function sortedKeys(o: object): string[] {
+  return Object.keys(o).sort();
+}
+
+/** Build the body shared by `compile` and `generate`: code functions, constants and closures. */
+function codeFunction(source: string): Code {
+  // invariant: the one place user text is emitted unquoted, by design: a code rule is
+  // the user's own function, bundled from the config (trusted like the config itself).
+  // The newline before `)` keeps a trailing line comment from swallowing it.
+  return _`(\n${trusted(source)}\n)`;
+}
+
+function trusted(source: string): Code {
+  if (typeof source !== 'string') throw new TypeError('code rule sources must be strings');
+  // Reuse `_` with a single raw string part: the only way to splice text unquoted.
+  const strings = Object.assign([source], { raw: [source] }) as unknown as TemplateStringsArray;
+  return _(strings);
+}
+
+/** The ES module source that the compiler writes as policy.mjs. Deterministic. */
+export function generate(input: GenerateInput): string {
+  if (typeof input.hash !== 'string') throw new TypeError('generate needs a `hash` string');
+  const scope = new Scope();
+  const emitter = new Emitter(scope);
+  const codeEntries: Code[] = [];
+  for (const id of sortedKeys(input.code ?? {})) {
+    const c = scope.mint('c');
+    scope.declare(_`const ${c} = ${codeFunction(input.code[id]!)};`);
+    codeEntries.push(_`[${id}, ${c}]`);
+  }
+  scope.declare(_`const ${CODE_TABLE} = ${scope.h('table')}([${join(codeEntries)}]);`);
+  const ruleEntries: Code[] = [];
+  for (const key of sortedKeys(input.rules ?? {})) {
+    const { rule, path } = input.rules[key]!;
+    assertRule(rule);
+    ruleEntries.push(_`[${key}, ${emitter.ruleClosure(rule as AnyRule, path, true)}]`);
+  }
+  const reqEntries: Code[] = [];
+  for (const key of sortedKeys(input.requirements ?? {})) {
+    const c = input.requirements[key]!;
+    assertRequirements(c.collection);
+    reqEntries.push(_`[${key}, ${emitter.requirementsClosure([c])}]`);
+  }
+  const table = scope.h('table');
+  const helpers = scope.helpers;
+  return [
+    HEADER,
+    `import { ${helpers.join(', ')} } from ${quote(RUNTIME_SPECIFIER)};`,
+    '',
+    scope.declarations.toString(),
+    '',
+    `export const hash = ${quote(input.hash)};`,
+    `export { ${CODE_TABLE} as code };`,
+    _`export const rules = ${table}([${join(ruleEntries, _`,\n  `)}]);`.toString(),
+    _`export const requirements = ${table}([${join(reqEntries, _`,\n  `)}]);`.toString(),
+    '',
+  ].join('\n');
+}
+
+/** Source of a function body (for `new Function('rt', 'codeTable', body)`) returning one closure. */
+export function closureSource(build: (emitter: Emitter) => Name): string {
+  const scope = new Scope();
+  const emitter = new Emitter(scope);
+  const n = build(emitter);
+  return [
+    '"use strict";',
+    `const { ${scope.helpers.join(', ')} } = rt;`,
+    scope.declarations.toString(),
+    `return ${n.toString()};`,
+  ].join('\n');
+}
+
+export type { Emitter };
