@@ -311,12 +311,13 @@ class Resolver {
     return found;
   }
 
-  private scalar(v: Value, column: string): Json {
+  private scalar(v: Value): Json {
     const value = this.value(v);
     if (typeof value === 'object' && value !== null) {
-      throw new FilterError('filter', `lookup \`{${v.kind === 'lookup' ? shorten(v.name) : ''}}\` at position ${v.pos} is not a single value`, v.pos);
+      // Only a lookup can produce a list or an object here (literals are scalars).
+      const name = v.kind === 'lookup' ? shorten(v.name) : '';
+      throw new FilterError('filter', `lookup \`{${name}}\` at position ${v.pos} is not a single value`, v.pos);
     }
-    void column;
     return value;
   }
 
@@ -338,7 +339,7 @@ class Resolver {
       case 'null':
         return { kind: 'null', column: n.column, negated: n.negated };
       case 'cmp': {
-        const raw = this.scalar(n.value, n.column);
+        const raw = this.scalar(n.value);
         if (raw === null) {
           // Only a literal `null` gets here (a lookup with no value is an error above).
           if (n.op === '=' || n.op === '!=') return { kind: 'null', column: n.column, negated: n.op === '!=' };
@@ -354,7 +355,7 @@ class Resolver {
       case 'in': {
         let items: { value: Json; pos: number }[];
         if (Array.isArray(n.values)) {
-          items = n.values.map((v) => ({ value: this.scalar(v, n.column), pos: v.pos }));
+          items = n.values.map((v) => ({ value: this.scalar(v), pos: v.pos }));
         } else {
           const list = this.value(n.values);
           const pos = n.values.pos;
@@ -364,7 +365,8 @@ class Resolver {
           }
           items = arr.map((value) => {
             if (typeof value === 'object' && value !== null) {
-              throw new FilterError('filter', `lookup \`{${n.values && !Array.isArray(n.values) && n.values.kind === 'lookup' ? shorten(n.values.name) : ''}}\` at position ${pos} holds something other than single values`, pos);
+              const name = n.values && !Array.isArray(n.values) && n.values.kind === 'lookup' ? shorten(n.values.name) : '';
+              throw new FilterError('filter', `lookup \`{${name}}\` at position ${pos} holds something other than single values`, pos);
             }
             return { value, pos };
           });
@@ -386,7 +388,7 @@ class Resolver {
             n.pos,
           );
         }
-        const raw = this.scalar(n.value, n.column);
+        const raw = this.scalar(n.value);
         if (typeof raw !== 'string' && typeof raw !== 'number') {
           throw new FilterError('filter', `\`${n.mode}\` needs a text value (at position ${n.value.pos})`, n.value.pos);
         }
