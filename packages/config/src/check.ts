@@ -240,12 +240,12 @@ type CheckFind<X extends RuleContext, R, F> = R extends { db: infer D; col: infe
     : { [K in keyof F]: CheckValue<X, F[K]> }
   : F;
 
-type CheckRuleProp<X extends RuleContext, R, Kind, P extends keyof R> = P extends 'clause'
-  ? CheckRule<X, R[P]>
-  : P extends 'clauses'
-    ? CheckRules<X, R[P]>
-    : P extends RuleKeys<X, Kind>
-      ? Kind extends 'match'
+type CheckRuleProp<X extends RuleContext, R, Kind, P extends keyof R> = P extends RuleKeys<X, Kind>
+  ? P extends 'clause'
+    ? CheckRule<X, R[P]>
+    : P extends 'clauses'
+      ? CheckRules<X, R[P]>
+      : Kind extends 'match'
         ? P extends 'f1'
           ? CheckOperand<X, R extends { type: infer Ty } ? Ty : never, R[P]>
           : P extends 'f2'

@@ -262,6 +262,8 @@ export type CheckConfig<C> = {
  *   auth: { jwt: { secret: secret('BLOG_JWT_SECRET'), issuer: 'https://id.example.com', audience: 'blog' } },
  * });
  */
-export function defineConfig<C extends ConfigOptions>(config: C extends CheckConfig<C> ? C : CheckConfig<C>): Config {
+export function defineConfig<C extends ConfigOptions>(
+  config: C extends CheckConfig<C> ? C & ConfigOptions : CheckConfig<C>,
+): Config {
   return trace('config', config) as unknown as Config;
 }

@@ -62,7 +62,7 @@ export interface AccessOptions {
    */
   requestor?: readonly ('api' | 'script')[];
   /** Row conditions applied to every query through this entry. */
-  filters?: readonly [] | readonly [RoleFilterOptions, ...RoleFilterOptions[]];
+  filters?: readonly RoleFilterOptions[];
   /**
    * How filters combine.
    * @default 'AND'
@@ -84,8 +84,17 @@ export interface RoleOptions<N extends string = string> {
    */
   active?: boolean;
   /** The access entries. */
-  access: readonly [] | readonly [AccessOptions, ...AccessOptions[]];
+  access: readonly AccessOptions[];
 }
+
+/**
+ * The constraint `defineRole` infers with: tuples, so each access entry keeps its
+ * own service and component (and its filters are checked against that table).
+ */
+type RoleInput<N extends string> = RoleOptions<N> & {
+  access: readonly [] | readonly [AccessInput, ...AccessInput[]];
+};
+type AccessInput = AccessOptions & { filters?: readonly [] | readonly [RoleFilterOptions, ...RoleFilterOptions[]] };
 
 type AccessKey = keyof AccessOptions;
 type RoleKey = keyof RoleOptions;
@@ -138,11 +147,14 @@ type CheckAccess<E> = E extends { service: infer Svc }
     }
   : E;
 
+/** Each entry checked (a homomorphic map over the tuple, so `length` stays as is). */
+type CheckAccessList<L> = { [I in keyof L]: CheckAccess<L[I]> & AccessOptions };
+
 /** Checks a role: components and filter columns against each entry's service. */
 export type CheckRole<R> = {
   [K in keyof R]: K extends 'access'
     ? R[K] extends readonly unknown[]
-      ? { [I in keyof R[K]]: CheckAccess<R[K][I]> }
+      ? CheckAccessList<R[K]>
       : R[K]
     : K extends RoleKey
       ? R[K]
@@ -160,8 +172,10 @@ export type CheckRole<R> = {
  *              filters: [{ name: 'userId', operator: '=', value: '{user.id}' }] }],
  * });
  */
-export function defineRole<N extends string, R extends RoleOptions<N>>(
-  role: R extends CheckRole<R> ? R : CheckRole<R>,
+export function defineRole<N extends string, R extends RoleInput<N>>(
+  // Valid: the checked shape with the declared options, whose JSDoc becomes hover
+  // text (also inside access entries). Invalid: the check's messages.
+  role: R extends CheckRole<R> ? CheckRole<R> & RoleOptions : CheckRole<R>,
 ): Role<R['name']> {
   return trace('role', role) as unknown as Role<R['name']>;
 }

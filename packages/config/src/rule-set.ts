@@ -39,7 +39,9 @@ export type RuleFor<S extends ServiceLike, T extends RuleTable<S>, Op extends Op
 export function defineRule<S extends ServiceLike, T extends RuleTable<S>, R extends RuleSetOptions<S, T>>(
   service: S,
   table: T,
-  rules: R extends CheckRuleSet<S, T, R> ? R : CheckRuleSet<S, T, R>,
+  // Valid: intersected with the declared options, whose JSDoc becomes hover text.
+  // Invalid: the check's messages alone.
+  rules: R extends CheckRuleSet<S, T, R> ? R & RuleSetOptions<S, T> : CheckRuleSet<S, T, R>,
 ): RuleSet<S['name'], T> {
   return trace('rule', { service: service.name, table, rules } as RuleSet<S['name'], T>);
 }

@@ -230,7 +230,7 @@ export type ServiceRuleContext<S extends ServiceLike, T extends string> = Contex
  * });
  */
 export function defineService<N extends string, K extends string, S extends ServiceOptions<N, K>>(
-  service: S extends CheckService<S> ? S : CheckService<S>,
+  service: S extends CheckService<S> ? S & ServiceOptions : CheckService<S>,
 ): Service<S> {
   return trace('service', service) as unknown as Service<S>;
 }
