@@ -1,0 +1,88 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { copyFixture, snapshotDir, tempDir } from '../../../test/fixtures/helpers.js';
+import type { CompileResult } from './pipeline.js';
+import { watch, type WatchHandle } from './watch.js';
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir();
+});
+afterAll(() => tmp.cleanup());
+
+/** Results as they arrive; `next()` waits (bounded) for the next one. */
+function collector() {
+  const results: { result: CompileResult; changed: string[] }[] = [];
+  let wake: (() => void) | undefined;
+  return {
+    onResult(result: CompileResult, changed: string[]) {
+      results.push({ result, changed });
+      wake?.();
+    },
+    async next(count: number) {
+      const deadline = Date.now() + 30_000;
+      while (results.length < count) {
+        if (Date.now() > deadline) throw new Error(`no build result ${count} within 30 s`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 200);
+        });
+      }
+      return results[count - 1]!;
+    },
+    results,
+  };
+}
+
+test('rebuilds on changes to the config and its imports, keeps the last good output after an error', async () => {
+  const dir = copyFixture('minimal', tmp.dir);
+  const config = join(dir, 'dfc.config.ts');
+  const original = readFileSync(config, 'utf8');
+  // Move the table's rules into an imported module, so the watch list holds two files.
+  writeFileSync(
+    join(dir, 'access.ts'),
+    "export const updateRule = { rule: 'deny' } as const;\n",
+  );
+  writeFileSync(
+    config,
+    "import { updateRule } from './access.js';\n" + original.replace("update: { rule: 'deny' }", 'update: updateRule'),
+  );
+  const c = collector();
+  let handle: WatchHandle | undefined;
+  try {
+    handle = watch({ config: dir, debounceMs: 20 }, c.onResult);
+    const first = await c.next(1);
+    expect(first.result.diagnostics).toEqual([]);
+    expect(first.result.inputs).toEqual([join(dir, 'access.ts'), config]);
+    const firstHash = first.result.policy!.hash;
+
+    // A change to the imported file rebuilds.
+    writeFileSync(join(dir, 'access.ts'), "export const updateRule = { rule: 'authenticated' } as const;\n");
+    const second = await c.next(2);
+    expect(second.changed).toEqual([join(dir, 'access.ts')]);
+    expect(second.result.ok).toBe(true);
+    expect(second.result.policy!.hash).not.toBe(firstHash);
+    expect(second.result.policy!.rules.shop!.orders!.update).toEqual({ rule: 'authenticated' });
+    const good = snapshotDir(join(dir, 'dist'));
+
+    // A broken config is reported and the output stays as the last good build left it.
+    writeFileSync(config, readFileSync(config, 'utf8').replace("eval: '=='", "eval: '=='  ,,"));
+    const third = await c.next(3);
+    expect(third.result.ok).toBe(false);
+    expect(third.result.diagnostics[0]!.code).toBe('DFC2001');
+    expect(snapshotDir(join(dir, 'dist'))).toEqual(good);
+
+    // Fixing it builds again.
+    writeFileSync(config, readFileSync(config, 'utf8').replace("eval: '=='  ,,", "eval: '=='"));
+    const fourth = await c.next(4);
+    expect(fourth.result.ok).toBe(true);
+    expect(fourth.result.policy!.hash).toBe(second.result.policy!.hash);
+  } finally {
+    await handle?.close();
+  }
+  const count = c.results.length;
+  writeFileSync(config, original);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(c.results.length).toBe(count); // closed: no more builds
+});
