@@ -24,6 +24,9 @@ export const PARTNER_KEY = 'dev-partner-YWSRn6Wndw27i6OlH5yQEO-_aHIrx5QY';
 
 export interface Blog {
   server: DfcServer;
+  /** The artifact directory the server loaded (reload tests write next to it). */
+  dist: string;
+  env: Record<string, string>;
   /** A direct connection to the same database, to check what is stored. */
   ds: DataSource;
   policy: Policy;
@@ -32,21 +35,38 @@ export interface Blog {
   close(): Promise<void>;
 }
 
-let built: Promise<{ dir: string; policy: Policy }> | undefined;
+let built: Promise<{ dir: string; distDir: string; policy: Policy }> | undefined;
 
 /** Build examples/blog once per test file into a temp directory. */
-export function buildBlog(): Promise<{ dir: string; policy: Policy }> {
+export function buildBlog(): Promise<{ dir: string; distDir: string; policy: Policy }> {
   built ??= (async () => {
+    // For working on the runtime while the config packages are mid-change: serve an
+    // artifact built earlier instead (`DFC_BLOG_DIST=examples/blog/dist`).
+    const prebuilt = process.env.DFC_BLOG_DIST;
+    if (prebuilt) {
+      const dist = resolve(prebuilt);
+      return { dir: resolve(dist, '..'), distDir: dist, policy: JSON.parse(readFileSync(join(dist, 'policy.json'), 'utf8')) as Policy };
+    }
     const dir = (mkdirSync(TMP, { recursive: true }), mkdtempSync(join(TMP, 'blog-build-')));
     const r = await build({ config: EXAMPLE, outDir: join(dir, 'dist') });
     if (!r.ok || !r.policy) throw new Error('examples/blog did not build: ' + JSON.stringify(r.diagnostics.slice(0, 3)));
-    return { dir, policy: r.policy };
+    return { dir, distDir: join(dir, 'dist'), policy: r.policy };
   })();
   return built;
 }
 
-export async function startBlog(dialect: DialectName, opts: { debug?: boolean } = {}): Promise<Blog> {
-  const { dir: buildDir, policy: builtPolicy } = await buildBlog();
+export interface StartOptions {
+  debug?: boolean;
+  /** Rewrite the database URL the server uses (e.g. through a proxy a test can stop). */
+  serverUrl?: (url: string) => string;
+  /** Where the server logs go (default: no logging). */
+  logStream?: { write(line: string): void };
+  authFailures?: { max: number; windowMs: number };
+  tls?: { cert: string; key: string };
+}
+
+export async function startBlog(dialect: DialectName, opts: StartOptions = {}): Promise<Blog> {
+  const { distDir: builtDist, policy: builtPolicy } = await buildBlog();
   const work = (mkdirSync(TMP, { recursive: true }), mkdtempSync(join(TMP, `blog-${dialect}-`)));
   const dist = join(work, 'dist');
   const env: Record<string, string> = { ...ENV };
@@ -54,10 +74,10 @@ export async function startBlog(dialect: DialectName, opts: { debug?: boolean } 
   let policy = builtPolicy;
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist);
-  let mjs = readFileSync(join(buildDir, 'dist', 'policy.mjs'), 'utf8');
+  let mjs = readFileSync(join(builtDist, 'policy.mjs'), 'utf8');
   if (dialect !== 'sqlite') {
     db = await createTestDatabase(dialect);
-    env.BLOG_DB_URL = db.url;
+    env.BLOG_DB_URL = opts.serverUrl ? opts.serverUrl(db.url) : db.url;
     const database = dialect === 'postgres' ? { type: 'postgres' as const, url: { $secret: 'BLOG_DB_URL' }, poolMax: 4 } : { type: 'mysql' as const, url: { $secret: 'BLOG_DB_URL' }, poolMax: 4 };
     const next = structuredClone(builtPolicy) as Policy;
     next.services.blog!.database = database;
@@ -72,7 +92,7 @@ export async function startBlog(dialect: DialectName, opts: { debug?: boolean } 
 
   // Create and seed the database the way `dfc serve` does.
   const svc = policy.services.blog!;
-  const ds = openDataSource(svc, { baseDir: work, resolveSecret: (ref) => ('$secret' in ref ? env[ref.$secret]! : '') });
+  const ds = openDataSource(svc, { baseDir: work, resolveSecret: () => db?.url ?? '' });
   await createTables(ds, svc);
   await seed(ds, svc, JSON.parse(readFileSync(join(work, 'seed.json'), 'utf8')), await seedTransform(policy, env));
 
@@ -80,15 +100,21 @@ export async function startBlog(dialect: DialectName, opts: { debug?: boolean } 
     policy: dist,
     env,
     baseDir: work,
-    logger: false,
+    logger: opts.logStream ? { level: 'info' } : false,
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    host: '127.0.0.1',
+    port: 0,
     admin: { port: 0, token: ENV.BLOG_ADMIN_TOKEN! },
     ...(opts.debug ? { debug: true, allowDebugInProduction: true } : {}),
-    authFailures: { max: 50, windowMs: 60_000 },
+    authFailures: opts.authFailures ?? { max: 50, windowMs: 60_000 },
   });
   await server.app.ready();
   const secret = new TextEncoder().encode(ENV.BLOG_JWT_SECRET!);
   return {
     server,
+    dist,
+    env,
     ds,
     policy,
     dialect,
