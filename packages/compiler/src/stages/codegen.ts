@@ -1,17 +1,8 @@
-import { OPERATIONS, type Policy, type PolicyRequirement, type Rule } from '@dfc/schema';
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { OPERATIONS, type Policy } from '@dfc/schema';
+import { generate, type GenerateInput, type RequirementCollection } from '@dfc/rules';
+import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { formatRelativePath } from '../diagnostics/config-path.js';
 import type { CodeRuleEntry } from './normalize.js';
-
-/** What the rule engine's code generator takes: everything policy.mjs compiles. */
-export interface ModuleInput {
-  hash: string;
-  /** `service/table/operation` → rule; tables without their own rule get the `default` table's. */
-  rules: Record<string, Rule>;
-  /** `service`, `service/table`, `service/table/column` → requirement collection. */
-  requirements: Record<string, PolicyRequirement[]>;
-  /** Code rule id → function source. */
-  code: Record<string, CodeRuleEntry>;
-}
 
 export interface CodegenInput {
   policy: Policy;
@@ -24,38 +15,70 @@ export interface CodegenOutput {
   module?: string;
 }
 
-/** The keyed view of the policy that the generated module is built from. */
-export function moduleInput(policy: Policy, code: Record<string, CodeRuleEntry>): ModuleInput {
-  const rules: Record<string, Rule> = {};
-  const requirements: Record<string, PolicyRequirement[]> = {};
-  for (const [serviceName, service] of Object.entries(policy.services).sort(byKey)) {
+const key = (...segments: string[]) => formatRelativePath(segments);
+
+/**
+ * The keyed view of the policy that policy.mjs is generated from: one rule per
+ * `service/table/operation` (a table without its own rule for an operation gets the
+ * `default` table's, as in Space Cloud), and one requirement collection per service,
+ * table and column that has one.
+ */
+export function moduleInput(policy: Policy, code: Record<string, CodeRuleEntry>): GenerateInput {
+  const rules: GenerateInput['rules'] = {};
+  const requirements: Record<string, RequirementCollection> = {};
+  for (const serviceName of Object.keys(policy.services).sort()) {
+    const service = policy.services[serviceName]!;
     const sets = policy.rules[serviceName] ?? {};
     const fallback = sets['default'] ?? {};
-    if (service.security.length > 0) requirements[serviceName] = service.security;
-    for (const [tableName, table] of Object.entries(service.tables).sort(byKey)) {
+    requirements[serviceName] = {
+      collection: service.security,
+      path: key('services', serviceName, 'security'),
+      // Aptify: the service level implies `authenticated` unless it allows anonymous callers.
+      implicitAuthenticated: true,
+    };
+    for (const tableName of Object.keys(service.tables).sort()) {
+      const table = service.tables[tableName]!;
       const own = sets[tableName] ?? {};
       for (const op of OPERATIONS) {
-        // Space Cloud's `default` table: its rule applies to a table that has none for the operation.
-        const rule = own[op] ?? fallback[op];
-        if (rule) rules[`${serviceName}/${tableName}/${op}`] = rule;
+        const rule = own[op];
+        const fromDefault = rule === undefined ? fallback[op] : undefined;
+        if (rule) rules[`${serviceName}/${tableName}/${op}`] = { rule, path: key('rules', serviceName, tableName, op) };
+        else if (fromDefault) rules[`${serviceName}/${tableName}/${op}`] = { rule: fromDefault, path: key('rules', serviceName, 'default', op) };
       }
-      if (table.security) requirements[`${serviceName}/${tableName}`] = table.security;
-      for (const [columnName, column] of Object.entries(table.columns).sort(byKey)) {
-        if (column.security) requirements[`${serviceName}/${tableName}/${columnName}`] = column.security;
+      if (table.security) {
+        requirements[`${serviceName}/${tableName}`] = {
+          collection: table.security,
+          path: key('services', serviceName, 'tables', tableName, 'security'),
+          implicitAuthenticated: false,
+        };
+      }
+      for (const columnName of Object.keys(table.columns).sort()) {
+        const column = table.columns[columnName]!;
+        if (!column.security) continue;
+        requirements[`${serviceName}/${tableName}/${columnName}`] = {
+          collection: column.security,
+          path: key('services', serviceName, 'tables', tableName, 'columns', columnName, 'security'),
+          implicitAuthenticated: false,
+        };
       }
     }
   }
-  const sortedCode: Record<string, CodeRuleEntry> = {};
-  for (const [id, entry] of Object.entries(code).sort(byKey)) sortedCode[id] = entry;
-  return { hash: policy.hash, rules, requirements, code: sortedCode };
+  const sources: Record<string, string> = {};
+  for (const id of Object.keys(code).sort()) sources[id] = code[id]!.source;
+  return { hash: policy.hash, rules, requirements, code: sources };
 }
 
-function byKey<T>(a: [string, T], b: [string, T]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
-}
-
+/** policy.mjs, from @dfc/rules' generator: user data never reaches it except JSON-quoted. */
 export function codegen(input: CodegenInput): CodegenOutput {
-  const m = moduleInput(input.policy, input.code);
-  // Placeholder until @dfc/rules' generator is wired in.
-  return { diagnostics: [], module: `export const hash = ${JSON.stringify(m.hash)};\n` };
+  try {
+    return { diagnostics: [], module: generate(moduleInput(input.policy, input.code)) };
+  } catch (error) {
+    return {
+      diagnostics: [
+        diagnostic('DFC9002', 'generating policy.mjs failed', {
+          notes: [error instanceof Error ? error.message : String(error), 'this is a bug in dfc; please report it with the config that caused it'],
+        }),
+      ],
+    };
+  }
 }
