@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { secretResolver } from '@dfc/runtime';
 import { EXAMPLE } from './blog-harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -102,5 +103,31 @@ describe('dfc serve', () => {
     expect(await p.exited).toBe(1);
     expect(p.stderr()).toMatch(/DFC_ERR_SECRET_MISSING: the environment variable `BLOG_\w+` is not set/);
     expect(p.stderr()).not.toContain('k-0123456789abcdef');
+  });
+});
+
+describe('dfc encrypt', () => {
+  const out = async (args: string[], env: Record<string, string>) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    return { code, stdout, stderr };
+  };
+  test('makes a $encrypted value the runtime decrypts under the same master key, and only that one', async () => {
+    const key = (await out(['encrypt', '--generate-key'], {})).stdout.trim();
+    expect(Buffer.from(key, 'base64')).toHaveLength(32);
+    const r = await out(['encrypt', '--from-env', 'DB_URL'], { DFC_MASTER_KEY: key, DB_URL: 'postgres://u:CANARY-pw@db/x' });
+    expect(r.code).toBe(0);
+    const value = JSON.parse(r.stdout) as { $encrypted: string };
+    expect(r.stdout).not.toContain('CANARY-pw');
+    expect(secretResolver({ DFC_MASTER_KEY: key })(value, 'x')).toBe('postgres://u:CANARY-pw@db/x');
+    const other = (await out(['encrypt', '--generate-key'], {})).stdout.trim();
+    expect(() => secretResolver({ DFC_MASTER_KEY: other })(value, 'the database of service `blog`')).toThrow(/could not be decrypted/);
+    const noKey = await out(['encrypt', '--from-env', 'DB_URL'], { DB_URL: 'x' });
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toContain('DFC_MASTER_KEY');
   });
 });
