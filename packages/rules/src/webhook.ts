@@ -30,7 +30,10 @@ export interface WebhookUrlIssue {
   note?: string;
 }
 
-const blocked = new BlockList();
+// Two lists: a BlockList checks IPv4 addresses against IPv6 rules too (as IPv4-mapped
+// addresses), which would make `::ffff:0:0/96` block every IPv4 address.
+const blocked4 = new BlockList();
+const blocked6 = new BlockList();
 for (const [net, bits] of [
   ['0.0.0.0', 8], // "this network", 0.0.0.0
   ['10.0.0.0', 8],
@@ -48,7 +51,7 @@ for (const [net, bits] of [
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
 ] as const) {
-  blocked.addSubnet(net, bits, 'ipv4');
+  blocked4.addSubnet(net, bits, 'ipv4');
 }
 for (const [net, bits] of [
   ['::', 96], // unspecified, loopback and IPv4-compatible addresses
@@ -64,16 +67,14 @@ for (const [net, bits] of [
   ['fec0::', 10], // site-local (deprecated)
   ['ff00::', 8], // multicast
 ] as const) {
-  blocked.addSubnet(net, bits, 'ipv6');
+  blocked6.addSubnet(net, bits, 'ipv6');
 }
 
 /** Whether an IP address is loopback, private, link-local, CGNAT, multicast, reserved or metadata. */
 export function isPrivateAddress(ip: string): boolean {
   const family = isIP(ip);
-  if (family === 4) return blocked.check(ip, 'ipv4');
-  if (family === 6) {
-    return blocked.check(ip, 'ipv6');
-  }
+  if (family === 4) return blocked4.check(ip, 'ipv4');
+  if (family === 6) return blocked6.check(ip, 'ipv6');
   return true; // not an address: refuse
 }
 
@@ -97,6 +98,10 @@ export function checkWebhookUrl(url: string, policy: WebhookPolicy = {}): Webhoo
   // Characters that parsers disagree about (or strip) are refused before parsing.
   if (typeof url !== 'string' || url === '' || /[\s\\\u0000-\u001f\u007f]/.test(url)) {
     return [{ id: 'webhook-url-invalid', message: 'the webhook URL is not a valid absolute URL', note: 'spaces, control characters and `\\` are not allowed' }];
+  }
+  // The authority must follow `//` as written (`https:///x` would be read as host `x`).
+  if (/^(?:https?|wss?|ftp):/i.test(url) && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#@]/i.test(url)) {
+    return [{ id: 'webhook-url-invalid', message: 'the webhook URL is not a valid absolute URL' }];
   }
   let u: URL;
   try {
