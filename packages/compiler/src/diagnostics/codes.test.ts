@@ -66,12 +66,12 @@ describe('docs/diagnostics.md and the code table', () => {
   });
 });
 
-async function runConfig(example: Example): Promise<{ codes: string[]; ok: boolean }> {
+async function runConfig(example: Example): Promise<{ codes: string[]; severities: string[]; ok: boolean }> {
   const dir = join(tmp.dir, `ex${++counter}`);
   mkdirSync(dir);
   writeFileSync(join(dir, example.lang === 'ts' ? 'dfc.config.ts' : 'dfc.config.mjs'), example.body);
   const result = await check({ config: dir });
-  return { codes: result.diagnostics.map((d) => d.code), ok: result.ok };
+  return { codes: result.diagnostics.map((d) => d.code), severities: result.diagnostics.map((d) => d.severity), ok: result.ok };
 }
 
 function runShell(example: Example): { output: string; status: number | null } {
@@ -96,9 +96,11 @@ describe.each(all.filter((s) => s.examples.length > 0).map((s) => [s.code, s] as
       }
       return;
     }
-    const { codes, ok } = await runConfig(example);
+    const { codes, severities, ok } = await runConfig(example);
     if (kind === 'fails') {
       expect(codes).toContain(code);
+      // The diagnostic has the severity the table (and the doc) gives the code.
+      expect(severities[codes.indexOf(code)]).toBe(CODES[code as DiagnosticCode].severity);
     } else {
       expect(codes).not.toContain(code);
       expect(ok, `fixed example still has errors: ${codes.join(', ')}`).toBe(true);

@@ -1,6 +1,6 @@
 import { roleAccess, roleReferences } from './access.js';
 import type { Lint } from './context.js';
-import { missingRules, ruleContents, ruleSetTargets } from './rules.js';
+import { encryptionKey, missingRules, ruleIssues, ruleSetTargets } from './rules.js';
 import { corsCredentials, debugInProduction, jwtSettings, plaintextSecrets } from './security.js';
 import { absolutePaths, pageSizes, primaryKeys } from './structure.js';
 
@@ -14,7 +14,8 @@ export const LINTS: readonly Lint[] = [
   primaryKeys,
   pageSizes,
   ruleSetTargets,
-  ruleContents,
+  ruleIssues,
+  encryptionKey,
   missingRules,
   roleAccess,
   roleReferences,

@@ -1,7 +1,10 @@
-import { OPERATIONS, isVariablePath, type SourceRule } from '@dfc/schema';
+import { OPERATIONS, type ColumnType, type ConfigTable, type Rule, type SourceRule } from '@dfc/schema';
+import { lintRule, type LintContext as RuleLintContext, type RuleIssue, type RuleIssueId } from '@dfc/rules';
+import type { DiagnosticCode } from '../diagnostics/codes.js';
+import { displayPath } from '../diagnostics/config-path.js';
 import type { RawPath } from '../diagnostics/config-path.js';
 import { didYouMean, listOf } from '../util/suggest.js';
-import { allRules, tableOf, walkRule, type Lint, type LintContext } from './context.js';
+import { allRules, tableOf, walkRule, type Lint } from './context.js';
 
 /** Rule sets name a service and table that exist. */
 export const ruleSetTargets: Lint = {
@@ -49,156 +52,111 @@ export const missingRules: Lint = {
   },
 };
 
-const UPDATE_OPERATORS = new Set(['$set', '$inc', '$mul', '$max', '$min', '$unset', '$push', '$currentDate', '$rename']);
+/** Rule-level issues from the rule engine's static checks, as diagnostics. */
+const ISSUE_CODES: Record<RuleIssueId, DiagnosticCode | ((issue: RuleIssue) => DiagnosticCode)> = {
+  // Same checks as validate's; a config that reaches analyze has passed them.
+  'max-depth': 'DFC3008',
+  'unknown-rule': 'DFC3004',
+  'empty-combinator': 'DFC4005',
+  'unreachable-clause': 'DFC4008',
+  'match-eval': 'DFC4026',
+  'operand-type': 'DFC4021',
+  'invalid-date': 'DFC4027',
+  'in-scalar': 'DFC4028',
+  'res-in-rule': 'DFC4029',
+  'unknown-variable': (issue) => (issue.severity === 'error' ? 'DFC4022' : 'DFC4030'),
+  'unknown-column': 'DFC4003',
+  'forbidden-path': 'DFC4031',
+  'unsupported-path': 'DFC4032',
+  'unknown-helper': 'DFC4033',
+  'helper-arguments': 'DFC4034',
+  'field-target': 'DFC3012',
+  'store-target': 'DFC4036',
+  'unknown-query-target': (issue) => (issue.path.endsWith('.db') ? 'DFC4010' : 'DFC4011'),
+  'hash-password': 'DFC4037',
+  'webhook-url-invalid': 'DFC4018',
+  'webhook-url-scheme': 'DFC4018',
+  'webhook-url-http': 'DFC4018',
+  'webhook-url-userinfo': 'DFC4018',
+  'webhook-url-fragment': 'DFC4018',
+  'webhook-url-private': 'DFC4018',
+};
 
-/** The column a variable path names in the guarded table, if it names one. */
-function columnIn(path: string): string | undefined {
-  const segs = path.split('.');
-  if (segs[0] === 'res') return segs[1];
-  if (segs[0] !== 'args') return undefined;
-  if (segs[1] === 'find' || segs[1] === 'doc') return segs[2];
-  if (segs[1] === 'update' && segs[2] !== undefined && UPDATE_OPERATORS.has(segs[2])) return segs[3];
-  return undefined;
+export const RULE_ISSUE_CODES: readonly DiagnosticCode[] = [
+  ...new Set<DiagnosticCode>([...Object.values(ISSUE_CODES).filter((c): c is DiagnosticCode => typeof c === 'string'), 'DFC4022', 'DFC4030', 'DFC4010', 'DFC4011']),
+];
+
+/** `.clauses[1].f2` → `['clauses', 1, 'f2']`: the part of an issue's path below its rule. */
+export function parseRelativePath(text: string): (string | number)[] | undefined {
+  const out: (string | number)[] = [];
+  const re = /\.([^.[\]]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/gy;
+  let m: RegExpExecArray | null;
+  let at = 0;
+  while (at < text.length && (m = re.exec(text)) !== null) {
+    if (m[1] !== undefined) out.push(m[1]);
+    else if (m[2] !== undefined) out.push(Number(m[2]));
+    else out.push(JSON.parse(m[3]!) as string);
+    at = re.lastIndex;
+  }
+  return at === text.length ? out : undefined;
 }
 
-/** Variable paths inside an operand, including the arguments of `utils.*(…)` calls. */
-function pathsIn(operand: string): string[] {
-  if (/^(args|res)\./.test(operand) && !operand.includes('(')) return [operand];
-  return [...operand.matchAll(/(?:^|[^A-Za-z0-9_$.])((?:args|res)\.[A-Za-z0-9_$.]+)/g)].map((m) => m[1]!.replace(/\.$/, ''));
+function columnTypes(table: ConfigTable | undefined): Record<string, ColumnType> | undefined {
+  if (!table) return undefined;
+  return Object.fromEntries(Object.entries(table.columns).map(([name, c]) => [name, typeof c === 'string' ? c : c.type]));
 }
 
-function ruleProblems(ctx: LintContext, rule: SourceRule, path: RawPath, service: string, table: string | undefined): void {
-  const { config, report } = ctx;
-  const columns = tableOf(config, service, table)?.columns;
-  const checkPath = (value: string, at: RawPath) => {
-    if (!columns) return;
-    for (const p of pathsIn(value)) {
-      const column = columnIn(p);
-      if (column === undefined || column.startsWith('$') || column.length === 0) continue;
-      if (Object.hasOwn(columns, column)) continue;
-      report('DFC4003', `\`${p}\` names unknown column \`${column}\` of table \`${table}\``, at, {
-        notes: [didYouMean(column, Object.keys(columns)), `columns: ${listOf(Object.keys(columns), 'and', 20)}`],
-      });
+/** Every rule through the rule engine's static checks (columns, operand types, dead clauses, webhooks…). */
+export const ruleIssues: Lint = {
+  name: 'rule-issues',
+  codes: RULE_ISSUE_CODES,
+  run({ config, report }) {
+    const tables: Record<string, Record<string, Record<string, ColumnType>>> = {};
+    for (const s of config.services) {
+      tables[s.name] = Object.fromEntries(Object.entries(s.tables).map(([t, table]) => [t, columnTypes(table)!]));
     }
-  };
-  switch (rule.rule) {
-    case 'and':
-    case 'or': {
-      if (rule.clauses.length === 0) {
-        report('DFC4005', `empty \`${rule.rule}\``, path, {
-          notes: [
-            rule.rule === 'and'
-              ? 'Space Cloud allows on an empty `and`; dfc refuses it because a rule that checks nothing should not allow'
-              : 'an empty `or` can never allow',
-            'add clauses, or write `{ rule: \'allow\' }` or `{ rule: \'deny\' }` to say what you mean',
-          ],
-        });
-        break;
+    const webhooks = { allowHttp: config.webhooks?.allowHttp ?? false, allowPrivateHosts: config.webhooks?.allowPrivateHosts ?? [] };
+    for (const site of allRules(config)) {
+      const base = displayPath(config, site.path);
+      const ctx: RuleLintContext = { path: base, tables, webhooks };
+      const columns = columnTypes(tableOf(config, site.service, site.table));
+      if (columns) ctx.columns = columns;
+      if (site.operation) ctx.operation = site.operation;
+      // Code rules hold a function here; the engine checks the artifact form.
+      for (const issue of lintRule(withoutCode(site.rule), ctx)) {
+        const mapped = ISSUE_CODES[issue.id];
+        const code = typeof mapped === 'function' ? mapped(issue) : mapped;
+        const rest = issue.path.startsWith(base) ? parseRelativePath(issue.path.slice(base.length)) : undefined;
+        report(code, issue.message, rest ? [...site.path, ...rest] : site.path, { notes: [issue.note] });
       }
-      const decisive = rule.rule === 'and' ? 'deny' : 'allow';
-      const at = rule.clauses.findIndex((c) => c.rule === decisive);
-      if (at >= 0 && at < rule.clauses.length - 1) {
-        report('DFC4008', `clauses after \`clauses[${at}]\` never run: it always ${decisive === 'deny' ? 'denies' : 'allows'}`, [...path, 'clauses', at + 1], {
-          notes: [`an \`${rule.rule}\` stops at its first ${decisive === 'deny' ? 'failing' : 'passing'} clause`, 'remove them, or move them before it'],
-        });
-      }
-      break;
     }
-    case 'match':
-      for (const key of ['f1', 'f2'] as const) {
-        const v = rule[key];
-        if (typeof v === 'string' && /^(args|res|utils)\./.test(v)) {
-          checkPath(v, [...path, key]);
-          continue;
-        }
-        // DESIGN.md: Space Cloud reads such an operand as a path that resolves to
-        // nothing, so the rule silently never matches; dfc refuses it.
-        if ((rule.type === 'number' || rule.type === 'bool') && !literalOf(rule.type, v, rule.eval)) {
-          const want = rule.type === 'number' ? 'a number' : '`true` or `false`';
-          report('DFC4021', `operand \`${key}\` of a \`${rule.type}\` match is neither a variable path nor ${want}`, [...path, key], {
-            notes: [
-              typeof v === 'string' ? `found the string \`${v.length > 40 ? v.slice(0, 37) + '…' : v}\`` : undefined,
-              `write ${want}${rule.eval === 'in' || rule.eval === 'notIn' ? ' (or a list of them)' : ''}, a path such as \`args.auth.level\`, or use \`type: 'string'\``,
-            ],
-          });
-        }
-      }
-      break;
-    case 'remove':
-    case 'encrypt':
-    case 'decrypt':
-    case 'hash':
-      rule.fields.forEach((f, i) => checkPath(f, [...path, 'fields', i]));
-      if ((rule.rule === 'encrypt' || rule.rule === 'decrypt') && config.crypto === undefined) {
+  },
+};
+
+/** The rule with `code` rules replaced by a reference, which is all the linter looks at. */
+function withoutCode(rule: SourceRule): Rule {
+  return JSON.parse(
+    JSON.stringify(rule, (_key, value: unknown) =>
+      value !== null && typeof value === 'object' && (value as { rule?: unknown }).rule === 'code'
+        ? { rule: 'code', id: 'c0', sourceHash: 'sha256:' + '0'.repeat(64), async: false }
+        : value,
+    ),
+  ) as Rule;
+}
+
+/** `encrypt`/`decrypt` need the field key (`crypto.key`). */
+export const encryptionKey: Lint = {
+  name: 'encryption-without-key',
+  codes: ['DFC4024'],
+  run({ config, report }) {
+    if (config.crypto !== undefined) return;
+    for (const site of allRules(config)) {
+      walkRule(site.rule, site.path, (rule, path) => {
+        if (rule.rule !== 'encrypt' && rule.rule !== 'decrypt') return;
         report('DFC4024', `\`${rule.rule}\` rule needs a field encryption key`, path, {
           notes: ['set `crypto: { key: secret(\'FIELD_KEY\') }` in `defineConfig` (a base64 32-byte key)'],
         });
-      }
-      break;
-    case 'force':
-      checkPath(rule.field, [...path, 'field']);
-      if (typeof rule.value === 'string' && isVariablePath(rule.value)) checkPath(rule.value, [...path, 'value']);
-      break;
-    case 'query': {
-      const target = config.services.find((s) => s.name === rule.db);
-      if (!target) {
-        report('DFC4010', `query rule reads unknown service \`${rule.db}\``, [...path, 'db'], {
-          notes: [didYouMean(rule.db, config.services.map((s) => s.name))],
-        });
-        break;
-      }
-      const targetTable = target.tables[rule.col];
-      if (!Object.hasOwn(target.tables, rule.col) || !targetTable) {
-        report('DFC4011', `query rule reads unknown table \`${rule.col}\` of service \`${rule.db}\``, [...path, 'col'], {
-          notes: [didYouMean(rule.col, Object.keys(target.tables))],
-        });
-        break;
-      }
-      for (const [key, value] of Object.entries(rule.find)) {
-        if (!key.startsWith('$') && !Object.hasOwn(targetTable.columns, key)) {
-          report('DFC4003', `query rule filters on unknown column \`${key}\` of table \`${rule.col}\``, [...path, 'find', key], {
-            mode: 'key',
-            notes: [didYouMean(key, Object.keys(targetTable.columns))],
-          });
-        }
-        if (typeof value === 'string' && isVariablePath(value)) checkPath(value, [...path, 'find', key]);
-      }
-      break;
-    }
-    case 'webhook': {
-      let url: URL | undefined;
-      try {
-        url = new URL(rule.url);
-      } catch {
-        url = undefined;
-      }
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-        report('DFC4018', `webhook url \`${rule.url}\` is not an http or https URL`, [...path, 'url']);
-      } else if (url.protocol === 'http:' && config.webhooks?.allowHttp !== true) {
-        report('DFC4018', `webhook url \`${rule.url}\` is not https`, [...path, 'url'], {
-          notes: ['request data would travel unencrypted', 'use https, or set `webhooks: { allowHttp: true }` for local development'],
-        });
-      }
-      break;
-    }
-    default:
-      break;
-  }
-}
-
-function literalOf(type: 'number' | 'bool', value: unknown, evaluation: string): boolean {
-  const one = (v: unknown) => (type === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === 'boolean');
-  if ((evaluation === 'in' || evaluation === 'notIn') && Array.isArray(value)) return value.every(one);
-  return one(value);
-}
-
-/** Per-rule checks over every rule and every nested clause. */
-export const ruleContents: Lint = {
-  name: 'rule-contents',
-  codes: ['DFC4003', 'DFC4005', 'DFC4008', 'DFC4010', 'DFC4011', 'DFC4018', 'DFC4021', 'DFC4024'],
-  run(ctx) {
-    for (const site of allRules(ctx.config)) {
-      walkRule(site.rule, site.path, (rule, path) => ruleProblems(ctx, rule, path, site.service, site.table));
+      });
     }
   },
 };

@@ -155,10 +155,13 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   const found: ts.Diagnostic[] = [...configDiagnostics, ...program.getOptionsDiagnostics()];
   const syntactic = userFiles.flatMap((sf) => program.getSyntacticDiagnostics(sf));
   found.push(...syntactic);
-  // As tsc does: semantic errors are noise while the file does not parse.
-  if (syntactic.length === 0) {
+  // As tsc does: semantic errors are noise while the file does not parse. JavaScript
+  // files are only checked with `checkJs` or `// @ts-check`; without any file to check,
+  // the type checker (the costly part) is never created.
+  const checked = userFiles.filter((sf) => !isJavaScript(sf) || options.checkJs === true || /^\s*\/\/\s*@ts-check\b/m.test(sf.text));
+  if (syntactic.length === 0 && checked.length > 0) {
     found.push(...program.getGlobalDiagnostics());
-    for (const sf of userFiles) found.push(...program.getSemanticDiagnostics(sf));
+    for (const sf of checked) found.push(...program.getSemanticDiagnostics(sf));
   }
 
   const diagnostics = found
@@ -166,6 +169,10 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     .map((d) => toDiagnostic(d, configDiagnostics.includes(d)));
   const files = userFiles.map((sf) => sf.fileName).sort();
   return { diagnostics, program, files, session: { program, optionsKey } };
+}
+
+function isJavaScript(sf: ts.SourceFile): boolean {
+  return /\.[cm]?jsx?$/.test(sf.fileName);
 }
 
 function isUserFile(program: ts.Program, sf: ts.SourceFile, dfcDir: string): boolean {
