@@ -73,6 +73,14 @@ export function blogScenarios(dialect: DialectName): void {
       expect((await row('posts', 'id', 1))?.userId).toBe('alice');
     });
 
+    test('a webhook rule that cannot be reached denies (fail closed) and nothing is stored', async () => {
+      const before = await blog.ds.count('comments', { kind: 'const', value: true });
+      const r = await call('POST', '/_table/comments', { as: 'bob', body: { id: 9, postId: 1, body: 'hi', createdAt: '2024-03-01T00:00:00Z', userId: 'bob' } });
+      expect(r.statusCode).toBe(403);
+      expect(r.json().error.code).toBe('DFC_ERR_RULE_DENIED');
+      expect(await blog.ds.count('comments', { kind: 'const', value: true })).toBe(before);
+    });
+
     test('admin and moderator delete; an editor may not', async () => {
       const editor = await call('DELETE', '/_table/posts/2', { as: 'alice' });
       expect(editor.statusCode).toBe(403);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { andWhere, type Json, type PolicyTable, type Verb, type Where } from '@dfc/schema';
+import { createWebhookFetch } from '@dfc/rules';
 import { readCredentials } from './auth.js';
 import { isJsonMediaType, parseJsonBody, DEFAULT_JSON_DEPTH } from './body.js';
 import { actualHeaders, preflight } from './cors.js';
@@ -174,8 +175,11 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   function ruleContext(state: State): RuleContext {
     let ctx = contexts.get(state);
     if (!ctx) {
+      const hooks = state.compiled.policy.webhooks;
       ctx = {
         query: (service, table, find) => queryForRule(state, service, table, find),
+        // Only URLs written in the policy are called; private targets need an explicit allow.
+        fetch: createWebhookFetch({ allowHttp: hooks.allowHttp, allowPrivateHosts: hooks.allowPrivateHosts }),
         code: state.compiled.module.code,
       };
       if (state.crypto) ctx.crypto = state.crypto;
