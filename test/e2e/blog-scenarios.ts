@@ -102,6 +102,18 @@ export function blogScenarios(dialect: DialectName): void {
       expect(admin.json().password).toBe((await row('users', 'id', 'alice'))?.password);
     });
 
+    test('a removed field cannot be probed through filter or order', async () => {
+      const hash = String((await row('users', 'id', 'alice'))?.password);
+      const probe = await call('GET', `/_table/users/alice?filter=${encodeURIComponent(`password = '${hash}'`)}`, { as: 'alice' });
+      expect(probe.statusCode).toBe(200); // by id: the filter parameter does not apply
+      const list = await call('GET', `/_table/users?filter=${encodeURIComponent(`(id = 'alice') and (password = '${hash}')`)}`, { as: 'alice' });
+      expect(list.statusCode).toBe(400);
+      expect(list.json().error.message).toContain('`password`');
+      expect((await call('GET', `/_table/users?filter=${encodeURIComponent("id = 'alice'")}&order=password`, { as: 'alice' })).statusCode).toBe(400);
+      // an admin, whose rows keep the field, may
+      expect((await call('GET', `/_table/users?filter=${encodeURIComponent(`(id = 'alice') and (password = '${hash}')`)}`, { key: 'admin', as: 'carol' })).json().resource).toHaveLength(1);
+    });
+
     test('email is stored encrypted and returned decrypted only to its owner', async () => {
       const stored = await row('users', 'id', 'alice');
       expect(String(stored?.email)).toMatch(/^dfcenc:v1:/);

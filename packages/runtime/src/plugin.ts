@@ -313,6 +313,16 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const { limit, offset } = paging(query, state, service);
     const columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
     const order = query.order !== undefined && query.order !== '' ? parse(() => parseOrder(query.order!, tdef)) : undefined;
+    // A field the rules remove from this caller's rows cannot be probed through filter or order.
+    const hidden = removedColumns(d);
+    if (hidden.size > 0) {
+      for (const c of clientWhere ? columnsOf(clientWhere) : []) {
+        if (hidden.has(c)) throw new DfcError('DFC_ERR_BAD_FILTER', `invalid \`filter\`: field ${q(c)} is not readable by this caller`);
+      }
+      for (const o of order ?? []) {
+        if (hidden.has(o.column)) throw new DfcError('DFC_ERR_BAD_PARAMETER', `invalid \`order\`: field ${q(o.column)} is not readable by this caller`);
+      }
+    }
     const ds = sourceOf(state, service);
     const rows = await ds.select(table, {
       where,
@@ -575,6 +585,26 @@ export function findOf(where: Where): Record<string, unknown> | undefined {
     }
   }
   return any ? find : undefined;
+}
+
+/** Columns that response work removes from every row for this caller. */
+function removedColumns(d: Allowed): Set<string> {
+  const out = new Set<string>();
+  for (const a of d.response ?? []) if (a.op === 'remove' && a.segments.length === 1) out.add(a.segments[0]!);
+  return out;
+}
+
+/** Every column a Where names. */
+function columnsOf(where: Where): string[] {
+  const out: string[] = [];
+  const stack: Where[] = [where];
+  while (stack.length > 0) {
+    const w = stack.pop()!;
+    if (w.kind === 'and' || w.kind === 'or') stack.push(...w.items);
+    else if (w.kind === 'not') stack.push(w.item);
+    else if (w.kind !== 'const') out.push(w.column);
+  }
+  return out;
 }
 
 function recordsOf(body: unknown, def: PolicyTable | undefined, table: string, needKey: boolean): { records: Row[]; wrapped: boolean } {
