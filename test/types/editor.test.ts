@@ -146,8 +146,11 @@ describe('completion', () => {
 describe('hover', () => {
   test('options show their documentation', () => {
     expect(hover(`defineRule(shop, 'posts', { read: { rule: 'match', eval: '==', type: 'string', f‸1: 'args.auth.id', f2: 'x' } });`)).toContain(
-      'Left operand',
+      'left operand',
     );
+    expect(
+      hover(`defineRule(shop, 'posts', { read: { rule: 'or', clauses: [{ rule: 'remove', fie‸lds: ['res.title'] }] } });`),
+    ).toContain('each returned row');
     expect(hover(`defineService({ name: 's', database: { type: 'sqlite', file: 'x' }, tables: {}, max‸Records: 5 });`)).toContain('@default 1000');
     expect(hover(`defineRole({ name: 'r', access: [{ service: shop, component: '_doc', verbs: ['GET'], filter‸Op: 'AND' }] });`)).toContain('How filters combine');
     expect(hover(`defineConfig({ services: [shop], environ‸ment: 'production' });`)).toContain("@default 'production'");

@@ -35,7 +35,10 @@ describe('paths', () => {
     expectTypeOf<'args.find.tags.0'>().toExtend<KnownPath<Read>>();
     expectTypeOf<'res.tags.name'>().toExtend<KnownPath<Read>>();
     expectTypeOf<'res.title.length'>().not.toExtend<KnownPath<Read>>();
-    expectTypeOf<'utils.addDuration(args.find.createdAt, 1h)'>().toExtend<KnownPath<Read>>();
+    expectTypeOf<CheckPath<Read, "utils.addDuration(args.find.createdAt, '1h')">>().toEqualTypeOf<"utils.addDuration(args.find.createdAt, '1h')">();
+    expectTypeOf<CheckPath<Read, 'utils.exists(args.find.tags.0)'>>().toEqualTypeOf<'utils.exists(args.find.tags.0)'>();
+    expectTypeOf<CheckPath<Read, 'utils.length(args.auth.roles)'>>().toEqualTypeOf<'utils.length(args.auth.roles)'>();
+    expectTypeOf<CheckPath<Read, 'utils.length(admin)'>>().toEqualTypeOf<'`admin` is not a variable path'>();
   });
 
   test('the default table knows every column of the service', () => {

@@ -103,24 +103,32 @@ type CheckDateArg<X extends RuleContext, A extends string> = A extends VariableP
     ? true
     : `\`${A}\` is not a date or a known path`;
 
-/** The date helpers' arguments: a date (literal or path), then a duration or a unit. */
-type CheckHelperArgs<X extends RuleContext, L extends string> = L extends `utils.addDuration(${infer A},${string})`
-  ? CheckDateArg<X, HelperArg<A>> extends infer E
-    ? E extends true
+/** A helper call: its arguments checked (a path for exists/length; a date, then a duration or unit). */
+type CheckHelper<X extends RuleContext, L extends string> = L extends `utils.${'exists' | 'length'}(${infer A})`
+  ? HelperArg<A> extends infer P extends string
+    ? P extends KnownPath<X>
       ? L
-      : E
+      : P extends VariablePrefix
+        ? PathError<X, P>
+        : `\`${P}\` is not a variable path`
     : never
-  : L extends `utils.roundUpDate(${infer A},${infer U})`
+  : L extends `utils.addDuration(${infer A},${string})`
     ? CheckDateArg<X, HelperArg<A>> extends infer E
       ? E extends true
-        ? HelperArg<U> extends RoundUpUnit
-          ? L
-          : `unknown unit \`${HelperArg<U>}\`: use year, month, day, hour, minute or second`
+        ? L
         : E
       : never
-    : L extends `utils.${'addDuration' | 'roundUpDate'}(${string})`
-      ? '`utils.addDuration` and `utils.roundUpDate` take two arguments: a date and a duration or unit'
-      : L;
+    : L extends `utils.roundUpDate(${infer A},${infer U})`
+      ? CheckDateArg<X, HelperArg<A>> extends infer E
+        ? E extends true
+          ? HelperArg<U> extends RoundUpUnit
+            ? L
+            : `unknown unit \`${HelperArg<U>}\`: use year, month, day, hour, minute or second`
+          : E
+        : never
+      : L extends `utils.${'addDuration' | 'roundUpDate'}(${string})`
+        ? '`utils.addDuration` and `utils.roundUpDate` take two arguments: a date and a duration or unit'
+        : PathError<X, L>;
 
 /**
  * A string that starts with `args.`, `res.` or `utils.`: itself when it is a known
@@ -128,10 +136,12 @@ type CheckHelperArgs<X extends RuleContext, L extends string> = L extends `utils
  */
 export type CheckPath<X extends RuleContext, L extends string> =
   L extends KnownPath<X>
-    ? CheckHelperArgs<X, L>
-    : [Candidates<X, L>] extends [never]
-      ? PathError<X, L>
-      : Candidates<X, L>;
+    ? L
+    : L extends `utils.${string}(${string})`
+      ? CheckHelper<X, L>
+      : [Candidates<X, L>] extends [never]
+        ? PathError<X, L>
+        : Candidates<X, L>;
 
 // ---------------------------------------------------------------------------
 // operands

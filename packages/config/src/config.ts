@@ -265,5 +265,6 @@ export type CheckConfig<C> = {
 export function defineConfig<C extends ConfigOptions>(
   config: C extends CheckConfig<C> ? C & ConfigOptions : CheckConfig<C>,
 ): Config {
-  return trace('config', config) as unknown as Config;
+  const value: unknown = config; // the checked parameter type is not needed past this point
+  return trace('config', value) as Config;
 }

@@ -101,25 +101,26 @@ export type VariablePath<X extends RuleContext> =
   | ScopeBelowJson<X>
   | BelowJson<'res', X>;
 
-/** `utils.*` helpers as literals, for completion. */
+/**
+ * `utils.*` helpers as literals, for completion: the common forms only (each
+ * suggestion is a member of a union the checker walks, so they are kept few).
+ */
 type HelperLiteral<X extends RuleContext> =
-  | `utils.exists(${VariableLiteral<X>})`
-  | `utils.length(${VariableLiteral<X>})`
+  | ('find' extends Scope<X> ? `utils.exists(${Columns<'args.find', X>})` : never)
+  | ('doc' extends Scope<X> ? `utils.exists(${Columns<'args.doc', X>})` : never)
+  | ('update' extends Scope<X> ? `utils.exists(${Columns<'args.update.$set', X>})` : never)
+  | 'utils.length(args.result)'
   | 'utils.now()';
-
-/** Every helper call a rule may write; the arguments of the date helpers are checked separately. */
-type HelperPath<X extends RuleContext> =
-  | `utils.exists(${VariablePath<X>})`
-  | `utils.length(${VariablePath<X>})`
-  | 'utils.now()'
-  | `utils.addDuration(${string})`
-  | `utils.roundUpDate(${string})`;
 
 /** The paths completion offers for an operand. */
 export type SuggestedPath<X extends RuleContext> = VariableLiteral<X> | HelperLiteral<X>;
 
-/** Every path an operand may hold. */
-export type KnownPath<X extends RuleContext> = VariablePath<X> | HelperPath<X>;
+/**
+ * Every path an operand may hold. Helper calls (`utils.exists(…)`, `utils.length(…)`,
+ * `utils.addDuration(…)`, `utils.roundUpDate(…)`) are parsed and their arguments
+ * checked by `CheckPath` rather than listed here.
+ */
+export type KnownPath<X extends RuleContext> = VariablePath<X> | 'utils.now()';
 
 /** Field paths (what remove, force, encrypt, decrypt and hash change), as literals. */
 export type FieldLiteral<X extends RuleContext, C extends string = ColumnName<X>> =

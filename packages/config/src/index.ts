@@ -54,6 +54,7 @@ export type {
   QueryRule,
   RemoveRule,
   Rule,
+  RuleDocs,
   RuleKind,
   StringInRule,
   StringMatchRule,

@@ -177,5 +177,6 @@ export function defineRole<N extends string, R extends RoleInput<N>>(
   // text (also inside access entries). Invalid: the check's messages.
   role: R extends CheckRole<R> ? CheckRole<R> & RoleOptions : CheckRole<R>,
 ): Role<R['name']> {
-  return trace('role', role) as unknown as Role<R['name']>;
+  const value: unknown = role; // the checked parameter type is not needed past this point
+  return trace('role', value) as Role<R['name']>;
 }

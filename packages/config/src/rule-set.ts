@@ -1,6 +1,6 @@
 import type { CheckRuleSet, ContextOf, RuleTable, ServiceLike } from './check.js';
 import type { Operation } from './context.js';
-import type { Rule } from './rules.js';
+import type { Rule, RuleDocs } from './rules.js';
 import { trace } from './trace.js';
 import type { RuleSet } from './values.js';
 
@@ -18,6 +18,18 @@ export type RuleSetOptions<S extends ServiceLike, T extends string> = {
   /** Rule for DELETE; sees `args.find`. */
   delete?: Rule<ContextOf<S, T, 'delete'>>;
 };
+
+/** Hover text for the operations (see `RuleDocs`). */
+interface RuleSetDocs {
+  /** Rule for POST (inserting rows); sees `args.doc`. */
+  create?: RuleDocs;
+  /** Rule for GET; sees `args.find`, `args.opts`; `res` in response rules. */
+  read?: RuleDocs;
+  /** Rule for PUT and PATCH; sees `args.find` and `args.update`. */
+  update?: RuleDocs;
+  /** Rule for DELETE; sees `args.find`. */
+  delete?: RuleDocs;
+}
 
 /** The rule type for one operation of one table, for rules written apart from `defineRule`. */
 export type RuleFor<S extends ServiceLike, T extends RuleTable<S>, Op extends Operation | 'any' = 'any'> = Rule<
@@ -39,9 +51,10 @@ export type RuleFor<S extends ServiceLike, T extends RuleTable<S>, Op extends Op
 export function defineRule<S extends ServiceLike, T extends RuleTable<S>, R extends RuleSetOptions<S, T>>(
   service: S,
   table: T,
-  // Valid: intersected with the declared options, whose JSDoc becomes hover text.
-  // Invalid: the check's messages alone.
-  rules: R extends CheckRuleSet<S, T, R> ? R & RuleSetOptions<S, T> : CheckRuleSet<S, T, R>,
+  // Valid: intersected with documentation-only types, whose JSDoc becomes hover
+  // text. Invalid: the check's messages alone.
+  rules: R extends CheckRuleSet<S, T, R> ? R & RuleSetDocs : CheckRuleSet<S, T, R>,
 ): RuleSet<S['name'], T> {
-  return trace('rule', { service: service.name, table, rules } as RuleSet<S['name'], T>);
+  const value: unknown = rules; // the checked parameter type is not needed past this point
+  return trace('rule', { service: service.name, table, rules: value } as RuleSet<S['name'], T>);
 }

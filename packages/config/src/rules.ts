@@ -339,3 +339,49 @@ export type Rule<X extends RuleContext> =
 
 /** The rule kinds, as written in `rule`. */
 export type RuleKind = Rule<RuleContext>['rule'];
+
+/**
+ * Documentation of every rule option, for hover text. `defineRule` intersects the
+ * checked rules with it; every option is `unknown`, so it adds documentation and no
+ * constraint (and costs the checker little, unlike intersecting with `Rule<…>`).
+ */
+export interface RuleDocs {
+  /** The kind of rule: allow, deny, authenticated, match, and, or, query, remove, force, encrypt, decrypt, hash, webhook or code. */
+  rule?: unknown;
+  /** A name for the rule, shown in denial messages and logs. */
+  name?: unknown;
+  /** Replaces the denial message when this rule denies. */
+  error?: unknown;
+  /** `match`: the comparison (`==`, `!=`, `>`, `>=`, `<`, `<=`, `in`, `notIn`). */
+  eval?: unknown;
+  /** `match`: what is compared: `string`, `number`, `bool` or `date`. */
+  type?: unknown;
+  /** `match`: left operand, a path such as `args.auth.id` or a literal. */
+  f1?: unknown;
+  /** `match`: right operand, a path such as `args.find.userId` or a literal (a list for `in`/`notIn`). */
+  f2?: unknown;
+  /** `and`/`or`: the rules combined. */
+  clauses?: readonly RuleDocs[];
+  /** The condition under which the rule acts (`query`: decides from the rows in `args.result`). */
+  clause?: RuleDocs;
+  /** `query`: the service to read (Space Cloud's database alias). */
+  db?: unknown;
+  /** `query`: the table to read (Space Cloud's collection). */
+  col?: unknown;
+  /** `query`: conditions on the table's columns; paths are resolved from the request first. */
+  find?: unknown;
+  /** `query`/`webhook`: where the result is stored. Default `args.result`. */
+  store?: unknown;
+  /** `remove`/`encrypt`/`decrypt`/`hash`: the fields, under `args.…` (request) or `res.…` (each returned row). */
+  fields?: unknown;
+  /** `force`: the field to set. */
+  field?: unknown;
+  /** `force`: the value, a path such as `args.auth.id` or a literal. */
+  value?: unknown;
+  /** `webhook`: the endpoint; nothing from the request reaches the URL. */
+  url?: unknown;
+  /** `webhook`: milliseconds before the call is abandoned (and the rule denies). */
+  timeout?: unknown;
+  /** `code`: returns (or resolves to) true to allow. */
+  fn?: unknown;
+}

@@ -232,5 +232,6 @@ export type ServiceRuleContext<S extends ServiceLike, T extends string> = Contex
 export function defineService<N extends string, K extends string, S extends ServiceOptions<N, K>>(
   service: S extends CheckService<S> ? S & ServiceOptions : CheckService<S>,
 ): Service<S> {
-  return trace('service', service) as unknown as Service<S>;
+  const value: unknown = service; // the checked parameter type is not needed past this point
+  return trace('service', value) as Service<S>;
 }
