@@ -202,7 +202,7 @@ describe('defineRule', () => {
         rule: 'query',
         db: 'shop',
         col: 'users',
-        find: { id: 'args.auth.id', role: { $in: ['admin', 'editor'] }, age: { $gte: 18 } },
+        find: { id: 'args.auth.id', role: { $in: ['admin', 'editor'] }, email: { $ne: null } },
         clause: { rule: 'match', eval: '==', type: 'number', f1: 'utils.length(args.result)', f2: 1 },
       },
     });
@@ -214,6 +214,8 @@ describe('defineRule', () => {
     defineRule(shop, 'posts', { read: { rule: 'query', db: 'shop', col: 'users', find: { userId: 'args.auth.id' } } });
     // @ts-expect-error a find value naming an unknown column of the rule's own table
     defineRule(shop, 'posts', { read: { rule: 'query', db: 'shop', col: 'users', find: { id: 'args.find.usrId' } } });
+    // @ts-expect-error range operators are not supported by query rules
+    defineRule(shop, 'posts', { read: { rule: 'query', db: 'shop', col: 'users', find: { age: { $gte: 18 } } } });
     // @ts-expect-error a path inside an operator object
     defineRule(shop, 'posts', { read: { rule: 'query', db: 'shop', col: 'users', find: { id: { $in: ['args.find.usrId'] } } } });
   });

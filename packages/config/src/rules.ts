@@ -156,8 +156,11 @@ export interface OrRule<X extends RuleContext> extends RuleMeta {
   clauses: readonly Rule<X>[];
 }
 
-/** Operators a `query` rule's `find` may use on a column. */
-export type FindOperator = '$eq' | '$ne' | '$gt' | '$gte' | '$lt' | '$lte' | '$in' | '$nin';
+/**
+ * Operators a `query` rule's `find` may use on a column: equal, not equal, one of
+ * (`$in`; on a json list column, "the list holds one of"), none of.
+ */
+export type FindOperator = '$eq' | '$ne' | '$in' | '$nin';
 
 /** A value in a `query` rule's `find`: a literal, a path (resolved first), or operators. */
 export type FindValue<X extends RuleContext> =
