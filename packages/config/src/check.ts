@@ -280,7 +280,9 @@ type CheckRuleProp<X extends RuleContext, R, Kind, P extends keyof R> = P extend
                 ? CheckFields<X, R[P], Kind>
                 : R[P]
               : R[P]
-      : UnknownOption<P, `a \`${Kind & string}\` rule`>;
+      : P extends string
+        ? `\`${Kind & string}\` rules have no option \`${P}\``
+        : never;
 
 /**
  * Checks one rule (and the rules nested in it) against `X`. A type that accepts
