@@ -11,6 +11,7 @@ export interface AppOptions<N extends string = string, R extends string = string
    * @example name: 'web'
    */
   name: N;
+  /** What the app is for. */
   description?: string;
   /**
    * The key callers send: `secret('ENV_NAME')`, an `encrypted(…)` value, or

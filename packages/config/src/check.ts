@@ -309,7 +309,9 @@ export type ColumnTypeOf<C> = C extends ColumnType ? C : C extends { type: infer
 
 /** What a service looks like to later definitions (input or output of defineService). */
 export interface ServiceLike {
+  /** The service's name. */
   readonly name: string;
+  /** Its tables and their columns. */
   readonly tables: {
     readonly [table: string]: { readonly columns: { readonly [column: string]: unknown } };
   };

@@ -25,10 +25,15 @@ export type ColumnTypes = { readonly [column: string]: ColumnType };
  * its columns, and every table of the service (for `query` rules).
  */
 export interface RuleContext {
+  /** The service's name (a `query` on it is checked against its tables). */
   service: string;
+  /** The table, or `default`. */
   table: string;
+  /** The operation, or `any` for requirement rules. */
   op: Operation | 'any';
+  /** The table's columns (for `default`, every column of the service). */
   columns: ColumnTypes;
+  /** Every table of the service. */
   tables: { readonly [table: string]: ColumnTypes };
 }
 

@@ -77,6 +77,7 @@ export interface RoleOptions<N extends string = string> {
    * @example name: 'editor'
    */
   name: N;
+  /** What the role is for. */
   description?: string;
   /**
    * An inactive role grants nothing.

@@ -36,20 +36,24 @@ interface RuleMeta {
 
 /** Allows the operation to anyone, with or without a session. */
 export interface AllowRule extends RuleMeta {
+  /** The kind of rule. */
   rule: 'allow';
 }
 
 /** Denies the operation, whatever the request holds. */
 export interface DenyRule extends RuleMeta {
+  /** The kind of rule. */
   rule: 'deny';
 }
 
 /** Allows the operation to callers with a valid session (a verified JWT). */
 export interface AuthenticatedRule extends RuleMeta {
+  /** The kind of rule. */
   rule: 'authenticated';
 }
 
 interface MatchBase extends RuleMeta {
+  /** The kind of rule: a comparison of two operands. */
   rule: 'match';
 }
 
@@ -74,7 +78,9 @@ export interface StringMatchRule<X extends RuleContext> extends MatchBase {
  * @example { rule: 'match', eval: 'in', type: 'string', f1: 'args.auth.role', f2: ['admin', 'moderator'] }
  */
 export interface StringInRule<X extends RuleContext> extends MatchBase {
+  /** What is compared: strings. */
   type: 'string';
+  /** `in`: f1 is one of f2; `notIn`: it is none of them. */
   eval: 'in' | 'notIn';
   /** The value looked for: a path or a literal. */
   f1: StringOperand<X>;
@@ -88,9 +94,13 @@ export interface StringInRule<X extends RuleContext> extends MatchBase {
  * @example { rule: 'match', eval: '>=', type: 'number', f1: 'utils.length(args.result)', f2: 1 }
  */
 export interface NumberMatchRule<X extends RuleContext> extends MatchBase {
+  /** What is compared: numbers. */
   type: 'number';
+  /** The comparison. */
   eval: '==' | '!=' | '>' | '>=' | '<' | '<=';
+  /** Left operand: a number, or a path such as `args.find.score` or `utils.length(args.result)`. */
   f1: NumberOperand<X>;
+  /** Right operand: a number (without quotes) or a path. */
   f2: NumberOperand<X>;
 }
 
@@ -99,8 +109,11 @@ export interface NumberMatchRule<X extends RuleContext> extends MatchBase {
  * @example { rule: 'match', eval: 'in', type: 'number', f1: 'args.find.id', f2: [1, 2, 3] }
  */
 export interface NumberInRule<X extends RuleContext> extends MatchBase {
+  /** What is compared: numbers. */
   type: 'number';
+  /** `in`: f1 is one of f2; `notIn`: it is none of them. */
   eval: 'in' | 'notIn';
+  /** The value looked for: a number or a path. */
   f1: NumberOperand<X>;
   /** Numbers and paths, or one path that holds a list. */
   f2: readonly NumberOperand<X>[] | StringOperand<X>;
@@ -111,10 +124,13 @@ export interface NumberInRule<X extends RuleContext> extends MatchBase {
  * @example { rule: 'match', eval: '==', type: 'bool', f1: 'utils.exists(args.find.postId)', f2: true }
  */
 export interface BoolMatchRule<X extends RuleContext> extends MatchBase {
+  /** What is compared: booleans. */
   type: 'bool';
   /** Booleans are equal or not. */
   eval: '==' | '!=';
+  /** Left operand: `true`, `false`, or a path such as `utils.exists(args.find.id)`. */
   f1: BoolOperand<X>;
+  /** Right operand: `true`, `false` (without quotes) or a path. */
   f2: BoolOperand<X>;
 }
 
@@ -124,9 +140,13 @@ export interface BoolMatchRule<X extends RuleContext> extends MatchBase {
  * @example { rule: 'match', eval: '<', type: 'date', f1: 'args.doc.createdAt', f2: 'utils.now()' }
  */
 export interface DateMatchRule<X extends RuleContext> extends MatchBase {
+  /** What is compared: instants. */
   type: 'date';
+  /** The comparison (earlier is smaller). */
   eval: '==' | '!=' | '>' | '>=' | '<' | '<=';
+  /** Left operand: a date literal, a path, or a helper such as `utils.now()`. */
   f1: StringOperand<X>;
+  /** Right operand: a date literal, a path, or a helper. */
   f2: StringOperand<X>;
 }
 
@@ -144,6 +164,7 @@ export type MatchRule<X extends RuleContext> =
  * An empty list is refused by `dfc build`.
  */
 export interface AndRule<X extends RuleContext> extends RuleMeta {
+  /** The kind of rule. */
   rule: 'and';
   /** The rules that must all pass. */
   clauses: readonly Rule<X>[];
@@ -151,6 +172,7 @@ export interface AndRule<X extends RuleContext> extends RuleMeta {
 
 /** Passes when one clause passes (checked in order, stopping at the first success). */
 export interface OrRule<X extends RuleContext> extends RuleMeta {
+  /** The kind of rule. */
   rule: 'or';
   /** The rules of which one must pass. */
   clauses: readonly Rule<X>[];
@@ -180,6 +202,7 @@ export type FindValue<X extends RuleContext> =
  *   clause: { rule: 'match', eval: '==', type: 'number', f1: 'utils.length(args.result)', f2: 1 } }
  */
 export interface QueryRule<X extends RuleContext> extends RuleMeta {
+  /** The kind of rule. */
   rule: 'query';
   /** The service to read (Space Cloud's database alias): usually this rule's own service. */
   db: X['service'] | (string & {});
@@ -219,6 +242,7 @@ interface ClauseOption<X extends RuleContext> {
  * @example { rule: 'remove', fields: ['args.update.$set.role'] }
  */
 export interface RemoveRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+  /** The kind of rule. */
   rule: 'remove';
   /** The fields to remove. */
   fields: readonly FieldOperand<X>[];
@@ -230,6 +254,7 @@ export interface RemoveRule<X extends RuleContext> extends RuleMeta, ClauseOptio
  * @example { rule: 'force', field: 'args.find.userId', value: 'args.auth.id' }
  */
 export interface ForceRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+  /** The kind of rule. */
   rule: 'force';
   /** The field to set. */
   field: FieldOperand<X>;
@@ -242,6 +267,7 @@ export interface ForceRule<X extends RuleContext> extends RuleMeta, ClauseOption
  * @example { rule: 'encrypt', fields: ['args.doc.email', 'args.doc.name'] }
  */
 export interface EncryptRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+  /** The kind of rule. */
   rule: 'encrypt';
   /** String columns to encrypt. */
   fields: readonly FieldOperand<X>[];
@@ -252,6 +278,7 @@ export interface EncryptRule<X extends RuleContext> extends RuleMeta, ClauseOpti
  * @example { rule: 'decrypt', fields: ['res.email', 'res.name'] }
  */
 export interface DecryptRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+  /** The kind of rule. */
   rule: 'decrypt';
   /** String columns to decrypt. */
   fields: readonly FieldOperand<X>[];
@@ -262,6 +289,7 @@ export interface DecryptRule<X extends RuleContext> extends RuleMeta, ClauseOpti
  * @example { rule: 'hash', fields: ['args.doc.password'] }
  */
 export interface HashRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+  /** The kind of rule. */
   rule: 'hash';
   /** String columns to hash. */
   fields: readonly FieldOperand<X>[];
@@ -273,6 +301,7 @@ export interface HashRule<X extends RuleContext> extends RuleMeta, ClauseOption<
  * @example { rule: 'webhook', url: 'https://hooks.example.com/dfc/moderate' }
  */
 export interface WebhookRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+  /** The kind of rule. */
   rule: 'webhook';
   /** The endpoint, written here in full: nothing from the request reaches the URL. */
   url: `https://${string}` | `http://${string}`;
@@ -318,6 +347,7 @@ export interface CodeArgs<X extends RuleContext> {
  * @example { rule: 'code', fn: ({ auth, find }) => auth?.id === find?.userId }
  */
 export interface CodeRule<X extends RuleContext> extends RuleMeta {
+  /** The kind of rule. */
   rule: 'code';
   /** Returns (or resolves to) true to allow. */
   fn: (args: CodeArgs<X>) => boolean | Promise<boolean>;

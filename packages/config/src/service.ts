@@ -13,11 +13,13 @@ import type { ColumnValueDefinition, DatabaseValue, RequirementBlockValue } from
  * implied `authenticated` requirement.
  */
 export interface AllowAnonymousRequirement {
+  /** Passes for every caller. */
   type: 'allowAnonymous';
 }
 
 /** Passes for callers with a valid session. */
 export interface AuthenticatedRequirement {
+  /** Passes with a session. */
   type: 'authenticated';
 }
 
@@ -26,6 +28,7 @@ export interface AuthenticatedRequirement {
  * @example { type: 'role', roles: ['admin'] }
  */
 export interface RoleRequirement {
+  /** Passes for the roles listed. */
   type: 'role';
   /** Role names (as in `defineRole({ name })`); one is enough. */
   roles: readonly [string, ...string[]];
@@ -36,6 +39,7 @@ export interface RoleRequirement {
  * @example { type: 'rule', rule: { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.doc.userId' } }
  */
 export interface RuleRequirement<X extends RuleContext = RuleContext> {
+  /** Passes when the rule passes. */
   type: 'rule';
   /** Any data rule. */
   rule: Rule<X>;
@@ -104,6 +108,7 @@ export interface TableOptions<K extends string = string> {
 
 /** SQLite, the embedded default: one file, created (and seeded) by `dfc serve`. */
 export interface SqliteDatabase {
+  /** An SQLite file. */
   type: 'sqlite';
   /**
    * The database file, relative to the config file.
@@ -130,6 +135,7 @@ export interface PoolOptions {
 
 /** PostgreSQL. */
 export interface PostgresDatabase {
+  /** A PostgreSQL server. */
   type: 'postgres';
   /**
    * The connection URL, as a secret: it holds a password.
@@ -141,17 +147,20 @@ export interface PostgresDatabase {
    * @default 'public'
    */
   schema?: string;
+  /** Connection pool options. */
   pool?: PoolOptions;
 }
 
 /** MySQL or MariaDB. */
 export interface MysqlDatabase {
+  /** A MySQL or MariaDB server. */
   type: 'mysql';
   /**
    * The connection URL, as a secret: it holds a password.
    * @example url: secret('BLOG_DB_URL')
    */
   url: SecretValue;
+  /** Connection pool options. */
   pool?: PoolOptions;
 }
 

@@ -19,7 +19,9 @@ export type MatchEval = '==' | '!=' | '>' | '>=' | '<' | '<=' | 'in' | 'notIn';
 export type MatchType = 'string' | 'number' | 'bool' | 'date';
 
 interface Meta {
+  /** Shown in denial messages and logs. */
   name?: string;
+  /** Replaces the denial message. */
   error?: string;
 }
 
