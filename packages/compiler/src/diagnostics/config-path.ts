@@ -44,6 +44,13 @@ export function displayPath(root: unknown, raw: RawPath): string {
         value = next;
         continue;
       }
+      if (top === 'cors') {
+        // CORS entries have no name; their path identifies them.
+        const corsPath = get(next, 'path');
+        out += typeof corsPath === 'string' ? '[' + JSON.stringify(corsPath) + ']' : `[${seg}]`;
+        value = next;
+        continue;
+      }
       if (top === 'rules') {
         const service = get(next, 'service');
         const table = get(next, 'table');

@@ -32,6 +32,8 @@ export interface Diagnostic {
 export interface DiagnosticInit {
   path?: string | undefined;
   span?: SourceSpan | undefined;
+  /** A file without a position (ignored when `span` is given). */
+  file?: string | undefined;
   notes?: (string | undefined | false)[] | undefined;
 }
 
@@ -43,6 +45,8 @@ export function diagnostic(code: DiagnosticCode, message: string, init: Diagnost
     d.column = init.span.column;
     if (init.span.endLine !== undefined) d.endLine = init.span.endLine;
     if (init.span.endColumn !== undefined) d.endColumn = init.span.endColumn;
+  } else if (init.file !== undefined) {
+    d.file = init.file;
   }
   if (init.path) d.path = init.path;
   const notes = (init.notes ?? []).filter((n): n is string => typeof n === 'string' && n.length > 0).map(oneLine);

@@ -93,7 +93,10 @@ export const jwtSettings: Lint = {
     const missing = [jwt.issuer === undefined && '`issuer`', jwt.audience === undefined && '`audience`'].filter(Boolean);
     if (missing.length > 0) {
       report('DFC4013', `JWT sessions are accepted without checking ${missing.join(' and ')}`, path, {
-        notes: ['without them, a token issued for another service is accepted here', 'set the values your identity provider puts in `iss` and `aud`'],
+        notes: [
+          `without ${missing.length === 1 ? 'it' : 'them'}, a token issued for another service is accepted here`,
+          'set the values your identity provider puts in `iss` and `aud`',
+        ],
       });
     }
     const algorithms = jwt.algorithms ?? (jwt.secret !== undefined ? ['HS256'] : ['RS256']);
