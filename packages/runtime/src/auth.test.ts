@@ -1,5 +1,6 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { SignJWT, base64url } from 'jose';
+import { createServer } from 'node:http';
+import { SignJWT, base64url, exportJWK } from 'jose';
 import { describe, expect, test } from 'vitest';
 import type { PolicyJwt } from '@dfc/schema';
 import { createJwtVerifier, failureLimiter, readCredentials } from './auth.js';
@@ -186,5 +187,39 @@ describe('failureLimiter', () => {
     expect(l.blockedFor('b')).toBe(0);
     t = 10_001;
     expect(l.blockedFor('a')).toBe(0);
+  });
+});
+
+describe('JWKS', () => {
+  test('keys come from the JWKS by kid; an unknown kid refetches at most once per cooldown; header keys are ignored', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = { ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as { port: number };
+    try {
+      const v = createJwtVerifier({ jwksUrl: `http://127.0.0.1:${port}/jwks`, algorithms: ['RS256'], issuer: 'https://id.test', audience: ['blog'], clockTolerance: 0 }, secretResolver({}));
+      const mk = (kid: string, key = rsa.privateKey, extra: Record<string, unknown> = {}) =>
+        new SignJWT({ iss: 'https://id.test', aud: 'blog', exp: now() + 60, id: kid }).setProtectedHeader({ alg: 'RS256', kid, ...extra }).sign(key);
+      expect((await v.verify(await mk('k1'))).id).toBe('k1');
+      for (const kid of ['unknown', '../../etc/passwd', "' OR 1=1", '__proto__', 'x'.repeat(2000)]) {
+        await expect(v.verify(await mk(kid))).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+      }
+      // a token signed by another key that names our kid, or carries its own jwk / jku
+      await expect(v.verify(await mk('k1', other.privateKey))).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+      const attackerJwk = await exportJWK(other.publicKey);
+      await expect(v.verify(await mk('k1', other.privateKey, { jwk: attackerJwk }))).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+      await expect(v.verify(await mk('zz', other.privateKey, { jku: `http://127.0.0.1:${port}/evil` }))).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+      // first fetch plus at most one refetch for the unknown kids (30 s cooldown)
+      expect(hits).toBeLessThanOrEqual(2);
+    } finally {
+      server.close();
+    }
   });
 });
