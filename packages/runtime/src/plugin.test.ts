@@ -226,3 +226,42 @@ describe('CORS', () => {
     expect(r.headers.vary).toContain('Origin');
   });
 });
+
+describe('bulk paths keep the role filter', () => {
+  test('PATCH and DELETE by filter or ids touch only rows the role filter allows', async () => {
+    const h = { ...web, authorization: `Bearer ${await token({ id: 'bob', role: 'editor' })}`, 'content-type': 'application/json' };
+    const all = encodeURIComponent("title != 'zzz'");
+    const patched = await app.inject({ method: 'PATCH', url: `/api/v2/blog/_table/posts?filter=${all}`, headers: h, payload: { title: 'bob was here' } });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json().resource).toEqual([{ id: 3 }]);
+    const byIds = await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts?ids=1,2,3', headers: h, payload: { title: 'again' } });
+    expect(byIds.json().resource).toEqual([{ id: 3 }]);
+    const rows = await ds.select('posts', { where: { kind: 'const', value: true }, order: [{ column: 'id', direction: 'asc' }] });
+    expect(rows.filter((r) => r.userId === 'alice').every((r) => r.title !== 'again' && r.title !== 'bob was here')).toBe(true);
+    const del = await app.inject({ method: 'DELETE', url: '/api/v2/blog/_table/posts?ids=1,2', headers: h });
+    expect(del.json().resource).toEqual([]);
+    expect(await ds.count('posts', { kind: 'const', value: true })).toBe(3);
+    const count = await app.inject({ url: '/api/v2/blog/_table/posts?include_count=true&limit=1', headers: h });
+    expect(count.json().meta.count).toBe(1);
+  });
+});
+
+describe('inside an existing Fastify app', () => {
+  test('registered under a prefix, encapsulated: the host keeps its own parsers and handlers', async () => {
+    const host = Fastify();
+    host.post('/echo', async (req) => ({ got: req.body }));
+    host.setNotFoundHandler(async (_req, reply) => reply.code(404).send({ host: 'not found' }));
+    await host.register(dfcPlugin, { prefix: '/data', policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
+    const r = await host.inject({ url: '/data/api/v2/blog/_table/posts/3', headers: { ...web, origin: 'https://app.example.com' } });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().id).toBe(3);
+    // CORS entries match the path below the prefix
+    expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    // the host's text/plain parser, error handling and 404 are its own
+    const echo = await host.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'text/plain' }, payload: 'hi' });
+    expect(echo.json()).toEqual({ got: 'hi' });
+    expect(echo.headers['cache-control']).toBeUndefined();
+    expect((await host.inject({ url: '/nope' })).json()).toEqual({ host: 'not found' });
+    await host.close();
+  });
+});
