@@ -15,6 +15,8 @@ export { ARTIFACT_FILES, type EmitFileSystem, type EmittedFile } from './stages/
 export { CONFIG_FILE_NAMES } from './stages/resolve.js';
 export { DEFAULTS } from './stages/normalize.js';
 export { DFC_VERSION } from '@dfc/schema';
+export * from './diff/index.js';
+export { loadPolicyAtRevision, loadPolicySide, type PolicySide } from './diff/inputs.js';
 
 /** Builds a config: every stage, then writes policy.json, policy.schema.json and policy.mjs. */
 export function build(options: CompileOptions = {}): Promise<CompileResult> {

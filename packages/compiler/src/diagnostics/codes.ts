@@ -1,7 +1,7 @@
 /**
  * Every diagnostic the compiler can report, in one table. The thousands digit says
  * which stage raised it (1 load, 2 typecheck, 3 validate, 4 analyze, 5 emit,
- * 9 internal). A code never changes meaning once released; a retired code stays
+ * 6 reading policies for review (`dfc diff`), 9 internal). A code never changes meaning once released; a retired code stays
  * reserved. docs/diagnostics.md documents each one with a failing and a fixed
  * example, and a test keeps the two in step.
  */
@@ -85,6 +85,10 @@ export const CODES = {
   // 5xxx: writing the artifacts
   DFC5001: { name: 'output-dir-unusable', severity: 'error' },
   DFC5002: { name: 'write-failed', severity: 'error' },
+
+  // 6xxx: reading policies for review
+  DFC6001: { name: 'policy-unreadable', severity: 'error' },
+  DFC6002: { name: 'revision-unavailable', severity: 'error' },
 
   // 9xxx: bugs in dfc itself
   DFC9001: { name: 'internal-error', severity: 'error' },
