@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer as createTcpServer, connect, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { policyHash, prettyCanonicalJson, type Policy } from '@dfc/schema';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ENV, KEYS, startBlog, type Blog } from './blog-harness.js';
 
@@ -228,6 +229,50 @@ describe('graceful close', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 201/);
     expect((await blog.ds.select('posts', { where: { kind: 'cmp', column: 'id', op: '=', value: 50 } })).length).toBe(1);
     await expect(fetch(`${url}/api/v2/blog/_table/posts`)).rejects.toThrow();
+    await blog.close();
+  });
+});
+
+describe('reload with requests in flight', () => {
+  test('a request keeps the policy it started with; the next one gets the new policy', async () => {
+    const lines: string[] = [];
+    const blog = await startBlog('sqlite', { logStream: { write: (l) => void lines.push(l) } });
+    const { url, adminUrl } = await blog.server.listen();
+    // the new policy: the editor role loses POST on posts
+    const next = structuredClone(blog.policy) as Policy;
+    const entry = next.roles.editor!.access.find((a) => a.component === '_table/posts')!;
+    entry.verbs = entry.verbs.filter((v) => v !== 'POST');
+    next.hash = policyHash(next);
+    const newDir = mkdtempSync(join(blog.dist, '..', 'next-'));
+    writeFileSync(join(newDir, 'policy.json'), prettyCanonicalJson(next));
+    writeFileSync(join(newDir, 'policy.mjs'), readFileSync(join(blog.dist, 'policy.mjs'), 'utf8').split(blog.policy.hash).join(next.hash));
+
+    const token = await blog.token('alice', 'editor');
+    const post = (id: number) => JSON.stringify({ id, title: 't', body: 'b', isPublic: true, createdAt: '2024-01-01T00:00:00Z', userId: 'alice' });
+    const body = post(60);
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (c) => (answer += c));
+    const ended = new Promise<void>((done) => socket.on('close', () => done()));
+    socket.write(
+      `POST /api/v2/blog/_table/posts HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: ${KEYS.web}\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n` +
+        body.slice(0, 10),
+    );
+    while (!lines.some((l) => l.includes('incoming request'))) await new Promise((r) => setImmediate(r));
+    const reloaded = await admin(blog, adminUrl!, '/reload', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir: newDir }) });
+    expect(reloaded.status).toBe(200);
+    expect((await reloaded.json()).hash).toBe(next.hash);
+    socket.write(body.slice(10));
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+    const after = await fetch(`${url}/api/v2/blog/_table/posts`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEYS.web, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: post(61),
+    });
+    expect(after.status).toBe(403);
+    expect((await after.json()).error.code).toBe('DFC_ERR_ACCESS_DENIED');
     await blog.close();
   });
 });
