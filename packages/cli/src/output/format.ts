@@ -15,8 +15,6 @@ export function displayFile(file: string, cwd: string): string {
 
 type Colors = ReturnType<typeof createColors>;
 
-/** Codes whose source line may hold a secret: no code frame for them (security checklist C9). */
-const NO_FRAME = new Set<string>(['DFC4002']);
 
 function location(d: Diagnostic, cwd: string): string {
   if (!d.file) return '';
@@ -30,8 +28,10 @@ function location(d: Diagnostic, cwd: string): string {
  *    12 |     origins: ['*'],
  *       |               ^^^
  */
-export function codeFrame(d: Diagnostic, source: string | undefined, c: Colors): string | undefined {
-  if (source === undefined || d.line === undefined || NO_FRAME.has(d.code)) return undefined;
+export function codeFrame(d: Diagnostic, source: string | undefined, c: Colors, hidden: ReadonlySet<number> = new Set()): string | undefined {
+  // A diagnostic marked sensitive may point at a secret: its source line is not shown,
+  // not even as context for another diagnostic (security checklist C9).
+  if (source === undefined || d.line === undefined || d.sensitive || hidden.has(d.line)) return undefined;
   const lines = source.split(/\r?\n/);
   const index = d.line - 1;
   const line = lines[index];
@@ -41,6 +41,7 @@ export function codeFrame(d: Diagnostic, source: string | undefined, c: Colors):
   const width = String(last + 1).length;
   const out: string[] = [];
   for (let i = first; i <= last; i++) {
+    if (hidden.has(i + 1)) continue;
     const text = lines[i]!.replace(/\t/g, '  ');
     const gutter = String(i + 1).padStart(width);
     out.push(`${i === index ? c.bold('>') : ' '} ${c.dim(gutter + ' |')} ${text}`);
@@ -81,13 +82,20 @@ export function formatText(diagnostics: readonly Diagnostic[], options: TextOpti
     if (!cache.has(file)) cache.set(file, read(file));
     return cache.get(file);
   };
+  const hidden = new Map<string, Set<number>>();
+  for (const d of diagnostics) {
+    if (!d.sensitive || !d.file || d.line === undefined) continue;
+    const lines = hidden.get(d.file) ?? new Set<number>();
+    for (let l = d.line; l <= (d.endLine ?? d.line); l++) lines.add(l);
+    hidden.set(d.file, lines);
+  }
   const blocks = diagnostics.map((d) => {
     const color = d.severity === 'error' ? c.red : d.severity === 'warning' ? c.yellow : c.cyan;
     const where = location(d, options.cwd);
     const label = d.severity === 'error' ? '' : `${d.severity}: `;
     const head = [where && c.bold(where), color(c.bold(d.code)), label + d.message].filter(Boolean).join('  ');
     const lines = [head];
-    const frame = d.file ? codeFrame(d, source(d.file), c) : undefined;
+    const frame = d.file ? codeFrame(d, source(d.file), c, hidden.get(d.file)) : undefined;
     if (frame) lines.push(frame);
     if (d.path) lines.push(`  ${c.dim('at')} ${d.path}`);
     for (const note of d.notes ?? []) lines.push(`  ${c.dim('=')} ${note}`);

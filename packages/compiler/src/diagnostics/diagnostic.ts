@@ -27,6 +27,11 @@ export interface Diagnostic {
   path?: string;
   /** Extra help, one line each. */
   notes?: string[];
+  /**
+   * The source at this position may hold a secret (security checklist C9): tools
+   * showing diagnostics must not print the source line.
+   */
+  sensitive?: true;
 }
 
 export interface DiagnosticInit {
@@ -34,6 +39,7 @@ export interface DiagnosticInit {
   span?: SourceSpan | undefined;
   /** A file without a position (ignored when `span` is given). */
   file?: string | undefined;
+  sensitive?: boolean | undefined;
   notes?: (string | undefined | false)[] | undefined;
 }
 
@@ -49,6 +55,7 @@ export function diagnostic(code: DiagnosticCode, message: string, init: Diagnost
     d.file = init.file;
   }
   if (init.path) d.path = init.path;
+  if (init.sensitive) d.sensitive = true;
   const notes = (init.notes ?? []).filter((n): n is string => typeof n === 'string' && n.length > 0).map(oneLine);
   if (notes.length > 0) d.notes = notes;
   return d;

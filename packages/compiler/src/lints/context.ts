@@ -6,6 +6,8 @@ import type { Origins } from '../stages/normalize.js';
 
 export interface ReportOptions {
   mode?: LocateMode;
+  /** The source there may hold a secret: no code frame. */
+  sensitive?: boolean;
   notes?: (string | undefined | false)[];
 }
 

@@ -1,6 +1,6 @@
 import type { Lint } from './context.js';
 
-const SECRET_HINT = 'write `secret(\'NAME\')` and set `NAME` in the environment where the policy runs, or store a value encrypted with `dfc encrypt`';
+export const SECRET_HINT = 'write `secret(\'NAME\')` and set `NAME` in the environment where the policy runs, or store a value encrypted with `dfc encrypt`';
 
 /** A plain string where a `secret()` is expected (security checklist C9). */
 export const plaintextSecrets: Lint = {
@@ -18,25 +18,26 @@ export const plaintextSecrets: Lint = {
           ? `database url of service \`${s.name}\` holds a password in plain text`
           : `database url of service \`${s.name}\` is written in plain text`,
         ['services', i, 'database', 'url'],
-        { notes: [SECRET_HINT, !hasPassword && 'a connection url usually holds credentials, so dfc keeps it out of policy.json'] },
+        { sensitive: true, notes: [SECRET_HINT, !hasPassword && 'a connection url usually holds credentials, so dfc keeps it out of policy.json'] },
       );
     });
     (config.apps ?? []).forEach((a, i) => {
       if (typeof a.apiKey === 'string') {
         report('DFC4002', `API key of app \`${a.name}\` is written in plain text`, ['apps', i, 'apiKey'], {
+          sensitive: true,
           notes: [SECRET_HINT, 'or store only its SHA-256: `apiKey: { sha256: \'…\' }`'],
         });
       }
     });
     const jwt = config.auth?.jwt;
     if (typeof jwt?.secret === 'string') {
-      report('DFC4002', 'JWT secret is written in plain text', ['auth', 'jwt', 'secret'], { notes: [SECRET_HINT] });
+      report('DFC4002', 'JWT secret is written in plain text', ['auth', 'jwt', 'secret'], { sensitive: true, notes: [SECRET_HINT] });
     }
     if (typeof config.crypto?.key === 'string') {
-      report('DFC4002', 'field encryption key is written in plain text', ['crypto', 'key'], { notes: [SECRET_HINT] });
+      report('DFC4002', 'field encryption key is written in plain text', ['crypto', 'key'], { sensitive: true, notes: [SECRET_HINT] });
     }
     if (typeof config.admin?.token === 'string') {
-      report('DFC4002', 'admin token is written in plain text', ['admin', 'token'], { notes: [SECRET_HINT] });
+      report('DFC4002', 'admin token is written in plain text', ['admin', 'token'], { sensitive: true, notes: [SECRET_HINT] });
     }
   },
 };

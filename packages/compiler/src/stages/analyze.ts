@@ -36,6 +36,7 @@ export function analyze(input: AnalyzeInput): AnalyzeOutput {
               path: displayPath(input.root, path),
               span: input.locator.locate(path, options.mode),
               notes: options.notes,
+              sensitive: options.sensitive,
             }),
           );
         },

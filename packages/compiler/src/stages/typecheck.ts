@@ -4,6 +4,7 @@ import ts from 'typescript';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { DFC_SPECIFIERS, dfcConfigPackage } from '../source/dfc-package.js';
+import { SECRET_HINT } from '../lints/security.js';
 import { spanOfNode } from '../source/locate.js';
 
 export interface TypecheckInput {
@@ -198,9 +199,21 @@ function codeFor(d: ts.Diagnostic, fromTsconfig: boolean): DiagnosticCode {
  */
 const MESSAGE_TYPE = /^Type '(.*)' is not assignable to type '"([^"]* [^"]*)"'\.?$/;
 
+/** A plain value where the authoring types want a `secret()` (their names hold `Secret` or `ApiKey`). */
+const SECRET_TYPE = /^Type '[^']*' is not assignable to type '[^']*(?:Secret|ApiKey)[^']*'/;
+
 function toDiagnostic(d: ts.Diagnostic, fromTsconfig: boolean): Diagnostic {
   let [head = '', ...rest] = ts.flattenDiagnosticMessageText(d.messageText, '\n').split('\n');
   const notes: string[] = [];
+  const span = d.file && d.start !== undefined ? spanOfNode(d.file, d.start, d.start + (d.length ?? 0)) : undefined;
+  if (SECRET_TYPE.test(head.trim())) {
+    // Never echo what may be a secret (security checklist C9): no value, no source line.
+    return diagnostic('DFC2003', 'a secret is written in plain text where `secret()` is expected', {
+      span,
+      sensitive: true,
+      notes: [SECRET_HINT, `TypeScript error TS${d.code}`],
+    });
+  }
   const messageType = MESSAGE_TYPE.exec(head.trim());
   if (messageType) {
     notes.push(`found \`${shorten(messageType[1]!)}\``);
@@ -214,7 +227,6 @@ function toDiagnostic(d: ts.Diagnostic, fromTsconfig: boolean): Diagnostic {
   }
   notes.push(...rest.map((line) => cedarStyle(line.trim())).filter((line) => line.length > 0));
   notes.push(`TypeScript error TS${d.code}`);
-  const span = d.file && d.start !== undefined ? spanOfNode(d.file, d.start, d.start + (d.length ?? 0)) : undefined;
   return diagnostic(codeFor(d, fromTsconfig), cedarStyle(head), { span, notes });
 }
 
