@@ -36,6 +36,14 @@ describe('admin listener, reload and metrics', () => {
     expect((await admin(blog, adminUrl, '/ready')).status).toBe(200);
     // the API port does not serve admin endpoints
     expect((await fetch(url + '/health')).status).toBe(404);
+    // the router's own refusals answer in dfc's format without echoing the path
+    for (const [path, code] of [['/api/v2/blog/_table/posts/' + '9'.repeat(2000), 'DFC_ERR_URI_TOO_LONG'], ['/api/v2/blog/_table/%E0%A4%A', 'DFC_ERR_BAD_REQUEST']] as const) {
+      const r = await fetch(url + path, { headers: { 'x-api-key': KEYS.web } });
+      expect(r.status).toBeLessThan(500);
+      const text = await r.text();
+      expect(JSON.parse(text).error.code).toBe(code);
+      expect(text).not.toContain('9999');
+    }
   });
 
   test('a good reload swaps the policy; a bad one is refused and the old one keeps serving', async () => {

@@ -265,3 +265,19 @@ describe('inside an existing Fastify app', () => {
     await host.close();
   });
 });
+
+describe('odd requests', () => {
+  test('HEAD, long URLs, long ids, unknown services and tables: clear 4xx, never 5xx', async () => {
+    const head = await app.inject({ method: 'HEAD', url: '/api/v2/blog/_table/posts', headers: web });
+    expect(head.statusCode).toBe(200);
+    const long = await app.inject({ url: '/api/v2/blog/_table/posts?filter=' + 'a'.repeat(9000), headers: web });
+    expect(long.statusCode).toBe(414);
+    // a plain Fastify host answers an over-long id itself (414); `createServer` maps it to dfc's format
+    expect((await app.inject({ url: '/api/v2/blog/_table/posts/' + '9'.repeat(5000), headers: web })).statusCode).toBe(414);
+    for (const url of ["/api/v2/blog'--/_table/posts", '/api/v2/blog/_table/posts%00', "/api/v2/blog/_table/posts'%20OR%201=1", '/api/v2/blog/_table/Posts', '/api/v2/blog/_table/users%2F..%2F_schema']) {
+      const r = await app.inject({ url, headers: web });
+      expect(r.statusCode, url).toBe(404);
+      expect(r.json().error.code, url).toMatch(/^DFC_ERR_(SERVICE|TABLE)?_?NOT_FOUND$/);
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { DFC_VERSION } from '@dfc/schema';
 import { DfcError, errorBody } from './errors.js';
 import { dfcPlugin, type DfcPluginOptions } from './plugin.js';
@@ -59,6 +59,13 @@ export async function createServer(opts: ServerOptions): Promise<DfcServer> {
     routerOptions: { maxParamLength: 1024 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // The router's own refusals (a malformed URL, an over-long path segment) in dfc's
+    // format, without echoing the path.
+    frameworkErrors: (err, req, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      const e = (err as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH' ? new DfcError('DFC_ERR_URI_TOO_LONG') : new DfcError('DFC_ERR_BAD_REQUEST', 'the request URL is malformed');
+      void reply.code(e.status).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').send(errorBody(e, String(req.id), false));
+    },
   };
   const app = (opts.tls
     ? Fastify({ ...common, https: { cert: opts.tls.cert, key: opts.tls.key } } as FastifyServerOptions)
