@@ -35,22 +35,24 @@ export interface Blog {
   close(): Promise<void>;
 }
 
-let built: Promise<{ dir: string; distDir: string; policy: Policy }> | undefined;
+let built: Promise<{ mjs: string; policy: Policy }> | undefined;
 
 /** Build examples/blog once per test file into a temp directory. */
-export function buildBlog(): Promise<{ dir: string; distDir: string; policy: Policy }> {
+export function buildBlog(): Promise<{ mjs: string; policy: Policy }> {
   built ??= (async () => {
     // For working on the runtime while the config packages are mid-change: serve an
     // artifact built earlier instead (`DFC_BLOG_DIST=examples/blog/dist`).
     const prebuilt = process.env.DFC_BLOG_DIST;
     if (prebuilt) {
       const dist = resolve(prebuilt);
-      return { dir: resolve(dist, '..'), distDir: dist, policy: JSON.parse(readFileSync(join(dist, 'policy.json'), 'utf8')) as Policy };
+      return { mjs: readFileSync(join(dist, 'policy.mjs'), 'utf8'), policy: JSON.parse(readFileSync(join(dist, 'policy.json'), 'utf8')) as Policy };
     }
     const dir = (mkdirSync(TMP, { recursive: true }), mkdtempSync(join(TMP, 'blog-build-')));
     const r = await build({ config: EXAMPLE, outDir: join(dir, 'dist') });
     if (!r.ok || !r.policy) throw new Error('examples/blog did not build: ' + JSON.stringify(r.diagnostics.slice(0, 3)));
-    return { dir, distDir: join(dir, 'dist'), policy: r.policy };
+    const mjs = readFileSync(join(dir, 'dist', 'policy.mjs'), 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    return { mjs, policy: r.policy };
   })();
   return built;
 }
@@ -66,7 +68,7 @@ export interface StartOptions {
 }
 
 export async function startBlog(dialect: DialectName, opts: StartOptions = {}): Promise<Blog> {
-  const { distDir: builtDist, policy: builtPolicy } = await buildBlog();
+  const { mjs: builtMjs, policy: builtPolicy } = await buildBlog();
   const work = (mkdirSync(TMP, { recursive: true }), mkdtempSync(join(TMP, `blog-${dialect}-`)));
   const dist = join(work, 'dist');
   const env: Record<string, string> = { ...ENV };
@@ -74,7 +76,7 @@ export async function startBlog(dialect: DialectName, opts: StartOptions = {}): 
   let policy = builtPolicy;
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist);
-  let mjs = readFileSync(join(builtDist, 'policy.mjs'), 'utf8');
+  let mjs = builtMjs;
   if (dialect !== 'sqlite') {
     db = await createTestDatabase(dialect);
     env.BLOG_DB_URL = opts.serverUrl ? opts.serverUrl(db.url) : db.url;
