@@ -87,10 +87,12 @@ describe('dfc serve', () => {
     expect(p.stderr()).toContain('DFC_ERR_ARTIFACT_JSON');
   });
 
-  test('a missing secret stops startup naming the variable, never a value', async () => {
+  test('DFC_HOST/DFC_PORT; a missing secret stops startup naming the variable, never a value', async () => {
     const dir = copyExample();
-    const first = run(['serve', dir, '--port', '0', '--admin-port', '0', '--log-level', 'silent']);
-    await waitFor(first.stderr, /listening on/, first.exited);
+    // DFC_HOST and DFC_PORT choose the address when no flag does
+    const first = run(['serve', dir, '--admin-port', '0', '--log-level', 'silent'], { DFC_HOST: '127.0.0.1', DFC_PORT: '0' });
+    const [, port] = await waitFor(first.stderr, /listening on http:\/\/127\.0\.0\.1:(\d+)/, first.exited);
+    expect(port).not.toBe('8080');
     first.child.kill('SIGTERM');
     await first.exited;
     // serve the built artifact from a directory with no .env, so nothing fills in the secrets
