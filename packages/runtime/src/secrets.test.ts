@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { createFieldCrypto } from '@dfc/rules';
 import { decryptSecret, encryptSecret, parseMasterKey, secretResolver } from './secrets.js';
 import { DfcError } from './errors.js';
 
@@ -50,5 +51,12 @@ describe('secret envelopes', () => {
     expect(r({ $secret: 'A' }, 'x')).toBe('from-env');
     expect(r({ $encrypted: encryptSecret('hidden', key) }, 'x')).toBe('hidden');
     expect(() => r({ $secret: 'MISSING' }, 'the api key of app `web`')).toThrow(/`MISSING`/);
+  });
+  test('config secrets and rule field encryption share one envelope format', () => {
+    const rules = createFieldCrypto(key.toString('base64'));
+    expect(rules.decrypt(encryptSecret('same', key))).toBe('same');
+    expect(decryptSecret(rules.encrypt('same'), key)).toBe('same');
+    expect(decryptSecret(rules.encrypt('bound', 'email'), key, 'email')).toBe('bound');
+    expect(() => decryptSecret(rules.encrypt('bound', 'email'), key, 'name')).toThrow(DfcError);
   });
 });
