@@ -157,16 +157,17 @@ function scan(fn: FunctionNode): CodeRuleProblem[] {
       problems.push(p);
     }
   };
-  const isArrowScope = (node: ts.Node): boolean => {
-    // `this` is refused where it would be the rule's own `this` (the function itself, or arrows in it).
-    for (let p = node.parent; p; p = p.parent) {
-      if (p === fn) return true;
-      if (ts.isFunctionExpression(p) || ts.isFunctionDeclaration(p) || ts.isMethodDeclaration(p) || ts.isClassLike(p)) return false;
+  /** Whether `this` at `node` is the rule's own (or the config's), not a nested function's. */
+  const isRuleThis = (node: ts.Node): boolean => {
+    for (let p = node.parent; p && p !== fn; p = p.parent) {
+      if (ts.isFunctionExpression(p) || ts.isFunctionDeclaration(p) || ts.isMethodDeclaration(p) || ts.isAccessor(p) || ts.isConstructorDeclaration(p) || ts.isClassLike(p)) {
+        return false;
+      }
     }
     return true;
   };
   const visit = (node: ts.Node): void => {
-    if (node.kind === ts.SyntaxKind.ThisKeyword && (fn.kind !== ts.SyntaxKind.FunctionExpression || isArrowScope(node))) add({ kind: 'this' });
+    if (node.kind === ts.SyntaxKind.ThisKeyword && isRuleThis(node)) add({ kind: 'this' });
     if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add({ kind: 'dynamic-import' });
     if (ts.isMetaProperty(node)) add({ kind: 'dynamic-import' });
     if (ts.isPropertyAccessExpression(node) && FORBIDDEN_PROPERTIES.has(node.name.text)) add({ kind: 'forbidden-property', name: node.name.text });
