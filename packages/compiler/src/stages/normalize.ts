@@ -284,7 +284,10 @@ function access(a: ConfigAccess): PolicyAccess {
     component: a.component,
     verbs: verbs(a.verbs),
     requestor: sortedUnique(a.requestor ?? DEFAULTS.requestor) as PolicyAccess['requestor'],
-    filters: (a.filters ?? []).map((f) => (f.value === undefined ? { name: f.name, operator: f.operator } : { name: f.name, operator: f.operator, value: f.value })),
+    // Filters combine with AND or OR, so their order means nothing: sorted for a stable hash.
+    filters: (a.filters ?? [])
+      .map((f) => (f.value === undefined ? { name: f.name, operator: f.operator } : { name: f.name, operator: f.operator, value: f.value }))
+      .sort((x, y) => cmp(canonicalJson(x), canonicalJson(y))),
     filterOp: a.filterOp ?? DEFAULTS.filterOp,
   };
 }
