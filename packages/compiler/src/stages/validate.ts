@@ -1,4 +1,4 @@
-import { ConfigSchema, MAX_RULE_DEPTH, type Config } from '@dfc/schema';
+import { ConfigSchema, FORBIDDEN_SEGMENTS, MAX_RULE_DEPTH, type Config } from '@dfc/schema';
 import type { z } from 'zod';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
 import { displayPath, type RawPath } from '../diagnostics/config-path.js';
@@ -49,7 +49,7 @@ function checkShape(root: unknown, report: Report): Diagnostic[] {
   const out: Diagnostic[] = [];
   const ancestors = new Set<object>();
   const walk = (v: unknown, path: (string | number)[]): void => {
-    if (out.length > 0 || v === null || typeof v !== 'object') return;
+    if (v === null || typeof v !== 'object' || out.some((d) => d.code !== 'DFC3012')) return;
     if (ancestors.has(v)) {
       out.push(report('DFC3011', `the config contains itself at \`${displayPath(root, path)}\``, path, 'value', [
         'a config must be a tree of plain values: an object cannot hold itself, directly or through others',
@@ -61,8 +61,22 @@ function checkShape(root: unknown, report: Report): Diagnostic[] {
       return;
     }
     ancestors.add(v);
-    if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...path, i]));
-    else for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key], [...path, key]);
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => walk(item, [...path, i]));
+    } else {
+      for (const key of Object.keys(v)) {
+        const item = (v as Record<string, unknown>)[key];
+        // Security checklist C5: these names reach an object's prototype wherever they are used as keys.
+        if (FORBIDDEN_SEGMENTS.has(key) || (key === 'name' && typeof item === 'string' && FORBIDDEN_SEGMENTS.has(item))) {
+          const name = key === 'name' ? (item as string) : key;
+          out.push(report('DFC3012', `\`${name}\` cannot be used as a name`, [...path, key], key === 'name' ? 'value' : 'key', [
+            '`__proto__`, `constructor` and `prototype` reach an object\'s prototype; choose another name',
+          ]));
+          continue;
+        }
+        walk(item, [...path, key]);
+      }
+    }
     ancestors.delete(v);
   };
   walk(root, []);

@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { isDiagnosticCode } from '../diagnostics/codes.js';
+import { Locator } from '../source/locate.js';
+import { analyze } from './analyze.js';
+import { normalize } from './normalize.js';
+import { validate } from './validate.js';
+
+// Security checklist C6: whatever the config module exports, validation (and the stages
+// after it) give diagnostics or a policy, never an exception.
+
+const base = {
+  services: [
+    {
+      name: 'blog',
+      database: { type: 'sqlite', file: './blog.db' },
+      tables: { posts: { columns: { id: 'integer', userId: 'string' }, primaryKey: 'id' } },
+      security: { signedIn: { type: 'authenticated' } },
+    },
+  ],
+  rules: [
+    {
+      service: 'blog',
+      table: 'posts',
+      rules: {
+        read: { rule: 'or', clauses: [{ rule: 'allow' }, { rule: 'match', eval: 'in', type: 'string', f1: 'args.auth.role', f2: ['a'] }] },
+        update: { rule: 'and', clauses: [{ rule: 'force', field: 'args.doc.userId', value: 'args.auth.id' }] },
+      },
+    },
+  ],
+  roles: [{ name: 'editor', access: [{ service: 'blog', component: '_table/posts', verbs: ['GET'], filters: [{ name: 'userId', operator: '=', value: '{user.id}' }] }] }],
+  apps: [{ name: 'web', apiKey: { $secret: 'K' }, role: 'editor' }],
+  cors: [{ path: '/api/v2/*', origins: ['https://a.example'], methods: ['GET'] }],
+  auth: { jwt: { secret: { $secret: 'J' }, issuer: 'i', audience: 'a' } },
+};
+
+function run(value: unknown): void {
+  const locator = new Locator({ root: value, sites: new WeakMap(), entry: '/nowhere/dfc.config.ts' });
+  const v = validate({ value, locator });
+  for (const d of v.diagnostics) {
+    expect(isDiagnosticCode(d.code)).toBe(true);
+    expect(d.message).not.toMatch(/[\n\r]/);
+  }
+  if (!v.config) {
+    expect(v.diagnostics.length).toBeGreaterThan(0);
+    return;
+  }
+  const n = normalize({ config: v.config, root: value, locator });
+  if (!n.policy) return;
+  const a = analyze({ config: v.config, policy: n.policy, origins: n.origins, root: value, locator });
+  expect(a.diagnostics.filter((d) => d.code.startsWith('DFC9'))).toEqual([]);
+}
+
+/** The base config with one value somewhere replaced by anything at all. */
+const mutated = fc
+  .tuple(fc.nat(), fc.anything({ withNullPrototype: true, withObjectString: true, withBoxedValues: true, maxDepth: 3 }))
+  .map(([pick, replacement]) => {
+    const copy = structuredClone(base) as Record<string, unknown>;
+    const slots: [Record<string | number, unknown>, string | number][] = [];
+    const walk = (v: unknown) => {
+      if (v === null || typeof v !== 'object') return;
+      for (const k of Object.keys(v)) {
+        slots.push([v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k]);
+        walk((v as Record<string, unknown>)[k]);
+      }
+    };
+    walk(copy);
+    const [owner, key] = slots[pick % slots.length]!;
+    owner[key] = replacement;
+    return copy;
+  });
+
+describe('validate never throws', () => {
+  test('the base config is valid', () => {
+    const locator = new Locator({ root: base, sites: new WeakMap(), entry: '/x.ts' });
+    expect(validate({ value: base, locator }).diagnostics).toEqual([]);
+  });
+  test('on arbitrary values', () => {
+    fc.assert(fc.property(fc.anything({ maxDepth: 4 }), (value) => run(value)), { numRuns: 2000 });
+  });
+  test('on configs with one part replaced by anything', () => {
+    fc.assert(fc.property(mutated, (value) => run(value)), { numRuns: 2000 });
+  });
+  test('on cycles, deep nesting and prototype keys', () => {
+    const cyclic = structuredClone(base) as { rules: { rules: { read: { clauses: unknown[] } } }[] };
+    cyclic.rules[0]!.rules.read.clauses.push(cyclic.rules[0]!.rules.read);
+    let deep: unknown = { rule: 'allow' };
+    for (let i = 0; i < 10_000; i++) deep = { rule: 'and', clauses: [deep] };
+    const proto = JSON.parse('{"services":[{"name":"x","database":{"type":"sqlite","file":"a"},"tables":{"__proto__":{"columns":{},"primaryKey":"id"}}}]}');
+    for (const value of [cyclic, { ...base, rules: [{ service: 'blog', table: 'posts', rules: { read: deep } }] }, proto]) {
+      const locator = new Locator({ root: value, sites: new WeakMap(), entry: '/x.ts' });
+      const out = validate({ value, locator });
+      expect(out.config).toBeUndefined();
+      expect(out.diagnostics.length).toBeGreaterThan(0);
+    }
+  });
+});
