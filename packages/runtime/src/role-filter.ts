@@ -16,13 +16,16 @@ export function entryWhere(entry: PolicyAccess, scope: LookupScope): Where {
 /** The rows a set of granting entries allows: any of them (entries of one tier are unioned, like their verbs). */
 export function entriesWhere(entries: readonly PolicyAccess[], scope: LookupScope): Where {
   if (entries.length === 0) return FALSE;
-  const items: Where[] = [];
+  // Deduplicated and in a canonical order, so the order of entries and repeated entries
+  // never change the condition (tested as a property).
+  const items = new Map<string, Where>();
   for (const e of entries) {
     const w = entryWhere(e, scope);
     if (w.kind === 'const' && w.value) return TRUE;
     if (w.kind === 'const') continue;
-    items.push(w);
+    items.set(JSON.stringify(w), w);
   }
-  if (items.length === 0) return FALSE;
-  return items.length === 1 ? items[0]! : { kind: 'or', items };
+  if (items.size === 0) return FALSE;
+  const sorted = [...items.keys()].sort().map((k) => items.get(k)!);
+  return sorted.length === 1 ? sorted[0]! : { kind: 'or', items: sorted };
 }
