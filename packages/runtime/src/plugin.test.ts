@@ -189,6 +189,14 @@ describe('writes', () => {
     expect(d.json().resource).toHaveLength(2);
     const none = await app.inject({ method: 'DELETE', url: '/api/v2/blog/_table/posts', headers: h });
     expect(none.json().error.code).toBe('DFC_ERR_NO_RECORDS');
+    // an empty `filter` or `ids` names nothing: never the whole table
+    for (const qs of ['filter=', 'ids=']) {
+      for (const method of ['DELETE', 'PATCH'] as const) {
+        const r = await app.inject({ method, url: `/api/v2/blog/_table/posts?${qs}`, headers: h, ...(method === 'PATCH' ? { payload: { title: 'everything' } } : {}) });
+        expect(r.statusCode, `${method} ${qs}`).toBe(400);
+      }
+    }
+    expect(await ds.count('posts', { kind: 'cmp', column: 'title', op: '=', value: 'everything' })).toBe(0);
   });
   test('bodies: wrong media type 415, malformed 400, deep 400, __proto__ 400, unknown field 400', async () => {
     const h = { 'x-api-key': env.ADMIN_KEY };

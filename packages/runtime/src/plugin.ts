@@ -305,7 +305,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const query = req.query as Record<string, string | undefined>;
     // Decide first with no client filter parsed, so an unknown table or a denied role
     // answers without revealing anything about columns.
-    const clientWhere = def ? clientFilter(query, def, undefined) : undefined;
+    const clientWhere = def ? clientFilter(query, def) : undefined;
     const find = clientWhere ? findOf(clientWhere) : undefined;
     const d = await allow(req, reply, state, { service, table, verb: 'GET', args: find ? { find } : {} });
     const tdef = def!;
@@ -378,9 +378,10 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
 
   async function updateRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined, verb: 'PUT' | 'PATCH') {
     const query = req.query as Record<string, string | undefined>;
-    if (query.ids !== undefined || query.filter !== undefined) {
+    if ((query.ids !== undefined && query.ids !== '') || (query.filter !== undefined && query.filter !== '')) {
       // One set of values applied to the rows named by `ids` or `filter`.
-      const where = def ? (query.ids !== undefined ? idsWhere(def, query.ids) : clientFilter(query, def, undefined)!) : undefined;
+      const where = def ? clientFilter(query, def) : undefined;
+      if (def && !where) throw new DfcError('DFC_ERR_NO_RECORDS', 'the request names no records to update');
       const { records } = recordsOf(req.body, def, table, false);
       if (records.length === 0) throw new DfcError('DFC_ERR_NO_RECORDS', 'the request body holds no values to set');
       const ids = await updateWhere(req, reply, state, service, table, def, verb, where, records[0]!, false);
@@ -452,9 +453,8 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const query = req.query as Record<string, string | undefined>;
     let clientWhere: Where | undefined;
     if (def) {
-      if (query.ids !== undefined) clientWhere = idsWhere(def, query.ids);
-      else if (query.filter !== undefined) clientWhere = clientFilter(query, def, undefined);
-      else if (req.body !== undefined) {
+      clientWhere = clientFilter(query, def);
+      if (!clientWhere && req.body !== undefined) {
         const { records } = recordsOf(req.body, def, table, true);
         if (records.length > 0) clientWhere = { kind: 'in', column: def.primaryKey, values: records.map((r) => r[def.primaryKey] as Json), negated: false };
       }
@@ -499,8 +499,8 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     return rows.map((r) => ({ [tdef.primaryKey]: r[tdef.primaryKey] }));
   }
 
-  function clientFilter(query: Record<string, string | undefined>, def: PolicyTable, _lookup: undefined): Where | undefined {
-    if (query.ids !== undefined) return idsWhere(def, query.ids);
+  function clientFilter(query: Record<string, string | undefined>, def: PolicyTable): Where | undefined {
+    if (query.ids !== undefined && query.ids !== '') return idsWhere(def, query.ids);
     if (query.filter === undefined || query.filter === '') return undefined;
     return parse(() => parseFilter(query.filter!, def));
   }
