@@ -110,3 +110,37 @@ describe('validation', () => {
     expect(byCode['roles.clerk.access[0].verb']!.notes).toContain('did you mean `verbs`?');
   });
 });
+
+describe('loading', () => {
+  test('import.meta in the config refers to the config file, not the temporary bundle', async () => {
+    const result = await check({ config: join(FIXTURES, 'import-meta') });
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(result.policy?.services.shop?.tables.orders?.columns).toEqual({
+      id: { type: 'integer', nullable: false },
+      total: { type: 'number', nullable: false },
+    });
+    // The JSON file read at load time is not a module import, so it is not watched.
+    expect(result.inputs).toEqual([join(FIXTURES, 'import-meta', 'dfc.config.ts'), join(FIXTURES, 'import-meta', 'tsconfig.json')]);
+  });
+});
+
+describe('diagnostics', () => {
+  test('are capped, with the rest counted', async () => {
+    const dir = join(tmp.dir, 'many');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'dfc.config.mjs'),
+      `const service = { name: 'shop', database: { type: 'sqlite', file: './s.db' }, tables: { t: { columns: { id: 'integer' }, primaryKey: 'id' } } };
+       export default {
+         services: [service],
+         roles: Array.from({ length: 150 }, (_, i) => ({ name: 'r' + i, access: [{ service: 'shop', component: '*', verbs: ['FETCH'] }] })),
+       };`,
+    );
+    const result = await check({ config: dir, maxDiagnostics: 100 });
+    expect(result.diagnostics).toHaveLength(100);
+    expect(result.omitted).toBe(50);
+    expect(result.diagnostics.every((d) => d.code === 'DFC3003')).toBe(true);
+    // Sorted by position: the first role's problem comes first.
+    expect(result.diagnostics[0]!.path).toBe('roles.r0.access[0].verbs[0]');
+  });
+});
