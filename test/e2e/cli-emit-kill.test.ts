@@ -19,7 +19,7 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-test(`${RUNS} builds killed at random moments leave no torn file`, async () => {
+test(`${RUNS} builds killed at random moments leave no torn file`, { timeout: 60_000 + RUNS * 5_000 }, async () => {
   // Two versions of the same project, built once each to know their bytes.
   const dir = copyFixture('minimal', tmp.dir);
   const config = join(dir, 'dfc.config.ts');
