@@ -1,4 +1,5 @@
 import { ConfigSchema, policyHash, type Config } from '@dfc/schema';
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { Locator } from '../source/locate.js';
@@ -130,5 +131,24 @@ describe('normalize', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  test('JWT algorithms default from the key: HMAC for a secret, the key type of a PEM public key', () => {
+    const pem = (type: 'ec' | 'ed25519' | 'rsa') => {
+      const { publicKey } =
+        type === 'ec'
+          ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
+          : type === 'rsa'
+            ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+            : generateKeyPairSync('ed25519');
+      return publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    };
+    const algorithms = (jwt: object) => policyOf({ ...base, auth: { jwt: { issuer: 'i', audience: 'a', ...jwt } } }).auth.jwt!.algorithms;
+    expect(algorithms({ secret: { $secret: 'J' } })).toEqual(['HS256']);
+    expect(algorithms({ publicKey: pem('ec') })).toEqual(['ES384']);
+    expect(algorithms({ publicKey: pem('ed25519') })).toEqual(['EdDSA']);
+    expect(algorithms({ publicKey: pem('rsa') })).toEqual(['RS256']);
+    expect(algorithms({ jwksUrl: 'https://id.example/jwks.json' })).toEqual(['RS256']);
+    expect(algorithms({ secret: { $secret: 'J' }, algorithms: ['HS512', 'HS256', 'HS512'] })).toEqual(['HS256', 'HS512']);
   });
 });

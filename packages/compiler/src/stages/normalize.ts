@@ -27,6 +27,7 @@ import {
   type TableRules,
   type Verb,
 } from '@dfc/schema';
+import { createPublicKey } from 'node:crypto';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
 import { displayPath, type RawPath } from '../diagnostics/config-path.js';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
@@ -206,7 +207,7 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
   const jwt = config.auth?.jwt;
   if (jwt) {
     const out: PolicyJwt = {
-      algorithms: jwt.algorithms ? [...new Set(jwt.algorithms)] : jwt.secret !== undefined ? ['HS256'] : ['RS256'],
+      algorithms: jwt.algorithms ? [...new Set(jwt.algorithms)] : defaultAlgorithms(jwt),
       clockTolerance: jwt.clockTolerance ?? DEFAULTS.clockTolerance,
     };
     if (jwt.secret !== undefined) out.secret = jwt.secret as SecretValue;
@@ -253,6 +254,28 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
   const policy: Policy = { ...body, hash: '' };
   policy.hash = policyHash(policy);
   return { diagnostics, policy, code, origins };
+}
+
+/**
+ * `HS256` with a secret; with a public key written in the config, the algorithm its
+ * key type implies; otherwise (a key from a secret, or a JWKS) `RS256`.
+ */
+function defaultAlgorithms(jwt: NonNullable<NonNullable<Config['auth']>['jwt']>): PolicyJwt['algorithms'] {
+  if (jwt.secret !== undefined) return ['HS256'];
+  if (typeof jwt.publicKey === 'string') {
+    try {
+      const key = createPublicKey(jwt.publicKey);
+      if (key.asymmetricKeyType === 'ec') {
+        const curve = key.asymmetricKeyDetails?.namedCurve;
+        return curve === 'secp384r1' ? ['ES384'] : curve === 'secp521r1' ? ['ES512'] : ['ES256'];
+      }
+      if (key.asymmetricKeyType === 'ed25519' || key.asymmetricKeyType === 'ed448') return ['EdDSA'];
+      if (key.asymmetricKeyType === 'rsa-pss') return ['PS256'];
+    } catch {
+      // Not a parsable key: the runtime reports it when it loads the policy.
+    }
+  }
+  return ['RS256'];
 }
 
 function cmp(a: string, b: string): number {
