@@ -1,6 +1,5 @@
-import { resolve as resolvePath } from 'node:path';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { PolicySchema, type Config, type Policy } from '@dfc/schema';
 import {
   dedupeDiagnostics,

@@ -236,11 +236,10 @@ function issueDiagnostics(issue: Issue, prefix: RawPath, root: unknown, report: 
       ])];
     }
     case 'invalid_key': {
-      const key = issue.path.length > 0 ? String(issue.path[issue.path.length - 1]) : undefined;
-      const keyPath = key === undefined ? path : path;
+      // A record key (a table or column name) that is not a valid name; the path ends with it.
       const inner = issue.issues[0];
       const text = inner && inner.message && !/^Invalid/.test(inner.message) ? inner.message : 'is not a valid name';
-      return [report('DFC3012', `invalid name \`${String(path[path.length - 1])}\` in \`${subject(path.slice(0, -1))}\`: ${text}`, keyPath, 'key')];
+      return [report('DFC3012', `invalid name \`${String(path[path.length - 1])}\` in \`${subject(path.slice(0, -1))}\`: ${text}`, path, 'key')];
     }
     case 'invalid_element':
       return issue.issues.flatMap((i) => issueDiagnostics(i, path, root, report));
