@@ -53,15 +53,18 @@ export async function runCompile(kind: 'build' | 'check', args: CommandArgs, io:
     return result.ok ? EXIT.ok : EXIT.failed;
   }
   return new Promise<number>((resolve) => {
+    let first = true;
     const handle = watch({ ...options, mode: kind }, (result, changed) => {
       if (format === 'text' && changed.length > 0) {
         io.err(`\n${kind === 'build' ? 'rebuilding' : 'checking'} after a change to ${changed.map((f) => displayFile(f, io.cwd)).join(', ')}\n`);
       }
       report(kind, result, format, io, true);
-      // Without a config file there is nothing to watch.
-      if (result.configFile === undefined) {
+      // Without a config file at the start there is nothing to watch. Later, a missing
+      // file is usually an editor replacing it: keep watching for it to come back.
+      if (result.configFile === undefined && first) {
         void handle.close().then(() => resolve(EXIT.failed));
       }
+      first = false;
     });
     const stop = () => {
       void handle.close().then(() => resolve(EXIT.ok));
