@@ -142,6 +142,16 @@ class Emitter {
   readonly #scope: Scope;
   /** Whether the closure being emitted declares `acts`. */
   #acts = false;
+  /**
+   * Reads of `args.X…` whose first segment X no rule of the closure writes under (and no
+   * code rule can touch) cannot change while the closure runs: each is read where it is
+   * first needed and reused by later code in the same block or blocks nested in it.
+   * `#cache` is a stack of scopes, one per block being emitted.
+   */
+  #stable = new Set<string>();
+  #cache: Map<string, Name>[] = [];
+  #prelude: Code[] = [];
+
 
   constructor(scope: Scope) {
     this.#scope = scope;
@@ -170,12 +180,94 @@ class Emitter {
     return v;
   }
 
-  /** Own-property read of `args.<segments>`. */
-  #read(segments: readonly string[]): Code {
-    let expr: Code = ARGS;
-    for (const s of segments) expr = _`${this.#scope.h(INDEX.test(s) ? 'at' : 'own')}(${expr}, ${s})`;
-    return expr;
+  /**
+   * Own-property read of `args.<segments>`, one statement per segment: the property is
+   * read directly with a quoted key (a fast monomorphic load) and kept only if owned
+   * (`rd`); index segments go through `at`. Returns the name holding the value.
+   */
+  #read(out: Code[], segments: readonly string[]): Name {
+    let cur: Name = ARGS;
+    const cached = segments.length > 0 && this.#stable.has(segments[0]!);
+    for (let i = 0; i < segments.length; i++) {
+      if (!cached) {
+        cur = this.#let(out, this.#step(cur, segments[i]!));
+        continue;
+      }
+      const key = JSON.stringify(segments.slice(0, i + 1));
+      let hit: Name | undefined;
+      for (let d = this.#cache.length - 1; d >= 0 && !hit; d--) hit = this.#cache[d]!.get(key);
+      if (!hit) {
+        hit = this.#let(out, this.#step(cur, segments[i]!));
+        this.#cache[this.#cache.length - 1]!.set(key, hit);
+      }
+      cur = hit;
+    }
+    return cur;
   }
+
+  /**
+   * One own-property step from the value held by `cur`: a direct read with a quoted key
+   * (a fast monomorphic load) that `rd` keeps only if the object owns it; index
+   * segments go through `at`.
+   */
+  #step(cur: Name, s: string): Code {
+    if (INDEX.test(s)) return _`${this.#scope.h('at')}(${cur}, ${s})`;
+    return _`${cur} !== null && typeof ${cur} === "object" ? ${this.#scope.h('rd')}(${cur}, ${cur}[${s}], ${s}, ${this.#scope.h('baseProto')}[${s}]) : undefined`;
+  }
+
+  /** Emit code that forms one block: reads cached inside it are not visible after it. */
+  #block<T>(emit: () => T): T {
+    this.#cache.push(new Map());
+    try {
+      return emit();
+    } finally {
+      this.#cache.pop();
+    }
+  }
+
+  /** Start a closure: reset the per-closure state for the rules it holds. */
+  #begin(rules: readonly AnyRule[]): void {
+    this.#acts = rules.some(pushesActs);
+    this.#cache = [new Map()];
+    this.#prelude = [];
+    // `args` is function-level, so every block can use it.
+    this.#prelude.push(_`const ${ARGS} = ${this.#step(INPUT, 'args')};`);
+
+    this.#stable = new Set();
+    const written = new Set<string>();
+    let code = false;
+    const walk = (r: AnyRule): void => {
+      const add = (field: string | undefined) => {
+        if (typeof field === 'string' && field.startsWith('args.')) written.add(field.slice(5).split('.')[0]!);
+      };
+      switch (r.rule) {
+        case 'code':
+          code = true;
+          break;
+        case 'force':
+          add((r as { field: string }).field);
+          break;
+        case 'remove':
+        case 'encrypt':
+        case 'decrypt':
+        case 'hash':
+          for (const f of (r as { fields: string[] }).fields) add(f);
+          break;
+        case 'query':
+        case 'webhook':
+          add((r as { store?: string }).store ?? 'args.result');
+          break;
+      }
+      for (const c of (r as { clauses?: AnyRule[] }).clauses ?? []) walk(c);
+      const clause = (r as { clause?: AnyRule }).clause;
+      if (clause) walk(clause);
+    };
+    rules.forEach(walk);
+    if (code) return;
+    for (const x of ['auth', 'find', 'doc', 'update', 'op', 'token', 'opts', 'result']) if (!written.has(x)) this.#stable.add(x);
+  }
+
+
 
   // -------------------------------------------------------------------------
   // Closures
@@ -183,13 +275,13 @@ class Emitter {
   /** A closure for one rule; `gate`: Space Cloud's rule that anything but a top-level `allow` needs a session. */
   ruleClosure(rule: AnyRule, path: string, gate: boolean): Name {
     const async = ruleIsAsync(rule);
-    const acts = pushesActs(rule);
-    this.#acts = acts;
+    this.#begin([rule]);
+    const acts = this.#acts;
     const site = enter({ path }, rule, path);
-    const body: Code[] = [_`const ${ARGS} = ${this.#scope.h('own')}(${INPUT}, "args");`];
+    const body: Code[] = [];
     if (gate && rule.rule !== 'allow') {
       const d = this.#den({ path, ...(site.name !== undefined ? { name: site.name } : {}) }, 'unauthenticated', msg.unauthenticated());
-      body.push(_`if (!${this.#scope.h('authed')}(${ARGS})) return ${d};`);
+      body.push(_`if (!${this.#authed(body)}) return ${d};`);
     }
     if (acts) body.push(_`const ${ACTS} = [];`);
     body.push(this.rule(rule, site, (d) => _`return ${d()};`));
@@ -201,16 +293,22 @@ class Emitter {
   requirementsClosure(collections: readonly RequirementCollection[]): Name {
     const rules = collections.flatMap((c) => c.collection.flatMap((r) => (r.type === 'rule' && r.rule ? [r.rule as AnyRule] : [])));
     const async = rules.some(ruleIsAsync);
-    const acts = rules.some(pushesActs);
-    this.#acts = acts;
-    const body: Code[] = [_`const ${ARGS} = ${this.#scope.h('own')}(${INPUT}, "args");`];
+    this.#begin(rules);
+    const acts = this.#acts;
+    const body: Code[] = [];
     if (acts) body.push(_`const ${ACTS} = [];`);
     for (const c of collections) body.push(this.#collection(c, (d) => _`return ${d()};`));
     body.push(acts ? _`return ${this.#scope.h('finish')}(${INPUT}, ${CTX}, ${ACTS});` : _`return ${this.#scope.h('ALLOW')};`);
     return this.#closure('q', body, async);
   }
 
+  /** An expression: the caller has a session (`args.auth` is an object). */
+  #authed(out: Code[]): Code {
+    return _`${this.#scope.h('isObj')}(${this.#read(out, ['auth'])})`;
+  }
+
   #closure(prefix: 'r' | 'q', body: Code[], async: boolean): Name {
+    body.unshift(...this.#prelude);
     const n = this.#scope.mint(prefix);
     const fn = async ? _`async (${INPUT}, ${CTX}) => {\n${join(body, _`\n`)}\n}` : _`(${INPUT}, ${CTX}) => {\n${join(body, _`\n`)}\n}`;
     this.#scope.declare(_`const ${n} = ${this.#scope.h('defineRule')}(${fn}, ${async});`);
@@ -218,6 +316,10 @@ class Emitter {
   }
 
   #collection(c: RequirementCollection, fail: Fail): Code {
+    return this.#block(() => this.#collectionBlock(c, fail));
+  }
+
+  #collectionBlock(c: RequirementCollection, fail: Fail): Code {
     const reqs: PolicyRequirement[] = [...c.collection];
     if (c.implicitAuthenticated && !reqs.some((r) => r.type === 'allowAnonymous')) {
       reqs.unshift({ name: 'authenticated', type: 'authenticated' });
@@ -235,12 +337,12 @@ class Emitter {
           break;
         case 'authenticated':
           hasAuth = true;
-          parts.push(_`if (${this.#scope.h('authed')}(${ARGS})) break ${L};`);
+          parts.push(_`if (${this.#authed(parts)}) break ${L};`);
           break;
         case 'role': {
           const s = this.#scope.set(req.roles ?? []);
           const r = this.#scope.mint('v');
-          parts.push(_`{ const ${r} = ${this.#scope.h('own')}(${INPUT}, "role"); if (typeof ${r} === "string" && ${s}.has(${r})) break ${L}; }`);
+          parts.push(_`{ const ${r} = ${this.#step(INPUT, 'role')}; if (typeof ${r} === "string" && ${s}.has(${r})) break ${L}; }`);
           break;
         }
         case 'rule': {
@@ -258,7 +360,7 @@ class Emitter {
             return join(p, _` `);
           };
           parts.push(
-            _`${Li}: {\n${mark ? _`const ${mark} = ${ACTS}.length;\n` : nil}${this.rule(rule, enter({ path: rpath }, rule, rpath), onFail)}\nbreak ${L};\n}`,
+            _`${Li}: {\n${mark ? _`const ${mark} = ${ACTS}.length;\n` : nil}${this.#block(() => this.rule(rule, enter({ path: rpath }, rule, rpath), onFail))}\nbreak ${L};\n}`,
           );
           break;
         }
@@ -271,7 +373,7 @@ class Emitter {
     const d403 = fixed('denied');
     const dErr = anyRule ? fixed('error') : d403;
     const pick = anyRule ? _`${erred} ? ${dErr} : ${d403}` : d403;
-    const chosen = hasAuth ? _`!${this.#scope.h('authed')}(${ARGS}) ? ${fixed('unauthenticated')} : ${pick}` : pick;
+    const chosen = hasAuth ? _`!${this.#authed(parts)} ? ${fixed('unauthenticated')} : ${pick}` : pick;
     const dv = this.#scope.mint('v');
     return _`${L}: {\nlet ${erred} = false;\n${join(parts, _`\n`)}\nconst ${dv} = ${chosen};\n${fail(() => dv, anyRule ? 'dynamic' : 'fail')}\n}`;
   }
@@ -285,8 +387,11 @@ class Emitter {
         return nil;
       case 'deny':
         return fail(() => this.#den(site, 'denied', msg.denied()), 'fail');
-      case 'authenticated':
-        return _`if (!${this.#scope.h('authed')}(${ARGS})) { ${fail(() => this.#den(site, 'unauthenticated', msg.unauthenticated()), 'fail')} }`;
+      case 'authenticated': {
+        const out: Code[] = [];
+        out.push(_`if (!${this.#authed(out)}) { ${fail(() => this.#den(site, 'unauthenticated', msg.unauthenticated()), 'fail')} }`);
+        return join(out, _`\n`);
+      }
       case 'and':
         return this.#and(rule as AnyRule & { clauses: AnyRule[] }, site, fail);
       case 'or':
@@ -337,7 +442,7 @@ class Emitter {
         p.push(_`break ${Li};`);
         return join(p, _` `);
       };
-      const body = this.rule(c, enter(site, c, `${site.path}.clauses[${i}]`), onFail);
+      const body = this.#block(() => this.rule(c, enter(site, c, `${site.path}.clauses[${i}]`), onFail));
       return _`${Li}: {\n${mark ? _`const ${mark} = ${ACTS}.length;\n` : nil}${body}\nbreak ${L};\n}`;
     });
     const dv = this.#scope.mint('v');
@@ -370,7 +475,7 @@ class Emitter {
       out.push(this.#err(site, fail, msg.forbidden(text)));
       return undefined;
     }
-    const v = this.#let(out, this.#read(segments));
+    const v = this.#read(out, segments);
     out.push(_`if (${v} === undefined) { ${this.#err(site, fail, msg.missing(text))} }`);
     return { expr: v };
   }
@@ -390,7 +495,7 @@ class Emitter {
     switch (fn) {
       case 'exists': {
         if (params.length !== 1 || !params[0]!.startsWith('args.')) return bad(msg.badHelperArgs(text));
-        return { expr: this.#let(out, _`${this.#read(pathSegments(params[0]!))} !== undefined`) };
+        return { expr: this.#let(out, _`${this.#read(out, pathSegments(params[0]!))} !== undefined`) };
       }
       case 'length': {
         if (params.length !== 1 || !params[0]!.startsWith('args.')) return bad(msg.badHelperArgs(text));
@@ -539,6 +644,13 @@ class Emitter {
     return bad(msg.needsList(evalOp, op));
   }
 
+  /** Membership in a constant list: a short `===` chain (faster than a Set for a few items), else a hoisted Set. */
+  #member(values: readonly unknown[], v: Code): Code {
+    if (values.length === 0) return _`false`;
+    if (values.length <= 8) return _`(${join(values.map((x) => _`${v} === ${lit(x)}`), _` || `)})`;
+    return _`${this.#scope.set(values)}.has(${v})`;
+  }
+
   #match(rule: Extract<Rule, { rule: 'match' }>, site: Site, fail: Fail): Code {
     const out: Code[] = [];
     const { type, f1, f2 } = rule;
@@ -567,7 +679,7 @@ class Emitter {
         if (hit !== (op === 'in')) out.push(mismatch());
         return join(out, _`\n`);
       }
-      const member = typeof l === 'function' ? l(a.expr) : _`${this.#scope.set(l.known)}.has(${a.expr})`;
+      const member = typeof l === 'function' ? l(a.expr) : this.#member(l.known, a.expr);
       out.push(op === 'in' ? _`if (!${member}) { ${mismatch()} }` : _`if (${member}) { ${mismatch()} }`);
       return join(out, _`\n`);
     }
@@ -616,8 +728,10 @@ class Emitter {
       return _`if (${dv}.code === "error") { ${fail(() => dv, 'error')} } ${skip}`;
     };
     if (mark) out.push(_`const ${mark} = ${ACTS}.length;`);
-    out.push(this.rule(clause, enter(site, clause, `${site.path}.clause`), onFail));
-    work(out);
+    this.#block(() => {
+      out.push(this.rule(clause, enter(site, clause, `${site.path}.clause`), onFail));
+      work(out);
+    });
     return _`${L}: {\n${join(out, _`\n`)}\n}`;
   }
 

@@ -21,6 +21,32 @@ export const ALLOW: Decision = Object.freeze({ allow: true });
 
 const hasOwn = Object.hasOwn;
 const isArray = Array.isArray;
+const getPrototypeOf = Object.getPrototypeOf;
+
+/**
+ * `Object.prototype`, read by generated code at each property read (`baseProto["k"]`,
+ * a fast monomorphic load) to know whether a plain object's `k` could be inherited.
+ */
+export const baseProto: Readonly<Record<string, unknown>> = Object.prototype as Readonly<Record<string, unknown>>;
+
+/**
+ * An own-property read made fast: generated code reads `v = p["k"]` directly (a
+ * monomorphic load) and passes what `Object.prototype` has under `k`. The value counts
+ * only if `p` owns it: certain for a plain or null-prototype object when
+ * `Object.prototype` has no `k`; otherwise `Object.hasOwn` decides (arrays never own a
+ * non-index key here). `p` is a non-null object.
+ */
+export function rd(p: object, v: unknown, k: string, inherited: unknown): unknown {
+  if (v === undefined) return undefined;
+  const proto: unknown = getPrototypeOf(p);
+  if (proto === null || (proto === Object.prototype && inherited === undefined)) return v;
+  return !isArray(p) && hasOwn(p, k) ? v : undefined;
+}
+
+/** A non-null, non-array object. */
+export function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !isArray(x);
+}
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !isArray(x);
@@ -42,14 +68,20 @@ export function at(x: unknown, k: string): unknown {
 
 const INDEX = /^(?:0|[1-9][0-9]{0,14})$/;
 
+function isIndex(k: string): boolean {
+  const c = k.charCodeAt(0);
+  return c >= 48 && c <= 57 && INDEX.test(k);
+}
+
 /** Read one segment with the same rule as generated code (`at` for index segments, `own` otherwise). */
 export function seg(x: unknown, k: string): unknown {
-  return INDEX.test(k) ? at(x, k) : own(x, k);
+  return isIndex(k) ? at(x, k) : own(x, k);
 }
 
 /** Whether the request carries a session: `args.auth` is an object. */
 export function authed(args: unknown): boolean {
-  return isRecord(own(args, 'auth'));
+  if (typeof args !== 'object' || args === null) return false;
+  return isRecord(rd(args, (args as { auth?: unknown }).auth, 'auth', baseProto.auth));
 }
 
 /** A frozen denial; generated modules hoist one per place a rule can deny. */
@@ -202,7 +234,7 @@ function setPathUnguarded(root: unknown, segments: readonly string[], value: unk
 
 function put(container: unknown, k: string, value: unknown): boolean {
   if (isArray(container)) {
-    if (!INDEX.test(k) || Number(k) >= container.length) return false;
+    if (!isIndex(k) || Number(k) >= container.length) return false;
     container[Number(k)] = value;
     return true;
   }
@@ -223,7 +255,8 @@ export function removePath(root: unknown, segments: readonly string[]): boolean 
   if (!isRecord(cur)) return true;
   const k = segments[last]!;
   try {
-    if (hasOwn(cur, k)) delete cur[k];
+    // `delete` only ever removes an own property, so no ownership check is needed.
+    delete cur[k];
   } catch {
     return false;
   }
@@ -281,7 +314,7 @@ export function transformPath(root: unknown, segments: readonly string[], op: 'e
 /** The decision that ends a generated closure: allow, with `res` work applied or handed over. */
 export function finish(input: RuleInput, ctx: RuleContext | undefined, acts: ResponseAction[]): Decision {
   if (acts.length === 0) return ALLOW;
-  const res = own(input, 'res');
+  const res = typeof input === 'object' && input !== null ? rd(input, input.res, 'res', baseProto.res) : undefined;
   if (res !== undefined) return applyResponse(acts, res, ctx);
   return Object.freeze({ allow: true, response: Object.freeze(acts) });
 }
@@ -297,31 +330,43 @@ function responseDenial(reason: string, a: ResponseAction | undefined): Decision
  */
 export function applyResponse(actions: readonly ResponseAction[] | undefined, res: unknown, ctx?: RuleContext): Decision {
   if (actions === undefined || actions.length === 0 || res === null || res === undefined) return ALLOW;
-  let rows: readonly unknown[];
-  if (isArray(res)) rows = res;
-  else if (typeof res === 'object') rows = [res];
-  else return responseDenial(msg.responseShape(), actions[0]);
-  for (const row of rows) {
-    if (!isRecord(row)) return responseDenial(msg.responseRow(), actions[0]);
-    for (const a of actions) {
-      switch (a.op) {
-        case 'remove':
-          if (!removePath(row, a.segments)) return responseDenial(msg.notRemovable(a.field), a);
-          break;
-        case 'force':
-          if (!setPath(row, a.segments, clone(a.value))) return responseDenial(msg.notSettable(a.field), a);
-          break;
-        default: {
-          const r = transformPath(row, a.segments, a.op, ctx);
-          if (r === TRANSFORM_NOT_STRING) return responseDenial(msg.notStringField(a.field), a);
-          if (r === TRANSFORM_NO_CRYPTO) return responseDenial(msg.noCrypto(), a);
-          if (r === TRANSFORM_FAILED)
-            return responseDenial(a.op === 'decrypt' ? msg.notDecryptable(a.field) : msg.notEncryptable(a.field), a);
-        }
+  if (typeof res !== 'object') return responseDenial(msg.responseShape(), actions[0]);
+  if (!isArray(res)) return applyRow(actions, res, ctx) ?? ALLOW;
+  for (let i = 0; i < res.length; i++) {
+    const d = applyRow(actions, res[i], ctx);
+    if (d !== undefined) return d;
+  }
+  return ALLOW;
+}
+
+/** Apply every action to one row; a denial, or undefined when done. */
+function applyRow(actions: readonly ResponseAction[], row: unknown, ctx: RuleContext | undefined): Decision | undefined {
+  if (!isRecord(row)) return responseDenial(msg.responseRow(), actions[0]);
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i]!;
+    switch (a.op) {
+      case 'remove':
+        if (a.segments.length === 1) {
+          // A top-level field of the row (the common case): `delete` removes only own properties.
+          try {
+            delete row[a.segments[0]!];
+          } catch {
+            return responseDenial(msg.notRemovable(a.field), a);
+          }
+        } else if (!removePath(row, a.segments)) return responseDenial(msg.notRemovable(a.field), a);
+        break;
+      case 'force':
+        if (!setPath(row, a.segments, clone(a.value))) return responseDenial(msg.notSettable(a.field), a);
+        break;
+      default: {
+        const r = transformPath(row, a.segments, a.op, ctx);
+        if (r === TRANSFORM_NOT_STRING) return responseDenial(msg.notStringField(a.field), a);
+        if (r === TRANSFORM_NO_CRYPTO) return responseDenial(msg.noCrypto(), a);
+        if (r === TRANSFORM_FAILED) return responseDenial(a.op === 'decrypt' ? msg.notDecryptable(a.field) : msg.notEncryptable(a.field), a);
       }
     }
   }
-  return ALLOW;
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------
