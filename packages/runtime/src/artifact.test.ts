@@ -54,4 +54,16 @@ describe('loadArtifact', () => {
     ];
     for (const [want, json, mjs] of cases) expect(await code(pair(json, mjs))).toBe(want);
   });
+  test('a verify hook sees both files before anything is trusted, and can refuse the pair', async () => {
+    const dir = pair(prettyCanonicalJson(policy), goodMjs(policy.hash));
+    const seen: number[] = [];
+    const a = await loadArtifact(dir, { verify: ({ policyJson, policyMjs }) => void seen.push(policyJson.length, policyMjs.length) });
+    expect(a.policy.hash).toBe(policy.hash);
+    expect(seen.every((n) => n > 0)).toBe(true);
+    const refuse = () => {
+      throw new DfcError('DFC_ERR_ARTIFACT_HASH', 'the bundle is not signed by a trusted key');
+    };
+    await expect(loadArtifact(dir, { verify: refuse })).rejects.toMatchObject({ message: 'the bundle is not signed by a trusted key' });
+  });
 });
+

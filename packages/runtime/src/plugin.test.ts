@@ -289,3 +289,22 @@ describe('odd requests', () => {
     }
   });
 });
+
+describe('schema and docs', () => {
+  test('_schema lists what the role may read; _schema/{table} falls back to read access', async () => {
+    const list = await app.inject({ url: '/api/v2/blog/_schema', headers: web });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().resource.map((t: { name: string }) => t.name)).toEqual(['posts']);
+    const one = await app.inject({ url: '/api/v2/blog/_schema/posts', headers: web });
+    expect(one.json()).toMatchObject({ name: 'posts', primary_key: 'id' });
+    expect(one.json().field.map((f: { name: string }) => f.name)).toEqual(['id', 'userId', 'title', 'secret']);
+  });
+  test('_doc needs a grant; the description covers only what the role reaches', async () => {
+    expect((await app.inject({ url: '/api/v2/blog/_doc', headers: web })).statusCode).toBe(401);
+    const doc = await app.inject({ url: '/api/v2/blog/_doc', headers: { 'x-api-key': env.ADMIN_KEY } });
+    expect(doc.statusCode).toBe(200);
+    const paths = doc.json().paths as Record<string, Record<string, unknown>>;
+    expect(Object.keys(paths)).toEqual(['/api/v2/blog/_table/posts', '/api/v2/blog/_table/posts/{id}']);
+    expect(Object.keys(paths['/api/v2/blog/_table/posts']!).sort()).toEqual(['delete', 'get', 'patch', 'post', 'put']);
+  });
+});
