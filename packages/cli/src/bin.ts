@@ -4,9 +4,9 @@
  * commands return exit codes and write through the CommandIO given here.
  */
 import { Command, CommanderError } from 'commander';
-import { DFC_VERSION } from '@dfc/compiler';
 import { COMMANDS, EXIT, type CommandIO } from './commands/index.js';
 import { colorEnabled } from './output/format.js';
+import { VERSION } from './version.js';
 
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
@@ -26,11 +26,17 @@ async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('dfc')
     .description('dfc: policy as code for data APIs')
-    .version(DFC_VERSION, '-v, --version')
+    .version(VERSION, '-v, --version')
     .exitOverride()
     .showHelpAfterError('(run `dfc --help` for usage)')
     .configureOutput({ writeOut: io.out, writeErr: io.err });
-  for (const spec of COMMANDS) {
+  // Load only the command being run (all of them for `dfc --help` or an unknown one).
+  const args = argv.slice(2);
+  const named = args.find((a) => !a.startsWith('-'));
+  const versionOnly = named === undefined && args.some((a) => a === '-v' || a === '--version');
+  const entries = versionOnly ? [] : COMMANDS.some((c) => c.name === named) ? COMMANDS.filter((c) => c.name === named) : COMMANDS;
+  const specs = await Promise.all(entries.map(async (entry) => (await entry.load()).default));
+  for (const spec of specs) {
     const command = program.command(spec.name);
     spec.configure(command);
     command.exitOverride().action(async function (this: Command) {

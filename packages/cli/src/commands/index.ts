@@ -1,15 +1,24 @@
-import build from './build.js';
-import check from './check.js';
-import diff from './diff.js';
 import type { DfcCommand } from './command.js';
-import encrypt from './encrypt.js';
-import init from './init.js';
-import serve from './serve.js';
+
+/** A command in the registry: its name, and how to load its module (only when it runs). */
+export interface CommandEntry {
+  name: string;
+  load(): Promise<{ default: DfcCommand }>;
+}
 
 /**
  * Every `dfc` command, in the order `dfc --help` lists them. A new command is a
- * file in this directory exporting a `DfcCommand` as default, added here.
+ * file in this directory exporting a `DfcCommand` as default, added here. Modules are
+ * loaded lazily, so `dfc init` does not pay for the compiler, nor `dfc build` for the
+ * server.
  */
-export const COMMANDS: readonly DfcCommand[] = [build, check, init, serve, diff, encrypt];
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'build', load: () => import('./build.js') },
+  { name: 'check', load: () => import('./check.js') },
+  { name: 'init', load: () => import('./init.js') },
+  { name: 'serve', load: () => import('./serve.js') },
+  { name: 'diff', load: () => import('./diff.js') },
+  { name: 'encrypt', load: () => import('./encrypt.js') },
+];
 
 export { EXIT, type CommandArgs, type CommandIO, type DfcCommand, type ExitCode } from './command.js';

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { DFC_VERSION } from '@dfc/compiler';
 import { displayFile } from '../output/format.js';
 import { EXIT, type DfcCommand } from './command.js';
 import { initTemplates } from './init-templates.js';
+import { VERSION } from '../version.js';
 
 const command: DfcCommand = {
   name: 'init',
@@ -15,7 +15,7 @@ const command: DfcCommand = {
   async run(args, io) {
     const dir = resolve(io.cwd, args.operands[0] ?? '.');
     const name = packageName(basename(dir));
-    const files = initTemplates({ name, dfcVersion: DFC_VERSION });
+    const files = initTemplates({ name, dfcVersion: VERSION });
     const existing = Object.keys(files).filter((f) => existsSync(join(dir, f)));
     if (existing.length > 0) {
       io.err(

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
-import { CODES, countDiagnostics, type CompileResult, type Diagnostic } from '@dfc/compiler';
+import type { CompileResult } from '@dfc/compiler';
+import { CODES, countDiagnostics, type Diagnostic } from '@dfc/compiler/diagnostics';
 import { createColors } from 'picocolors';
 
 export const FORMATS = ['text', 'json', 'github'] as const;
