@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runDfc, tempDir } from '../fixtures/helpers.js';
+import { runDfcAsync as runDfc, tempDir } from '../fixtures/helpers.js';
 
 // Security checklist C9: no secret reaches policy.json, policy.mjs or any diagnostic
 // output, whether it sits in the environment or (by mistake) in the config.
@@ -15,13 +15,13 @@ afterAll(() => tmp.cleanup());
 
 const FORMATS = ['text', 'json', 'github'] as const;
 
-test('examples/blog built with canary secrets in the environment: the artifacts hold references only', () => {
+test('examples/blog built with canary secrets in the environment: the artifacts hold references only', async () => {
   const out = join(tmp.dir, 'blog');
   const env: Record<string, string> = {};
   for (const name of ['BLOG_WEB_KEY', 'BLOG_ADMIN_KEY', 'BLOG_DOCS_KEY', 'BLOG_JWT_SECRET', 'BLOG_FIELD_KEY', 'BLOG_ADMIN_TOKEN']) {
     env[name] = `${CANARY}-${name}`;
   }
-  const r = runDfc(['build', 'examples/blog', '--out', out], { env });
+  const r = await runDfc(['build', 'examples/blog', '--out', out], { env });
   expect(r.status, r.stderr).toBe(0);
   for (const file of readdirSync(out)) expect(readFileSync(join(out, file), 'utf8')).not.toContain(CANARY);
   expect(r.stdout + r.stderr).not.toContain(CANARY);
@@ -46,15 +46,15 @@ export default defineConfig({
 });
 `;
 
-describe.each([
+describe.concurrent.each([
   ['TypeScript', 'dfc.config.ts', 'DFC2003', 5],
   ['JavaScript', 'dfc.config.mjs', 'DFC4002', 5],
 ])('plain-text secrets in a %s config', (_lang, file, code, count) => {
-  test.each(FORMATS)('are errors (%s output) that never repeat the secret', (format) => {
+  test.concurrent.each(FORMATS)('are errors (%s output) that never repeat the secret', async (format) => {
     const dir = join(tmp.dir, `${file}-${format}`);
     mkdirSync(dir);
     writeFileSync(join(dir, file), `import { defineApp, defineConfig, defineRole, defineService } from 'dfc';\n\n${head}${body}`);
-    const r = runDfc(['build', '--format', format], { cwd: dir });
+    const r = await runDfc(['build', '--format', format], { cwd: dir });
     expect(r.status).toBe(1);
     const output = r.stdout + r.stderr;
     expect(output.split(code).length - 1).toBeGreaterThanOrEqual(count);
