@@ -144,3 +144,15 @@ describe('diagnostics', () => {
     expect(result.diagnostics[0]!.path).toBe('roles.r0.access[0].verbs[0]');
   });
 });
+
+test('builds running at the same time keep their own source positions', async () => {
+  const [a, b, c] = await Promise.all([
+    check({ config: join(FIXTURES, 'invalid-shape', 'dfc.config.mjs') }),
+    check({ config: join(FIXTURES, 'invalid-shape', 'dfc.config.mjs') }),
+    check({ config: copyFixture('throws', join(tmp.dir, 'concurrent')) }),
+  ]);
+  expect(a.diagnostics.map((d) => [d.line, d.column])).toEqual(b.diagnostics.map((d) => [d.line, d.column]));
+  expect(a.diagnostics[1]).toMatchObject({ code: 'DFC3004', line: 13, column: 17 });
+  expect(c.diagnostics[0]).toMatchObject({ code: 'DFC1004', line: 4, column: 21 });
+  expect(process.sourceMapsEnabled).toBe(false);
+});

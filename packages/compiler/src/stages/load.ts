@@ -42,6 +42,8 @@ const LOADERS: Record<string, esbuild.Loader> = {
 };
 
 let counter = 0;
+/** Settles when the config import in progress (if any) is done. */
+let importing: Promise<void> = Promise.resolve();
 
 /**
  * Bundles the config (with its relative imports) into one ES module, writes it to
@@ -96,8 +98,13 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
   const code = result.outputFiles[0]!.text;
   const recorder = createTraceRecorder(isUserFile);
   let mod: Record<string, unknown>;
-  const hadSourceMaps = process.sourceMapsEnabled;
   await writeFile(temp, code, { mode: 0o600 });
+  // The trace hook and the source-map switch are process-wide: one import at a time.
+  const previous = importing;
+  let release = () => {};
+  importing = new Promise<void>((resolve) => (release = resolve));
+  await previous;
+  const hadSourceMaps = process.sourceMapsEnabled;
   const uninstall = recorder.install();
   try {
     // Stacks then point into the user's files rather than the temp bundle.
@@ -122,6 +129,7 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
   } finally {
     uninstall();
     process.setSourceMapsEnabled(hadSourceMaps);
+    release();
     await unlink(temp).catch(() => {});
   }
 
