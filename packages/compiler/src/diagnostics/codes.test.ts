@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -74,19 +74,22 @@ async function runConfig(example: Example): Promise<{ codes: string[]; severitie
   return { codes: result.diagnostics.map((d) => d.code), severities: result.diagnostics.map((d) => d.severity), ok: result.ok };
 }
 
-function runShell(example: Example): { output: string; status: number | null } {
+function runShell(example: Example): Promise<{ output: string; status: number | null }> {
   const dir = join(tmp.dir, `sh${++counter}`);
   mkdirSync(dir);
   for (const [file, text] of Object.entries(initTemplates({ name: 'example', dfcVersion: '0.1.0' }))) writeFileSync(join(dir, file), text);
   const script = `dfc() { "${process.execPath}" "${BIN}" "$@"; }\n${example.body}`;
-  const r = spawnSync('sh', ['-c', script], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { output: r.stdout + r.stderr, status: r.status };
+  return new Promise((resolve) => {
+    execFile('sh', ['-c', script], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      resolve({ output: stdout + stderr, status: error ? (typeof error.code === 'number' ? error.code : null) : 0 });
+    });
+  });
 }
 
-describe.each(all.filter((s) => s.examples.length > 0).map((s) => [s.code, s] as const))('%s examples', (code, section) => {
+describe.concurrent.each(all.filter((s) => s.examples.length > 0).map((s) => [s.code, s] as const))('%s examples', (code, section) => {
   test.each(section.examples.map((e) => [e.kind, e] as const))('%s', async (kind, example) => {
     if (example.lang === 'sh') {
-      const { output, status } = runShell(example);
+      const { output, status } = await runShell(example);
       if (kind === 'fails') {
         expect(output).toContain(code);
         expect(status).not.toBe(0);
