@@ -67,6 +67,8 @@ describe('JWT verification', () => {
       ['exp as string', await sign({ exp: String(now() + 600) })],
       ['exp negative', await sign({ exp: -1 })],
       ['nbf in the future', await sign({ nbf: now() + 3600 })],
+      ['iat in the future', await sign({ iat: now() + 3600 })],
+      ['iat past the tolerance', await sign({ iat: now() + 30 })],
       ['wrong iss', await sign({ iss: 'https://evil.test' })],
       ['no iss', await new SignJWT({ aud: 'blog', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(key)],
       ['iss array', await sign({ iss: ['https://id.test'] })],
@@ -100,6 +102,8 @@ describe('JWT verification', () => {
   test('a token just inside the clock tolerance is accepted, one past it is not', async () => {
     expect(await failure(await sign({ exp: now() - 2 }))).toBe('accepted');
     expect(await failure(await sign({ exp: now() - 30 }))).not.toBe('accepted');
+    expect(await failure(await sign({ iat: now() + 2 }))).toBe('accepted');
+    expect(await failure(await sign({ iat: now() - 3600 }))).toBe('accepted');
   });
   test('a cached token stops verifying when it expires', async () => {
     let t = 1_000_000;

@@ -189,6 +189,9 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
         throw invalidToken();
       }
       if (typeof payload.exp !== 'number') throw invalidToken();
+      // jose checks `iat` against the clock only with `maxTokenAge`: a token issued in the
+      // future (a skewed or forged issuer clock) is refused here (checklist B.2 #7).
+      if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > now() + verifyOptions.clockTolerance)) throw invalidToken();
       const claims = Object.freeze(copyClaims(payload));
       // cache until expiry, without the clock tolerance
       cache.set(id, { claims, exp: payload.exp }, { ttl: Math.max(1, Math.floor((payload.exp - now()) * 1000)) });
