@@ -54,6 +54,14 @@ describe('loadArtifact', () => {
     ];
     for (const [want, json, mjs] of cases) expect(await code(pair(json, mjs))).toBe(want);
   });
+  test('a policy.mjs whose import never finishes is refused after the import time limit', async () => {
+    const dir = pair(prettyCanonicalJson(policy), `export const hash = ${JSON.stringify(policy.hash)};\nawait new Promise(() => {});\n`);
+    const e = await loadArtifact(dir, { importTimeoutMs: 200 }).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(DfcError);
+    expect(e).toMatchObject({ code: 'DFC_ERR_ARTIFACT_MODULE', detail: 'the import did not finish within 200 ms' });
+    // a module that does finish is unaffected by the limit
+    expect((await loadArtifact(pair(prettyCanonicalJson(policy), goodMjs(policy.hash)), { importTimeoutMs: 200 })).policy.hash).toBe(policy.hash);
+  });
   test('a verify hook sees both files before anything is trusted, and can refuse the pair', async () => {
     const dir = pair(prettyCanonicalJson(policy), goodMjs(policy.hash));
     const seen: number[] = [];

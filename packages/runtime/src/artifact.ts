@@ -41,6 +41,8 @@ export type ArtifactVerifier = (files: { policyJson: Buffer; policyMjs: Buffer; 
 
 export interface LoadArtifactOptions {
   verify?: ArtifactVerifier;
+  /** Milliseconds policy.mjs may take to import (a top-level await that never settles is refused). @default 5000 */
+  importTimeoutMs?: number;
 }
 
 let importCounter = 0;
@@ -62,7 +64,7 @@ export async function loadArtifact(dir: string, opts: LoadArtifactOptions = {}):
     });
   }
   const policy = validatePolicy(raw, jsonPath);
-  const module = await importModule(mjsPath, policy);
+  const module = await importModule(mjsPath, policy, opts.importTimeoutMs ?? 5_000);
   return { policy, module, dir: abs };
 }
 
@@ -109,19 +111,26 @@ async function readOrMissing(path: string): Promise<Buffer> {
   }
 }
 
-async function importModule(mjsPath: string, policy: Policy): Promise<PolicyModule> {
+async function importModule(mjsPath: string, policy: Policy, timeoutMs: number): Promise<PolicyModule> {
   let ns: Record<string, unknown>;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     // A query string makes each reload import a fresh module instance.
     const url = pathToFileURL(mjsPath);
     url.search = `?dfc=${++importCounter}`;
-    ns = (await import(url.href)) as Record<string, unknown>;
+    // A module whose top-level await never settles would hold a reload (and startup) forever.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the import did not finish within ${timeoutMs} ms`)), timeoutMs);
+    });
+    ns = (await Promise.race([import(url.href), late])) as Record<string, unknown>;
   } catch (e) {
     throw new DfcError('DFC_ERR_ARTIFACT_MODULE', `${q(mjsPath)} could not be imported`, {
       note: 'rebuild it with `dfc build`',
       detail: e instanceof Error ? e.message : String(e),
       cause: e,
     });
+  } finally {
+    clearTimeout(timer);
   }
   if (ns.hash !== policy.hash) {
     throw new DfcError('DFC_ERR_ARTIFACT_HASH', `policy.mjs was built from another policy.json (hash ${q(ns.hash)})`, {

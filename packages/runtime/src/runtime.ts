@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import type { PolicyService } from '@dfc/schema';
-import { loadArtifact, type Artifact, type ArtifactVerifier } from './artifact.js';
+import { loadArtifact, type Artifact, type ArtifactVerifier, type LoadArtifactOptions } from './artifact.js';
 import { createJwtVerifier, failureLimiter, type FailureLimiter, type JwtVerifier } from './auth.js';
+import { redisFailureLimiter } from './limiter.js';
 import { compilePolicy, type CompiledPolicy } from './compiled.js';
 import { compileCors, type CorsPolicy } from './cors.js';
 import { openDataSource, type DataSource } from './data/index.js';
@@ -37,12 +38,18 @@ export interface RuntimeOptions {
   allowDebugInProduction?: boolean;
   /** Checks both artifact files before they are trusted (signatures). */
   verify?: ArtifactVerifier;
+  /** Milliseconds policy.mjs may take to import before the load is refused. @default 5000 */
+  importTimeoutMs?: number;
   /** Directory relative SQLite files resolve against. @default the artifact directory's parent (the config directory) */
   baseDir?: string;
   /** Open a service's database (tests may substitute). */
   openDataSource?: (name: string, service: PolicyService, state: { compiled: CompiledPolicy; baseDir: string }) => DataSource;
-  /** Authentication failures tolerated per client and window before 429. `false` disables. @default { max: 20, windowMs: 60000 } */
-  authFailures?: { max: number; windowMs: number } | false;
+  /**
+   * Authentication failures tolerated per client and window before 429. `false` disables.
+   * Counted in this process, or in Redis (shared by every process) with `redis` set, or
+   * when the environment sets `DFC_RATE_LIMIT_REDIS_URL`. @default { max: 20, windowMs: 60000 }
+   */
+  authFailures?: { max: number; windowMs: number; redis?: string | false; redisPrefix?: string } | false;
 }
 
 export class Runtime {
@@ -56,13 +63,12 @@ export class Runtime {
     this.#state = state;
     this.#opts = opts;
     this.metrics = metrics;
-    const f = opts.authFailures ?? { max: 20, windowMs: 60_000 };
-    this.limiter = f === false ? undefined : failureLimiter(f);
+    this.limiter = limiterFor(opts);
   }
 
   static async create(opts: RuntimeOptions): Promise<Runtime> {
     const metrics = new Metrics();
-    const artifact = typeof opts.policy === 'string' ? await loadArtifact(opts.policy, opts.verify ? { verify: opts.verify } : {}) : opts.policy;
+    const artifact = typeof opts.policy === 'string' ? await loadArtifact(opts.policy, artifactOptions(opts)) : opts.policy;
     const state = buildState(artifact, opts, undefined, 1);
     metrics.policyLoaded(state.compiled.hash);
     return new Runtime(state, opts, metrics);
@@ -82,7 +88,7 @@ export class Runtime {
     if (!from) throw new DfcError('DFC_ERR_ARTIFACT_MISSING', 'this runtime was started from an artifact in memory; name a directory to reload from');
     let next: State;
     try {
-      const artifact = await loadArtifact(from, this.#opts.verify ? { verify: this.#opts.verify } : {});
+      const artifact = await loadArtifact(from, artifactOptions(this.#opts));
       next = buildState(artifact, this.#opts, this.#state, this.#state.generation + 1);
     } catch (e) {
       this.metrics.reloadFailed();
@@ -119,8 +125,21 @@ export class Runtime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#state.sources.values()].map((ds) => ds.close()));
+    await Promise.allSettled([...[...this.#state.sources.values()].map((ds) => ds.close()), this.limiter?.close?.()]);
   }
+}
+
+function artifactOptions(opts: RuntimeOptions): LoadArtifactOptions {
+  return { ...(opts.verify ? { verify: opts.verify } : {}), ...(opts.importTimeoutMs !== undefined ? { importTimeoutMs: opts.importTimeoutMs } : {}) };
+}
+
+function limiterFor(opts: RuntimeOptions): FailureLimiter | undefined {
+  const f = opts.authFailures ?? { max: 20, windowMs: 60_000 };
+  if (f === false) return undefined;
+  const fromEnv = (opts.env ?? process.env).DFC_RATE_LIMIT_REDIS_URL;
+  const url = f.redis === false ? undefined : (f.redis ?? (fromEnv || undefined));
+  if (url === undefined) return failureLimiter(f);
+  return redisFailureLimiter({ url, max: f.max, windowMs: f.windowMs, ...(f.redisPrefix !== undefined ? { prefix: f.redisPrefix } : {}) });
 }
 
 function buildState(artifact: Artifact, opts: RuntimeOptions, previous: State | undefined, generation: number): State {
