@@ -3,7 +3,20 @@
  * collections), as a reference interpreter (`evaluate`), a compiler to closures
  * (`compile`) and the generator of policy.mjs (`generate`), which agree on every input.
  */
-export type { CompiledRule, Decision, DenialCode, FieldCrypto, ResponseAction, Rule, RuleContext, RuleInput } from './types.js';
+export type {
+  CompiledRule,
+  Decision,
+  DenialCode,
+  EvaluateOptions,
+  FieldCrypto,
+  ResponseAction,
+  Rule,
+  RuleContext,
+  RuleInput,
+  TraceEvent,
+  TraceOutcome,
+  TracedOperand,
+} from './types.js';
 export { evaluate, evaluateRequirements, applyResponseReference } from './interpret.js';
 export { compile, compileRequirements, compileSource } from './compile.js';
 export { generate, RUNTIME_SPECIFIER, type GenerateInput, type RequirementCollection } from './generate.js';

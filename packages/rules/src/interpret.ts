@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { FORBIDDEN_SEGMENTS, type Json, type PolicyRequirement, type Rule } from '@dfc/schema';
-import { DEFAULT_WEBHOOK_TIMEOUT, msg, STATUS } from './messages.js';
+import { DEFAULT_WEBHOOK_TIMEOUT, msg, show, STATUS } from './messages.js';
 import type { RequirementCollection } from './generate.js';
-import type { Decision, DenialCode, ResponseAction, RuleContext, RuleInput } from './types.js';
+import type { Decision, DenialCode, EvaluateOptions, ResponseAction, RuleContext, RuleInput, TraceEvent, TracedOperand } from './types.js';
 import { assertRequirements, assertRule } from './validate.js';
 
 type AnyRule = Rule & { rule: string; name?: string; error?: string; clause?: AnyRule; clauses?: AnyRule[] };
@@ -29,19 +29,30 @@ interface State {
   args: unknown;
   ctx: RuleContext | undefined;
   actions: ResponseAction[];
+  /** Where traced events go (`EvaluateOptions.trace`); absent when not tracing. */
+  trace?: TraceEvent[];
+  /** The event of the node being evaluated, and its depth. */
+  event?: TraceEvent;
+  depth: number;
 }
 
 // ---------------------------------------------------------------------------
 // Public API
 
-/** Evaluate a table rule (Space Cloud's top-level semantics: anything but `allow` needs a session). */
-export async function evaluate(rule: Rule, input: RuleInput, ctx?: RuleContext, path = 'rule'): Promise<Decision> {
+/**
+ * Evaluate a table rule (Space Cloud's top-level semantics: anything but `allow` needs a
+ * session). With `options.trace`, every node evaluated is recorded there.
+ */
+export async function evaluate(rule: Rule, input: RuleInput, ctx?: RuleContext, path = 'rule', options: EvaluateOptions = {}): Promise<Decision> {
   assertRule(rule);
-  const state = newState(input, ctx);
+  const state = newState(input, ctx, options);
   const r = rule as AnyRule;
   if (r.rule !== 'allow' && !hasSession(state.args)) {
     const name = nonEmpty(r.name);
-    return makeDenial('unauthenticated', msg.unauthenticated(), path, name);
+    const denial = makeDenial('unauthenticated', msg.unauthenticated(), path, name);
+    // The root was reached: its session precondition decided.
+    if (state.trace) settle(open(state, path, kindOf(r), name), { ok: false, decision: denial });
+    return denial;
   }
   const outcome = await evalRule(r, enter({ path }, r, path), state);
   if (!outcome.ok) return outcome.decision;
@@ -53,11 +64,16 @@ export async function evaluateRequirements(
   collections: readonly RequirementCollection[],
   input: RuleInput,
   ctx?: RuleContext,
+  options: EvaluateOptions = {},
 ): Promise<Decision> {
   for (const c of collections) assertRequirements(c.collection);
-  const state = newState(input, ctx);
+  const state = newState(input, ctx, options);
   for (const c of collections) {
+    const event = state.trace ? open(state, c.path, 'collection') : undefined;
+    state.depth++;
     const outcome = await evalCollection(c, state);
+    state.depth--;
+    if (event) settle(event, outcome);
     if (!outcome.ok) return outcome.decision;
   }
   return conclude(state);
@@ -112,9 +128,42 @@ function enter(parent: Site, rule: AnyRule, path: string): Site {
   return site;
 }
 
-function newState(input: RuleInput, ctx: RuleContext | undefined): State {
+function newState(input: RuleInput, ctx: RuleContext | undefined, options: EvaluateOptions = {}): State {
   const args = isObjectLike(input) && Object.hasOwn(input, 'args') ? input.args : undefined;
-  return { input, args, ctx, actions: [] };
+  const state: State = { input, args, ctx, actions: [], depth: 0 };
+  if (Array.isArray(options.trace)) state.trace = options.trace;
+  return state;
+}
+
+// ---------------------------------------------------------------------------
+// Tracing (EvaluateOptions.trace): records what ran; never changes an outcome.
+
+function kindOf(rule: AnyRule): TraceEvent['kind'] {
+  return (typeof rule.rule === 'string' ? rule.rule : 'unknown') as TraceEvent['kind'];
+}
+
+/** Append an event for a node about to be evaluated (outcome filled in by `settle`). */
+function open(state: State, path: string, kind: TraceEvent['kind'], name?: string): TraceEvent {
+  const event: TraceEvent = { path, depth: state.depth, kind, outcome: 'pass' };
+  if (name !== undefined) event.name = name;
+  state.trace!.push(event);
+  return event;
+}
+
+function settle(event: TraceEvent, outcome: Outcome): void {
+  if (outcome.ok) return;
+  event.outcome = outcome.decision.code ?? 'denied';
+  if (outcome.decision.reason !== undefined) event.reason = outcome.decision.reason;
+}
+
+/** A value as a trace keeps it: dates and other non-JSON values as their JSON form. */
+function traced(value: unknown): unknown {
+  if (value === undefined || value === null || typeof value !== 'object') return value;
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    return String(value);
+  }
 }
 
 /** The end of a passing evaluation: apply response work to `input.res`, or hand it over. */
@@ -421,6 +470,22 @@ function stripQuotes(p: string): string {
 // Rules
 
 async function evalRule(rule: AnyRule, site: Site, state: State): Promise<Outcome> {
+  if (!state.trace) return evalNode(rule, site, state);
+  const event = open(state, site.path, kindOf(rule), nonEmpty(rule.name));
+  const parent = state.event;
+  state.event = event;
+  state.depth++;
+  try {
+    const outcome = await evalNode(rule, site, state);
+    settle(event, outcome);
+    return outcome;
+  } finally {
+    state.depth--;
+    state.event = parent;
+  }
+}
+
+async function evalNode(rule: AnyRule, site: Site, state: State): Promise<Outcome> {
   switch (rule.rule) {
     case 'allow':
       return PASS;
@@ -487,12 +552,13 @@ const TYPE_WORD: Record<string, 'string' | 'number' | 'boolean' | 'date'> = {
   date: 'date',
 };
 
-/** A scalar operand of `type` (for dates, a parsed instant), or a failure. */
-function scalarOperand(operand: Json, type: string, site: Site, state: State): { value: unknown } | { failure: Outcome } {
+/** A scalar operand of `type` (for dates, a parsed instant), or a failure. `seen` gets the value as read. */
+function scalarOperand(operand: Json, type: string, site: Site, state: State, seen: { value?: unknown } = {}): { value: unknown } | { failure: Outcome } {
   const word = TYPE_WORD[type]!;
   if (isReference(operand)) {
     const r = resolve(operand, site, state);
     if ('failure' in r) return r;
+    seen.value = r.value;
     if (type === 'date') {
       const when = readDate(r.value);
       return when ? { value: when } : { failure: fail(site, 'error', msg.badDate(operand)) };
@@ -500,6 +566,7 @@ function scalarOperand(operand: Json, type: string, site: Site, state: State): {
     const jsType = type === 'bool' ? 'boolean' : type;
     return typeof r.value === jsType ? r : { failure: fail(site, 'error', msg.notA(operand, word)) };
   }
+  seen.value = operand;
   if (type === 'date') {
     if (typeof operand !== 'string') return { failure: fail(site, 'error', msg.notA(operand, 'date')) };
     const when = readDate(operand);
@@ -511,10 +578,14 @@ function scalarOperand(operand: Json, type: string, site: Site, state: State): {
   return { failure: fail(site, 'error', msg.notA(operand, word)) };
 }
 
-/** The list operand of `in`/`notIn`. */
-function listOperand(operand: Json, op: string, type: 'string' | 'number', site: Site, state: State): { list: unknown[] } | { failure: Outcome } {
+/** The list operand of `in`/`notIn`. `seen` gets the list as read. */
+function listOperand(operand: Json, op: string, type: 'string' | 'number', site: Site, state: State, seen: { value?: unknown } = {}): { list: unknown[] } | { failure: Outcome } {
   if (Array.isArray(operand)) {
     const list: unknown[] = [];
+    const done = (): { list: unknown[] } => {
+      seen.value = list;
+      return { list };
+    };
     for (const element of operand) {
       if (isReference(element)) {
         const r = resolve(element, site, state);
@@ -529,11 +600,12 @@ function listOperand(operand: Json, op: string, type: 'string' | 'number', site:
         return { failure: fail(site, 'error', msg.notA(element, type)) };
       }
     }
-    return { list };
+    return done();
   }
   if (isReference(operand)) {
     const r = resolve(operand, site, state);
     if ('failure' in r) return r;
+    seen.value = r.value;
     if (!Array.isArray(r.value) || !r.value.every((x) => typeof x === type)) {
       return { failure: fail(site, 'error', msg.notA(operand, type === 'string' ? 'list of strings' : 'list of numbers')) };
     }
@@ -566,21 +638,32 @@ async function evalMatch(rule: Extract<Rule, { rule: 'match' }>, site: Site, sta
   if (!Object.hasOwn(EVALS_BY_TYPE, type)) return fail(site, 'error', msg.unknownType(type));
   if (!['==', '!=', '>', '>=', '<', '<=', 'in', 'notIn'].includes(op)) return fail(site, 'error', msg.unknownEval(op));
   if (!EVALS_BY_TYPE[type]!.includes(op)) return fail(site, 'error', msg.cannotCompare(op, PLURAL[type]!));
-  const a = scalarOperand(f1, type, site, state);
-  if ('failure' in a) return a.failure;
-  let holds: boolean;
-  if (op === 'in' || op === 'notIn') {
-    const l = listOperand(f2, op, type as 'string' | 'number', site, state);
-    if ('failure' in l) return l.failure;
-    const member = l.list.includes(a.value);
-    holds = op === 'in' ? member : !member;
-  } else {
-    const b = scalarOperand(f2, type, site, state);
-    if ('failure' in b) return b.failure;
-    if (type === 'date') holds = compare(op, (a.value as When).ns, (b.value as When).ns);
-    else holds = compare(op, a.value as number, b.value as number);
+  // The operands' values as read, for a trace (an operand that could not be read has none).
+  const seen1: { value?: unknown } = {};
+  const seen2: { value?: unknown } = {};
+  try {
+    const a = scalarOperand(f1, type, site, state, seen1);
+    if ('failure' in a) return a.failure;
+    let holds: boolean;
+    if (op === 'in' || op === 'notIn') {
+      const l = listOperand(f2, op, type as 'string' | 'number', site, state, seen2);
+      if ('failure' in l) return l.failure;
+      const member = l.list.includes(a.value);
+      holds = op === 'in' ? member : !member;
+    } else {
+      const b = scalarOperand(f2, type, site, state, seen2);
+      if ('failure' in b) return b.failure;
+      if (type === 'date') holds = compare(op, (a.value as When).ns, (b.value as When).ns);
+      else holds = compare(op, a.value as number, b.value as number);
+    }
+    return holds ? PASS : fail(site, 'denied', msg.mismatch(f1, op, f2));
+  } finally {
+    if (state.event) state.event.match = { eval: op, type, f1: tracedOperand(f1, seen1), f2: tracedOperand(f2, seen2) };
   }
-  return holds ? PASS : fail(site, 'denied', msg.mismatch(f1, op, f2));
+}
+
+function tracedOperand(expr: Json, seen: { value?: unknown }): TracedOperand {
+  return Object.hasOwn(seen, 'value') ? { expr, value: traced(seen.value) } : { expr };
 }
 
 // ---------------------------------------------------------------------------
@@ -703,8 +786,13 @@ function applyAction(action: ResponseAction, row: Record<string, unknown>, ctx: 
 }
 
 async function evalTransform(rule: AnyRule, site: Site, state: State): Promise<Outcome> {
+  const event = state.event;
   const gate = await checkClause(rule, site, state);
-  if (gate !== undefined) return gate;
+  if (gate !== undefined) {
+    if (event && gate.ok) event.applied = false;
+    return gate;
+  }
+  if (event) event.applied = true;
   if (rule.rule === 'force') {
     const r = rule as Extract<Rule, { rule: 'force' }>;
     const t = target(r.field, site);
@@ -779,8 +867,11 @@ function resolveFind(value: Json, site: Site, state: State): { value: unknown } 
 async function evalQuery(rule: Extract<Rule, { rule: 'query' }>, site: Site, state: State): Promise<Outcome> {
   const where = storeTarget(rule.store, site);
   if ('failure' in where) return where.failure;
+  const event = state.event;
+  if (event) event.query = { db: rule.db, col: rule.col };
   const find = resolveFind(rule.find, site, state);
   if ('failure' in find) return find.failure;
+  if (event?.query) event.query.find = traced(find.value);
   if (typeof state.ctx?.query !== 'function') return fail(site, 'error', msg.noQuery());
   let rows: unknown;
   try {
@@ -789,6 +880,7 @@ async function evalQuery(rule: Extract<Rule, { rule: 'query' }>, site: Site, sta
     return fail(site, 'error', msg.queryFailed(rule.db, rule.col));
   }
   if (!Array.isArray(rows)) return fail(site, 'error', msg.queryFailed(rule.db, rule.col));
+  if (event?.query) event.query.rows = rows.length;
   if (!store(state.args, where.segments, rows)) return fail(site, 'error', msg.notSettable(rule.store ?? 'args.result'));
   if (rule.clause !== undefined) {
     const clause = rule.clause as AnyRule;
@@ -801,6 +893,8 @@ async function evalQuery(rule: Extract<Rule, { rule: 'query' }>, site: Site, sta
 async function evalWebhook(rule: Extract<Rule, { rule: 'webhook' }>, site: Site, state: State): Promise<Outcome> {
   const where = storeTarget(rule.store, site);
   if ('failure' in where) return where.failure;
+  const event = state.event;
+  if (event) event.webhook = { url: rule.url };
   const fetcher = state.ctx?.fetch;
   if (typeof fetcher !== 'function') return fail(site, 'error', msg.noFetch());
   const timeoutMs = typeof rule.timeout === 'number' ? rule.timeout : DEFAULT_WEBHOOK_TIMEOUT;
@@ -822,6 +916,7 @@ async function evalWebhook(rule: Extract<Rule, { rule: 'webhook' }>, site: Site,
   }
   if (answer === timedOut) return fail(site, 'error', msg.webhookTimeout(rule.url));
   if (!isPlainRecord(answer) || typeof answer.status !== 'number') return fail(site, 'error', msg.webhookFailed(rule.url));
+  if (event?.webhook) event.webhook.status = answer.status;
   if (!(answer.status >= 200 && answer.status < 300)) return fail(site, 'denied', msg.webhookRefused(rule.url));
   if (answer.body === undefined) return fail(site, 'error', msg.webhookNotJson(rule.url));
   if (!store(state.args, where.segments, answer.body)) return fail(site, 'error', msg.notSettable(rule.store ?? 'args.result'));
@@ -856,29 +951,41 @@ async function evalCode(rule: Extract<Rule, { rule: 'code' }>, site: Site, state
 
 async function evalCollection(c: RequirementCollection, state: State): Promise<Outcome> {
   const requirements: PolicyRequirement[] = [...c.collection];
-  if (c.implicitAuthenticated && !requirements.some((r) => r.type === 'allowAnonymous')) {
-    requirements.unshift({ name: 'authenticated', type: 'authenticated' });
-  }
+  const implied = c.implicitAuthenticated && !requirements.some((r) => r.type === 'allowAnonymous');
+  if (implied) requirements.unshift({ name: 'authenticated', type: 'authenticated' });
   if (requirements.length === 0) return { ok: false, decision: makeDenial('error', msg.emptyCollection(), c.path) };
   let erred = false;
-  for (const req of requirements) {
+  for (const [i, req] of requirements.entries()) {
+    // The implied requirement is reported at the collection's path (it has no name of its own).
+    const event = state.trace ? requirementEvent(state, c, req, implied && i === 0) : undefined;
+    const failed = (code: DenialCode, reason: string) => {
+      if (event) {
+        event.outcome = code;
+        event.reason = reason;
+      }
+    };
     switch (req.type) {
       case 'allowAnonymous':
         return PASS;
       case 'authenticated':
         if (hasSession(state.args)) return PASS;
+        failed('unauthenticated', msg.unauthenticated());
         break;
       case 'role': {
         const role = Object.hasOwn(state.input, 'role') ? state.input.role : undefined;
         if (typeof role === 'string' && (req.roles ?? []).includes(role)) return PASS;
+        failed('denied', typeof role === 'string' ? `role \`${show(role)}\` is not one of the roles listed` : 'the caller has no role');
         break;
       }
       case 'rule': {
         const rule = req.rule as AnyRule;
         const path = `${c.path}.${req.name}.rule`;
         const mark = state.actions.length;
+        state.depth++;
         const o = await evalRule(rule, enter({ path }, rule, path), state);
+        state.depth--;
         if (o.ok) return PASS;
+        failed(o.decision.code ?? 'denied', o.decision.reason ?? msg.denied());
         state.actions.length = mark;
         if (isError(o)) erred = true;
         break;
@@ -889,4 +996,10 @@ async function evalCollection(c: RequirementCollection, state: State): Promise<O
   const needsSession = requirements.some((r) => r.type === 'authenticated');
   const code: DenialCode = needsSession && !hasSession(state.args) ? 'unauthenticated' : erred ? 'error' : 'denied';
   return { ok: false, decision: makeDenial(code, msg.requirementsFailed(names), c.path, undefined, names) };
+}
+
+function requirementEvent(state: State, c: RequirementCollection, req: PolicyRequirement, implied: boolean): TraceEvent {
+  const event = open(state, implied ? c.path : `${c.path}.${req.name}`, 'requirement', req.name);
+  event.requirement = implied ? { type: req.type, implied: true } : req.roles ? { type: req.type, roles: req.roles } : { type: req.type };
+  return event;
 }

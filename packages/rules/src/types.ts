@@ -1,4 +1,4 @@
-import type { CodeFunction, Json, Rule } from '@dfc/schema';
+import type { CodeFunction, Json, Rule, RuleKind } from '@dfc/schema';
 
 /**
  * What a rule sees. `args` holds the request (Space Cloud's variables); `res` holds
@@ -110,3 +110,52 @@ export type CompiledRule = ((input: RuleInput, ctx?: RuleContext) => Decision | 
 };
 
 export type { Rule };
+
+/** Options of the reference interpreter (`evaluate`, `evaluateRequirements`). */
+export interface EvaluateOptions {
+  /**
+   * Collects one event per rule node, requirement and collection evaluated, in
+   * evaluation order (a node's event comes before its clauses'), with the values each
+   * `match` compared. For explanations (`dfc explain`) and coverage (`dfc test`); the
+   * decision is the same with or without it.
+   */
+  trace?: TraceEvent[];
+}
+
+/** How a traced node ended: it held (`pass`), or failed with that denial code. */
+export type TraceOutcome = 'pass' | DenialCode;
+
+/** An operand of a traced `match`: as written, and the value it had (absent when it could not be read). */
+export interface TracedOperand {
+  expr: Json;
+  value?: unknown;
+}
+
+/** One step of a traced evaluation. */
+export interface TraceEvent {
+  /**
+   * Config path of the node: a rule (`rules.blog.posts.read.clauses[1]`), a requirement
+   * collection (`services.blog.security`) or one of its requirements
+   * (`services.blog.security.signedIn`).
+   */
+  path: string;
+  /** Depth below the evaluated root (0 for the root). */
+  depth: number;
+  /** The rule type, or `collection` / `requirement`. */
+  kind: RuleKind | 'collection' | 'requirement';
+  /** The node's own `name`. */
+  name?: string;
+  outcome: TraceOutcome;
+  /** Why it failed (the denial's reason). */
+  reason?: string;
+  /** `match`: the comparison and the values of both operands. */
+  match?: { eval: string; type: string; f1: TracedOperand; f2: TracedOperand };
+  /** Transforms: false when the `clause` did not hold and the transform was skipped. */
+  applied?: boolean;
+  /** `query`: the find as resolved and how many rows came back. */
+  query?: { db: string; col: string; find?: unknown; rows?: number };
+  /** `webhook`: the URL and the status it answered. */
+  webhook?: { url: string; status?: number };
+  /** Requirements: the requirement's type; `implied` for the service level's implied `authenticated`. */
+  requirement?: { type: string; implied?: boolean; roles?: readonly string[] };
+}
