@@ -37,7 +37,7 @@ export interface CommandArgs {
 
 /**
  * One `dfc <name>` command. Adding a command is one file that exports one of these,
- * plus its entry in commands/index.ts.
+ * plus its `{ name, load }` entry in commands/index.ts (loaded only when it runs).
  */
 export interface DfcCommand {
   name: string;
