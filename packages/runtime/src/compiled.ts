@@ -41,12 +41,14 @@ export interface CompiledTable {
   security: Collection | null;
   fieldSecurity: ReadonlyMap<string, Collection>;
   /** The rule per operation (the table's own, else the service's `default` table's). */
-  rules: Partial<Record<Operation, { key: string; fn: RuleFn }>>;
+  rules: Partial<Record<Operation, { key: string; fn: RuleFn; path: string }>>;
 }
 
 export interface Collection {
   level: 'service' | 'table' | 'field';
   key: string;
+  /** Config path of the collection, e.g. `services.blog.tables.posts.security`. */
+  path: string;
   requirements: PolicyRequirement[];
   /** The module's closure for the collection's `rule` requirements, if it exports one. */
   fn?: RuleFn;
@@ -54,6 +56,12 @@ export interface Collection {
 
 export interface CompileOptions {
   env?: Env;
+  /**
+   * Resolve the apps' API keys (from `env`) so requests can name their app by key.
+   * Trusted callers that name apps directly (`dfc test`, `dfc explain --app`) pass
+   * false and need none of the keys' secrets. @default true
+   */
+  resolveApiKeys?: boolean;
 }
 
 export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): CompiledPolicy {
@@ -61,7 +69,7 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
   const resolveSecret = secretResolver(opts.env ?? process.env);
 
   const keyDigests = new Map<string, { app: string; digest: Buffer }>();
-  for (const [name, app] of Object.entries(policy.apps)) {
+  for (const [name, app] of opts.resolveApiKeys === false ? [] : Object.entries(policy.apps)) {
     const hex =
       'sha256' in app.apiKey
         ? app.apiKey.sha256
@@ -85,7 +93,7 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
         // The module may key a fallback under the table itself or under `default`.
         const fn = module.rules[key] ?? (own ? undefined : module.rules[ownKey]);
         if (!fn) continue; // no closure: the operation is denied
-        rules[op] = { key, fn };
+        rules[op] = { key, fn, path: configPath(['rules', ...key.split('/')]) };
       }
       const fieldSecurity = new Map<string, Collection>();
       for (const [cname, col] of Object.entries(table.columns)) {
@@ -122,10 +130,19 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
 }
 
 function collection(level: Collection['level'], key: string, requirements: PolicyRequirement[], module: PolicyModule): Collection {
-  const c: Collection = { level, key, requirements };
+  const [service = '', table, column] = key.split('/');
+  const segments = ['services', service, ...(table !== undefined ? ['tables', table] : []), ...(column !== undefined ? ['columns', column] : []), 'security'];
+  const c: Collection = { level, key, path: configPath(segments), requirements };
   const fn = module.requirements[key];
   if (fn) c.fn = fn;
   return c;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** A config path as dfc prints it (`rules.blog.posts.read`, `services["my-api"].security`). */
+export function configPath(segments: readonly string[]): string {
+  return segments.map((s, i) => (IDENTIFIER.test(s) ? (i === 0 ? s : '.' + s) : '[' + JSON.stringify(s) + ']')).join('');
 }
 
 /** Look up an API key: digest, Map, then a constant-time comparison of the fixed-length digests. */

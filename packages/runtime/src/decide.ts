@@ -1,5 +1,7 @@
-import { FALSE, andWhere, type Json, type Operation, type PolicyAccess, type Verb, type Where } from '@dfc/schema';
-import type { Decision, ResponseAction, RuleContext, RuleInput } from './rule-types.js';
+import { FALSE, andWhere, type Json, type Operation, type PolicyAccess, type Rule, type Verb, type Where } from '@dfc/schema';
+import { evaluate, evaluateRequirements } from '@dfc/rules';
+import type { Decision, ResponseAction, RuleContext, RuleInput, TraceEvent } from './rule-types.js';
+import { recordIo, type IoRecorder } from './replay.js';
 import { rulesRuntime } from './rules-runtime.js';
 import type { AccessMatch, Tier } from './access.js';
 import { appForKey, type Collection, type CompiledPolicy, type CompiledTable } from './compiled.js';
@@ -45,25 +47,72 @@ export interface DecideRequest {
    * any table is readable; the result lists the tables the caller may read.
    */
   listing?: boolean;
-  /** Collect a trace of every step. */
+  /**
+   * Collect a trace of every step, with the values each rule compared (the rule engine's
+   * reference interpreter replays what the closures did; see replay.ts).
+   */
   trace?: boolean;
+}
+
+/** A requirement collection as a trace reports it. */
+export interface TracedCollection {
+  level: Collection['level'];
+  key: string;
+  /** Config path, e.g. `services.blog.security`. */
+  path: string;
+  passed: boolean;
+  failed: string[];
+  /** The collection, each requirement tried and each rule node evaluated, with values. */
+  events?: TraceEvent[];
+  /** False when the replay did not reach the closure's verdict (a bug in dfc: please report it). */
+  agrees?: boolean;
+}
+
+/** A change a rule made to the request (`force`, `remove`, `encrypt`, `hash`). */
+export interface Mutation {
+  /** E.g. `args.doc.userId`. */
+  path: string;
+  /** Absent when the rule added the field. */
+  before?: unknown;
+  /** Absent when the rule removed the field. */
+  after?: unknown;
 }
 
 export interface Trace {
   app?: string;
   role?: string;
   roleSource?: 'claim' | 'app default';
+  /** The session's role claim when it named a role this app does not let it select. */
+  ignoredRoleClaim?: unknown;
   access?: {
     component: string;
+    verb: Verb;
     tier: Tier | null;
     matched: readonly PolicyAccess[];
     overridden: readonly PolicyAccess[];
     verbs: Verb[];
+    /** Entries of the deciding tier that grant the verb (their filters apply). */
+    granting: readonly PolicyAccess[];
   };
-  requirements: { level: Collection['level']; key: string; passed: boolean; failed: string[] }[];
-  rule?: { key: string; decision: Decision } | { key: null; decision: Decision };
+  requirements: TracedCollection[];
+  rule?:
+    | {
+        key: string;
+        /** Config path of the rule, e.g. `rules.blog.posts.read`. */
+        path: string;
+        decision: Decision;
+        /** Every node evaluated, with values. */
+        events?: TraceEvent[];
+        /** False when the replay did not reach the closure's verdict (a bug in dfc: please report it). */
+        agrees?: boolean;
+      }
+    | { key: null; decision: Decision };
+  /** What the rule changed in `args.find`, `args.doc` and `args.update`. */
+  mutations?: Mutation[];
   where?: Where;
   forced?: Record<string, Json>;
+  /** `res.…` work left for the response. */
+  response?: readonly ResponseAction[];
 }
 
 export interface Allowed {
@@ -104,8 +153,11 @@ export function operationOf(verb: Verb): Operation {
   return OPERATION_OF[verb];
 }
 
-export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: RuleContext = {}): Promise<DecideResult> {
+export async function decide(compiled: CompiledPolicy, req: DecideRequest, host: RuleContext = {}): Promise<DecideResult> {
   const trace: Trace | undefined = req.trace ? { requirements: [] } : undefined;
+  // Traced: the closures run with recorded I/O so the interpreter can replay them.
+  const io = trace ? recordIo(host, compiled.module.code) : undefined;
+  const ctx = io ? io.ctx : host;
   const deny = (error: DfcError, app?: string, role?: string): Denied => {
     const d: Denied = { allow: false, error };
     if (app !== undefined) d.app = app;
@@ -143,6 +195,7 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
       if (trace) trace.roleSource = 'claim';
     }
   }
+  if (trace && roleName === null && claims && roleClaim && Object.hasOwn(claims, roleClaim)) trace.ignoredRoleClaim = claims[roleClaim];
   if (roleName === null && app.role !== null && compiled.roles.has(app.role)) {
     roleName = app.role;
     if (trace) trace.roleSource = 'app default';
@@ -175,10 +228,12 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
   if (trace) {
     trace.access = {
       component,
+      verb: req.verb,
       tier: access.tier,
       matched: access.matched,
       overridden: access.overridden,
       verbs: [...access.verbs],
+      granting: access.granting.get(req.verb) ?? [],
     };
   }
   const roleAccess = compiled.access.get(roleName)!;
@@ -236,8 +291,13 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
     for (const [col, c] of table.fieldSecurity) if (present.has(col)) collections.push(c);
   }
   for (const c of collections) {
-    const r = await runCollection(c, roleName, claims, args, ctx);
-    trace?.requirements.push({ level: c.level, key: c.key, passed: r.passed, failed: r.failed });
+    const r = await runCollection(c, roleName, claims, args, ctx, io);
+    if (trace) {
+      const t: TracedCollection = { level: c.level, key: c.key, path: c.path, passed: r.passed, failed: r.failed };
+      if (r.events) t.events = r.events;
+      if (r.agrees !== undefined) t.agrees = r.agrees;
+      trace.requirements.push(t);
+    }
     if (!r.passed) {
       const names = r.failed.map((n) => q(n)).join(', ');
       const what = c.level === 'service' ? `service ${q(c.key)}` : c.level === 'table' ? `table ${q(c.key)}` : `field ${q(c.key)}`;
@@ -273,8 +333,22 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
       return deny(new DfcError('DFC_ERR_RULE_DENIED', decision.reason!, { note: 'an operation with no rule is denied' }), appName, roleName);
     }
     const findBefore = args.find ? { ...args.find } : undefined;
+    const before = io ? snapshot({ args, role: roleName }) : undefined;
+    const mark = io?.mark ?? 0;
     const decision = await runRule(rule.fn, { args, role: roleName }, ctx, rule.key);
-    if (trace) trace.rule = { key: rule.key, decision };
+    if (trace) {
+      trace.rule = { key: rule.key, path: rule.path, decision };
+      const source = ruleSource(compiled, rule.key);
+      if (io && before && source) {
+        // Before the replay, which works on (and changes) the snapshot.
+        trace.mutations = mutations(before.args, args);
+        const events: TraceEvent[] = [];
+        const replay = io.replay(mark);
+        const again = await evaluate(source, before, replay.ctx, rule.path, { trace: events }).catch(() => undefined);
+        trace.rule.events = events;
+        trace.rule.agrees = again !== undefined && again.allow === decision.allow && !replay.diverged();
+      }
+    }
     if (!decision.allow) {
       const reason = decision.reason ?? `rule ${q(rule.key)} denied the request`;
       const opts = decision.name ? { note: `rule ${q(decision.name)} decided` } : {};
@@ -295,6 +369,7 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, ctx: 
   if (trace) {
     trace.where = where;
     trace.forced = { ...forced };
+    if (response) trace.response = response;
   }
   const allowed: Allowed = {
     allow: true,
@@ -342,20 +417,46 @@ async function runRule(fn: NonNullable<CompiledTable['rules']['read']>['fn'], in
   }
 }
 
+interface CollectionResult {
+  passed: boolean;
+  failed: string[];
+  needsSession: boolean;
+  events?: TraceEvent[];
+  agrees?: boolean;
+}
+
 async function runCollection(
   c: Collection,
   role: string,
   claims: Readonly<Record<string, unknown>> | null,
   args: RuleInput['args'],
   ctx: RuleContext,
-): Promise<{ passed: boolean; failed: string[]; needsSession: boolean }> {
-  const pass = { passed: true, failed: [], needsSession: false };
+  io?: IoRecorder,
+): Promise<CollectionResult> {
   if (c.fn) {
     // The module's closure evaluates the whole collection (implied `authenticated` included).
-    const d = await runRule(c.fn, { args: structuredClone(args), role }, ctx, c.key);
-    if (d.allow) return pass;
-    return { passed: false, failed: [...(d.failed ?? c.requirements.map((r) => r.name))], needsSession: d.code === 'unauthenticated' && !claims };
+    const input: RuleInput = { args: structuredClone(args), role };
+    const before = io ? snapshot(input) : undefined;
+    const mark = io?.mark ?? 0;
+    const d = await runRule(c.fn, input, ctx, c.key);
+    const out: CollectionResult = d.allow
+      ? { passed: true, failed: [], needsSession: false }
+      : { passed: false, failed: [...(d.failed ?? c.requirements.map((r) => r.name))], needsSession: d.code === 'unauthenticated' && !claims };
+    if (io && before) {
+      const events: TraceEvent[] = [];
+      const replay = io.replay(mark);
+      const again = await evaluateRequirements(
+        [{ collection: c.requirements, path: c.path, implicitAuthenticated: c.level === 'service' }],
+        before,
+        replay.ctx,
+        { trace: events },
+      ).catch(() => undefined);
+      out.events = events;
+      out.agrees = again !== undefined && again.allow === d.allow && !replay.diverged();
+    }
+    return out;
   }
+  const pass = { passed: true, failed: [], needsSession: false };
   const failed: string[] = [];
   // Aptify: the endpoint collection holds an implied `authenticated` unless it allows anonymous.
   const implied = c.level === 'service' && !c.requirements.some((r) => r.type === 'allowAnonymous');
@@ -383,6 +484,48 @@ async function runCollection(
   }
   // A 401 only when a session alone would have passed the collection.
   return { passed: false, failed, needsSession: !claims && sessionWouldPass };
+}
+
+/** The rule a compiled table rule was built from (`service/table/operation`, `default` for the fallback). */
+function ruleSource(compiled: CompiledPolicy, key: string): Rule | undefined {
+  const [service = '', table = '', op = ''] = key.split('/');
+  const sets = compiled.policy.rules[service];
+  const set = sets && Object.hasOwn(sets, table) ? sets[table] : undefined;
+  return set && Object.hasOwn(set, op) ? set[op as Operation] : undefined;
+}
+
+/** A copy of a rule input for the replay, or undefined when it cannot be copied. */
+function snapshot(input: RuleInput): RuleInput | undefined {
+  try {
+    return structuredClone(input);
+  } catch {
+    return undefined;
+  }
+}
+
+const MUTABLE_ARGS = ['find', 'doc', 'update'] as const;
+
+/** What a rule changed in `args.find`, `args.doc` and `args.update`, field by field. */
+export function mutations(before: RuleInput['args'], after: RuleInput['args']): Mutation[] {
+  const out: Mutation[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (sameJson(a, b)) return;
+    if (isRecord(a) && isRecord(b)) {
+      const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+      for (const k of keys) walk(Object.hasOwn(a, k) ? a[k] : undefined, Object.hasOwn(b, k) ? b[k] : undefined, `${path}.${k}`);
+      return;
+    }
+    const m: Mutation = { path };
+    if (a !== undefined) m.before = a;
+    if (b !== undefined) m.after = b;
+    out.push(m);
+  };
+  for (const key of MUTABLE_ARGS) walk(before[key], after[key], `args.${key}`);
+  return out;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function forcedCondition(column: string, value: Json, table: CompiledTable | undefined): Where {

@@ -1,7 +1,23 @@
 export { ERRORS, DfcError, isDfcError, errorBody, type ErrorCode, type ErrorBody } from './errors.js';
 export { loadArtifact, validatePolicy, checkModuleShape, type Artifact, type PolicyModule, type RuleFn, type ArtifactVerifier, type LoadArtifactOptions } from './artifact.js';
-export { compilePolicy, appForKey, type CompiledPolicy, type CompiledService, type CompiledTable, type Collection } from './compiled.js';
-export { decide, processResponse, operationOf, type DecideRequest, type DecideResult, type Allowed, type Denied, type Trace, type RequestArgs } from './decide.js';
+export { compilePolicy, appForKey, configPath, type CompileOptions, type CompiledPolicy, type CompiledService, type CompiledTable, type Collection } from './compiled.js';
+export {
+  decide,
+  processResponse,
+  operationOf,
+  mutations,
+  type DecideRequest,
+  type DecideResult,
+  type Allowed,
+  type Denied,
+  type Trace,
+  type TracedCollection,
+  type Mutation,
+  type RequestArgs,
+} from './decide.js';
+export { explain, type Explanation, type ExplainOptions } from './explain.js';
+export { findRows, ruleFind, matchesOperators, type RuleFind } from './rule-query.js';
+export { matchesWhere, printFilter } from './data/index.js';
 export { resolveAccess, precomputeAccess, type AccessMatch, type Tier } from './access.js';
 export { encryptSecret, decryptSecret, parseMasterKey, secretResolver, type Env, type SecretResolver } from './secrets.js';
 export { compileCors, actualHeaders, preflight, normalizeOrigin, originAllowed, type CorsPolicy, type CorsEntry } from './cors.js';
@@ -16,3 +32,4 @@ export { parseJsonBody, checkJson, isJsonMediaType } from './body.js';
 export { createAndSeedSqlite, seedTransform, type SeedResult } from './seed.js';
 export { openDataSource, createTables, seed, DataError, FilterError, type DataSource } from './data/index.js';
 export { sampleKeys, sampleTokens, isDevelopmentEnvFile, type SampleKey, type SampleToken } from './dev.js';
+export type { Decision, ResponseAction, RuleContext, RuleInput, TraceEvent, TracedOperand } from './rule-types.js';

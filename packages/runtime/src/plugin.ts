@@ -19,7 +19,9 @@ import {
 } from './data/index.js';
 import { decide, processResponse, type Allowed, type DecideRequest, type RequestArgs } from './decide.js';
 import { DfcError, errorBody, isDfcError, q, type ErrorCode } from './errors.js';
+import { explain, type Explanation } from './explain.js';
 import { openApiFor } from './openapi.js';
+import { matchesOperators, ruleFind } from './rule-query.js';
 import type { RuleContext } from './rule-types.js';
 import { Runtime, type RuntimeOptions, type State } from './runtime.js';
 
@@ -129,12 +131,13 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   });
 
   app.setErrorHandler(async (err, req: DfcRequest, reply) => {
+    if (err instanceof ExplainAnswer) return reply.code(200).type('application/json; charset=utf-8').send({ explain: err.explanation });
     const state = req[kState] ?? runtime.state;
     const e = toDfcError(err);
     if (e.status >= 500) req.log.error({ err, code: e.code }, 'request failed');
     else req.log.info({ code: e.code }, 'request refused');
     if (e.status === 401 && runtime.limiter && (e.code === 'DFC_ERR_INVALID_API_KEY' || e.code === 'DFC_ERR_INVALID_TOKEN')) {
-      runtime.limiter.fail(req.ip);
+      await runtime.limiter.fail(req.ip);
     }
     if (e.status !== 404 || e.code !== 'DFC_ERR_NOT_FOUND') runtime.metrics.denied(e.code);
     if (e.headers) reply.headers(e.headers);
@@ -154,7 +157,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const cached = req[kIdentity];
     if (cached) return cached;
     if (runtime.limiter) {
-      const wait = runtime.limiter.blockedFor(req.ip);
+      const wait = await runtime.limiter.blockedFor(req.ip);
       if (wait > 0) throw new DfcError('DFC_ERR_RATE_LIMITED', undefined, { headers: { 'retry-after': String(wait) } });
     }
     const creds = readCredentials(req.raw.rawHeaders, req.query as Record<string, unknown>, {
@@ -195,7 +198,16 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     if (id.token !== undefined) full.token = id.token;
     const d = await decide(state.compiled, full, ruleContext(state));
     if (state.debug && d.trace) {
-      reply.header('x-dfc-decision', JSON.stringify({ allow: d.allow, app: d.trace.app, role: d.trace.role, tier: d.trace.access?.tier, requirements: d.trace.requirements, rule: d.trace.rule }).slice(0, 4000));
+      // The header stays small: the values each rule compared are in `?explain`.
+      const requirements = d.trace.requirements.map(({ events: _e, ...c }) => c);
+      const rule = d.trace.rule && 'events' in d.trace.rule ? (({ events: _e, ...r }) => r)(d.trace.rule) : d.trace.rule;
+      reply.header('x-dfc-decision', JSON.stringify({ allow: d.allow, app: d.trace.app, role: d.trace.role, tier: d.trace.access?.tier, requirements, rule }).slice(0, 4000));
+      // Debug only: `?explain` answers with the explanation instead of running the request.
+      if (wantsExplanation(req)) {
+        const origin = req.headers.origin;
+        const cors = origin !== undefined ? { policy: state.cors, origin, path: pathOf(req.url, prefix) } : undefined;
+        throw new ExplainAnswer(explain(d, full, cors ? { cors } : {}));
+      }
     }
     if (!d.allow) throw d.error;
     return d;
@@ -520,22 +532,28 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const ds = state.sources.get(service);
     const def = svcTable(state, service, table);
     if (!ds || !def) throw new DfcError('DFC_ERR_INTERNAL', `a query rule names an unknown table ${q(`${service}.${table}`)}`);
-    const eq: Where[] = [];
-    const post: [string, Record<string, unknown>][] = [];
-    for (const [k, v] of Object.entries(find)) {
-      if (!Object.hasOwn(def.columns, k)) throw new DfcError('DFC_ERR_INTERNAL', `a query rule names an unknown column ${q(k)}`);
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) post.push([k, v as Record<string, unknown>]);
-      else if (v === null) eq.push({ kind: 'null', column: k, negated: false });
-      else if (Array.isArray(v)) eq.push({ kind: 'in', column: k, values: v, negated: false });
-      else eq.push({ kind: 'cmp', column: k, op: '=', value: v });
-    }
-    const rows = await ds.select(table, { where: andWhere(eq), limit: MAX_RECORDS });
-    return post.length === 0 ? rows : rows.filter((r) => post.every(([k, ops]) => mongoMatch(r[k], ops)));
+    const f = ruleFind(find, def);
+    const rows = await ds.select(table, { where: f.where, limit: MAX_RECORDS });
+    return f.operators.length === 0 ? rows : rows.filter((r) => matchesOperators(r, f.operators));
   }
 };
 
 // ---------------------------------------------------------------------------
 // helpers
+
+/** Thrown (debug mode only) to answer a request with its explanation; nothing else runs. */
+class ExplainAnswer extends Error {
+  constructor(readonly explanation: Explanation) {
+    super('explanation');
+  }
+}
+
+function wantsExplanation(req: FastifyRequest): boolean {
+  const query = req.query as Record<string, unknown>;
+  if (!Object.hasOwn(query, 'explain')) return false;
+  const v = query.explain;
+  return v !== 'false' && v !== '0';
+}
 
 function pathOf(url: string, prefix: string): string {
   const i = url.indexOf('?');
@@ -657,31 +675,6 @@ function writeCheckFailed(table: string): DfcError {
   return new DfcError('DFC_ERR_WRITE_CHECK_FAILED', `a written record of ${q(table)} would fall outside what the role may write`, {
     note: 'nothing was written',
   });
-}
-
-/** Mongo-style operators a `query` rule's find may hold for one column. */
-function mongoMatch(value: unknown, ops: Record<string, unknown>): boolean {
-  for (const [op, arg] of Object.entries(ops)) {
-    const list = Array.isArray(arg) ? arg : [arg];
-    const have = Array.isArray(value) ? value : [value];
-    switch (op) {
-      case '$eq':
-        if (JSON.stringify(value) !== JSON.stringify(arg)) return false;
-        break;
-      case '$ne':
-        if (JSON.stringify(value) === JSON.stringify(arg)) return false;
-        break;
-      case '$in':
-        if (!have.some((h) => list.some((l) => l === h))) return false;
-        break;
-      case '$nin':
-        if (have.some((h) => list.some((l) => l === h))) return false;
-        break;
-      default:
-        return false; // an operator we do not know matches nothing (fail closed)
-    }
-  }
-  return true;
 }
 
 /** Any error as a DfcError whose message is safe for a client. */

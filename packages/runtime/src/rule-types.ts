@@ -1,2 +1,2 @@
 /** The rule engine's contract types, from `@dfc/rules`. */
-export type { CompiledRule, Decision, DenialCode, FieldCrypto, ResponseAction, RuleContext, RuleInput } from '@dfc/rules';
+export type { CompiledRule, Decision, DenialCode, FieldCrypto, ResponseAction, RuleContext, RuleInput, TraceEvent, TracedOperand } from '@dfc/rules';
