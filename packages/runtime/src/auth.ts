@@ -212,12 +212,14 @@ function copyClaims(p: JWTPayload): Record<string, unknown> {
 
 export interface FailureLimiter {
   /** Seconds until the client may try again, or 0. */
-  blockedFor(client: string): number;
-  fail(client: string): void;
+  blockedFor(client: string): number | Promise<number>;
+  fail(client: string): void | Promise<void>;
+  /** Release connections (a shared store). */
+  close?(): Promise<void>;
 }
 
 /** Counts authentication failures per client in a fixed window (in-process). */
-export function failureLimiter(opts: { max: number; windowMs: number; now?: () => number }): FailureLimiter {
+export function failureLimiter(opts: { max: number; windowMs: number; now?: () => number }): FailureLimiter & { blockedFor(client: string): number; fail(client: string): void } {
   const now = opts.now ?? Date.now;
   const counts = new LRUCache<string, { n: number; start: number }>({ max: 50_000 });
   return {

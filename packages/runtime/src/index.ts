@@ -22,6 +22,8 @@ export { resolveAccess, precomputeAccess, type AccessMatch, type Tier } from './
 export { encryptSecret, decryptSecret, parseMasterKey, secretResolver, type Env, type SecretResolver } from './secrets.js';
 export { compileCors, actualHeaders, preflight, normalizeOrigin, originAllowed, type CorsPolicy, type CorsEntry } from './cors.js';
 export { readCredentials, createJwtVerifier, failureLimiter, type Credentials, type JwtVerifier, type FailureLimiter } from './auth.js';
+export { redisFailureLimiter, type RedisFailureLimiter, type RedisLimiterOptions } from './limiter.js';
+export { RedisClient, RedisReplyError, type RedisOptions, type RespValue } from './redis.js';
 export { dfcPlugin, dfcPlugin as dfc, toDfcError, type DfcPluginOptions } from './plugin.js';
 export { createServer, redactUrl, REDACTED_HEADERS, type ServerOptions, type DfcServer } from './server.js';
 export { Runtime, type RuntimeOptions, type State } from './runtime.js';
