@@ -18,6 +18,8 @@ import type { DataSource, OpenOptions } from './types.js';
 const DEFAULT_STATEMENT_TIMEOUT = 30_000;
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
 const DEFAULT_BUSY_TIMEOUT = 5_000;
+/** Milliseconds better-sqlite3 itself waits for a lock (blocking the event loop). */
+const SYNC_BUSY_WAIT = 10;
 
 // pg type OIDs whose default parsers return strings.
 const INT8_OID = 20;
@@ -78,7 +80,9 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
         database: async () => {
           let db: Database.Database;
           try {
-            db = new Database(file, { timeout: busy });
+            // invariant: the driver waits synchronously, so only briefly; the data source
+            // retries between attempts for the rest of the busy timeout.
+            db = new Database(file, { timeout: Math.min(busy, SYNC_BUSY_WAIT) });
           } catch (err) {
             // A missing directory or an unreadable file: the database cannot be reached (503), not a bug.
             throw new DataError('unavailable', 'the database is unavailable', { cause: err });
@@ -96,7 +100,7 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
         },
       });
       const db = new Kysely<any>({ dialect });
-      core = { dialect: 'sqlite', service, db, closed: false, destroy: () => db.destroy() };
+      core = { dialect: 'sqlite', service, db, closed: false, destroy: () => db.destroy(), busyTimeoutMs: busy };
       break;
     }
     case 'postgres': {

@@ -23,6 +23,12 @@ export interface Core {
   closed: boolean;
   /** Closes the pool; set by the dialect setup. */
   readonly destroy: () => Promise<void>;
+  /**
+   * SQLite: how long an operation keeps retrying while another process holds the lock.
+   * The driver itself waits only briefly (better-sqlite3 waits synchronously, which would
+   * stop every other request); the rest of the wait is between attempts.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 const cores = new WeakMap<DataSource, { core: Core; db: Kysely<any> | Transaction<any> }>();
@@ -34,6 +40,15 @@ export function internalsOf(ds: DataSource): { core: Core; db: Kysely<any> | Tra
 
 /** Largest LIMIT that every dialect accepts, for an OFFSET without a LIMIT (MySQL and SQLite need one). */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** A lock held by another connection (SQLite: `SQLITE_BUSY` and its extended codes), before or after mapping. */
+function isBusy(err: unknown): boolean {
+  const raw = err instanceof DataError ? err.cause : err;
+  const code = (raw as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Marks an error thrown by the caller's transaction callback, so it is rethrown untouched. */
 class CallerError {
@@ -69,11 +84,33 @@ export class SqlDataSource implements DataSource {
   }
 
   private async run<T>(table: PolicyTable | undefined, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof CallerError) throw err;
-      throw mapError(this.dialect, err, table);
+    return this.whileBusy(async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof CallerError) throw err;
+        throw mapError(this.dialect, err, table);
+      }
+    });
+  }
+
+  /**
+   * SQLite: run `fn` again while another process holds the lock, sleeping between
+   * attempts (so other requests go on) until the busy timeout. Only outside a
+   * transaction: a failed attempt has then rolled back, and running it again is safe.
+   */
+  private async whileBusy<T>(fn: () => Promise<T>): Promise<T> {
+    const budget = this.core.busyTimeoutMs;
+    if (budget === undefined || this.inTransaction) return fn();
+    const deadline = Date.now() + budget;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      try {
+        return await fn();
+      } catch (err) {
+        const cause = err instanceof CallerError ? err.error : err;
+        if (!isBusy(cause) || Date.now() + wait > deadline) throw err;
+        await sleep(wait);
+      }
     }
   }
 
@@ -277,13 +314,15 @@ export class SqlDataSource implements DataSource {
     if (this.core.closed) throw new DataError('unavailable', 'the database connection is closed');
     if (this.inTransaction) return fn(this);
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        try {
-          return await fn(new SqlDataSource(this.core, trx, true));
-        } catch (err) {
-          throw new CallerError(err);
-        }
-      });
+      return await this.whileBusy(() =>
+        this.db.transaction().execute(async (trx) => {
+          try {
+            return await fn(new SqlDataSource(this.core, trx, true));
+          } catch (err) {
+            throw new CallerError(err);
+          }
+        }),
+      );
     } catch (err) {
       if (err instanceof CallerError) throw err.error;
       throw mapError(this.dialect, err);
