@@ -4,6 +4,7 @@ import { SignJWT, base64url, exportJWK } from 'jose';
 import { describe, expect, test } from 'vitest';
 import type { PolicyJwt } from '@dfc/schema';
 import { createJwtVerifier, failureLimiter, readCredentials } from './auth.js';
+import { redactUrl } from './server.js';
 import { DfcError } from './errors.js';
 import { secretResolver } from './secrets.js';
 
@@ -150,6 +151,10 @@ describe('readCredentials', () => {
     expect(readCredentials(raw('authorization', 'bearer t'), {}, { queryCredentials: true }).token).toBe('t');
     expect(readCredentials(raw('X-DreamFactory-Session-Token', 't'), {}, { queryCredentials: true }).token).toBe('t');
     expect(readCredentials([], { session_token: 't' }, { queryCredentials: true }).token).toBe('t');
+    // only HTTP's optional whitespace is stripped, not no-break or other Unicode spaces
+    expect(readCredentials(raw('X-Api-Key', ' k\t'), {}, { queryCredentials: true }).apiKey).toBe('k');
+    expect(readCredentials(raw('X-Api-Key', 'k\u00a0'), {}, { queryCredentials: true }).apiKey).toBe('k\u00a0');
+    expect(readCredentials(raw('X-DreamFactory-Session-Token', '\u2003t'), {}, { queryCredentials: true }).token).toBe('\u2003t');
     // the same value in two places is not a conflict
     expect(readCredentials(raw('X-Api-Key', 'k'), { api_key: 'k' }, { queryCredentials: true }).apiKey).toBe('k');
   });
@@ -225,5 +230,16 @@ describe('JWKS', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('redactUrl', () => {
+  test('credential parameters are redacted however their names are spelled', () => {
+    expect(redactUrl('/a?api_key=k1&x=1&session_token=t1')).toBe('/a?api_key=[redacted]&x=1&session_token=[redacted]');
+    expect(redactUrl('/a?api%5Fkey=k1')).toBe('/a?api%5Fkey=[redacted]');
+    expect(redactUrl('/a?%61pi_key=k1&session%5ftoken=t')).toBe('/a?%61pi_key=[redacted]&session%5ftoken=[redacted]');
+    expect(redactUrl('/a?API_KEY=k1&&filter=id%3D1')).toBe('/a?API_KEY=[redacted]&&filter=id%3D1');
+    expect(redactUrl('/a/b')).toBe('/a/b');
+    expect(redactUrl('/a?filter=title%20%3D%20%27api_key%3Dk%27')).toBe('/a?filter=title%20%3D%20%27api_key%3Dk%27');
   });
 });

@@ -21,6 +21,8 @@ export interface Credentials {
 }
 
 const KEY_HEADERS = ['x-api-key', 'x-dreamfactory-api-key'] as const;
+/** Only HTTP's optional whitespace (space, tab) surrounds a header value; `String#trim` would also drop no-break and other Unicode spaces. */
+const ows = (v: string) => v.replace(/^[ \t]+|[ \t]+$/g, '');
 const TOKEN_HEADERS = ['x-dreamfactory-session-token'] as const;
 const MAX_CREDENTIAL = 8192;
 
@@ -54,14 +56,14 @@ export function readCredentials(
   for (const h of KEY_HEADERS) {
     const v = seen.get(h)?.[0];
     if (v !== undefined) {
-      keys.push(v.trim());
+      keys.push(ows(v));
       sources.push(h);
     }
   }
   const auth = seen.get('authorization')?.[0];
   if (auth !== undefined) {
     // RFC 7235: the scheme is case-insensitive; exactly one space before the token.
-    const m = /^bearer ([^\s]+)$/i.exec(auth.trim());
+    const m = /^bearer ([^\s]+)$/i.exec(ows(auth));
     if (!m) {
       throw new DfcError('DFC_ERR_INVALID_TOKEN', undefined, { note: 'send `Authorization: Bearer <token>`' });
     }
@@ -71,7 +73,7 @@ export function readCredentials(
   for (const h of TOKEN_HEADERS) {
     const v = seen.get(h)?.[0];
     if (v !== undefined) {
-      tokens.push(v.trim());
+      tokens.push(ows(v));
       sources.push(h);
     }
   }

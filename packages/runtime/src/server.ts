@@ -39,8 +39,24 @@ export interface DfcServer {
 /** Header names and query parameters whose values never reach a log line. */
 export const REDACTED_HEADERS = ['authorization', 'x-api-key', 'x-dreamfactory-api-key', 'x-dreamfactory-session-token', 'cookie', 'x-admin-token'];
 
+/**
+ * The URL with the value of every query parameter that may carry a credential replaced.
+ * Names are compared after percent-decoding (`api%5Fkey` is `api_key` to the query
+ * parser), and generously: any name holding `key` or `token` is redacted.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:api_key|session_token)=)[^&#]*/gi, '$1[redacted]');
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const parts = url
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const raw = eq < 0 ? part : part.slice(0, eq);
+      const name = raw.replace(/\+/g, ' ').replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))).toLowerCase();
+      return /key|token/.test(name) && eq >= 0 ? `${raw}=[redacted]` : part;
+    });
+  return url.slice(0, q + 1) + parts.join('&');
 }
 
 export async function createServer(opts: ServerOptions): Promise<DfcServer> {
