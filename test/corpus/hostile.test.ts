@@ -206,6 +206,7 @@ describe('hostile corpus', () => {
       source.replace('export const hash', 'const k99 = `x${1}`;\nexport const hash'),
       source.replace('export const hash', 'const k99 = ALLOW.constructor;\nexport const hash'),
       source.replace('export const hash = "h"', 'export const hash = "h" +'),
+      source.replace('export const hash', 'const k99 = ALLOW["constructor"]["constructor"]("return 1");\nexport const hash'),
     ];
     for (const bad of injected) expect(moduleProblems(bad).length, bad.slice(-200)).toBeGreaterThan(0);
   });

@@ -14,6 +14,8 @@ const FIXED = new Set(['input', 'ctx', 'args', 'acts', 'codeTable', 'undefined',
 const PROPERTIES = new Set(['code', 'length', 'status', 'body', 'has', 'includes', 'push']);
 const MINTED = /^[rqkvLc][0-9]+$/;
 const FORBIDDEN = new Set(['eval', 'Function', 'globalThis', 'process', 'require', 'constructor', '__proto__', 'prototype', 'import', 'this', 'arguments', 'window', 'global']);
+/** Keys that would reach a prototype if read or written. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const FORBIDDEN_NODES = new Set(['ObjectExpression', 'TemplateLiteral', 'TaggedTemplateExpression', 'NewExpression', 'ImportExpression', 'ThisExpression', 'WithStatement', 'ClassDeclaration', 'ClassExpression', 'FunctionDeclaration', 'FunctionExpression', 'MetaProperty']);
 
 type Node = acorn.Node & Record<string, unknown>;
@@ -64,6 +66,7 @@ export function moduleProblems(source: string): string[] {
     if (node.type === 'MemberExpression' && node.computed) {
       const prop = node.property as Node;
       if (prop.type !== 'Literal' && prop.type !== 'Identifier') problems.push(`computed member at ${node.start}`);
+      if (prop.type === 'Literal' && FORBIDDEN_KEYS.has(String(prop.value))) problems.push(`member ${String(prop.value)} at ${node.start}`);
     }
     for (const [k, v] of Object.entries(node)) {
       if (k === 'start' || k === 'end' || k === 'loc' || k === 'range') continue;
