@@ -21,8 +21,12 @@ export interface ServerOptions extends RuntimeOptions {
   logStream?: { write(line: string): void };
   /** The admin listener. Defaults to the policy's `admin` block; `false` disables it. */
   admin?: false | { host?: string; port?: number; token?: string };
-  /** Milliseconds. */
-  timeouts?: { request?: number; headers?: number; keepAlive?: number; connection?: number };
+  /**
+   * Milliseconds. `shutdown`: how long `close()` waits for requests in flight before it
+   * closes their connections (a client that never finishes its request cannot hold the
+   * process). @default { request: 30000, headers: 15000, keepAlive: 72000, connection: 60000, shutdown: 10000 }
+   */
+  timeouts?: { request?: number; headers?: number; keepAlive?: number; connection?: number; shutdown?: number };
   plugin?: Omit<DfcPluginOptions, keyof RuntimeOptions | 'runtime' | 'hsts'>;
 }
 
@@ -32,7 +36,7 @@ export interface DfcServer {
   runtime: Runtime;
   /** Start both listeners; resolves to their addresses. */
   listen(): Promise<{ url: string; adminUrl?: string }>;
-  /** Stop accepting, finish requests in flight, close database pools. */
+  /** Stop accepting, finish requests in flight (up to `timeouts.shutdown`), close database pools. */
   close(): Promise<void>;
 }
 
@@ -106,7 +110,17 @@ export async function createServer(opts: ServerOptions): Promise<DfcServer> {
       return out;
     },
     async close() {
-      await Promise.allSettled([admin?.close(), app.close()]);
+      // Requests still open at the deadline lose their connections; the close then completes.
+      const deadline = setTimeout(() => {
+        app.server.closeAllConnections();
+        admin?.server.closeAllConnections();
+      }, t.shutdown ?? 10_000);
+      deadline.unref();
+      try {
+        await Promise.allSettled([admin?.close(), app.close()]);
+      } finally {
+        clearTimeout(deadline);
+      }
     },
   };
 }
