@@ -315,9 +315,8 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
 
   async function listRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined) {
     const query = req.query as Record<string, string | undefined>;
-    // Decide first with no client filter parsed, so an unknown table or a denied role
-    // answers without revealing anything about columns.
-    const clientWhere = def ? clientFilter(query, def) : undefined;
+    // A filter that does not parse is answered only to a caller who may read the table.
+    const clientWhere = def ? await clientFilterFor(req, reply, state, service, table, def, 'GET', query) : undefined;
     const find = clientWhere ? findOf(clientWhere) : undefined;
     const d = await allow(req, reply, state, { service, table, verb: 'GET', args: find ? { find } : {} });
     const tdef = def!;
@@ -392,8 +391,9 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const query = req.query as Record<string, string | undefined>;
     if ((query.ids !== undefined && query.ids !== '') || (query.filter !== undefined && query.filter !== '')) {
       // One set of values applied to the rows named by `ids` or `filter`.
-      const where = def ? clientFilter(query, def) : undefined;
+      const where = def ? await clientFilterFor(req, reply, state, service, table, def, verb, query) : undefined;
       if (def && !where) throw new DfcError('DFC_ERR_NO_RECORDS', 'the request names no records to update');
+      await refuseHiddenFilter(req, state, service, table, where, query);
       const { records } = recordsOf(req.body, def, table, false);
       if (records.length === 0) throw new DfcError('DFC_ERR_NO_RECORDS', 'the request body holds no values to set');
       const ids = await updateWhere(req, reply, state, service, table, def, verb, where, records[0]!, false);
@@ -465,7 +465,8 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const query = req.query as Record<string, string | undefined>;
     let clientWhere: Where | undefined;
     if (def) {
-      clientWhere = clientFilter(query, def);
+      clientWhere = await clientFilterFor(req, reply, state, service, table, def, 'DELETE', query);
+      await refuseHiddenFilter(req, state, service, table, clientWhere, query);
       if (!clientWhere && req.body !== undefined) {
         const { records } = recordsOf(req.body, def, table, true);
         if (records.length > 0) clientWhere = { kind: 'in', column: def.primaryKey, values: records.map((r) => r[def.primaryKey] as Json), negated: false };
@@ -509,6 +510,38 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const rows = await sourceOf(state, service).delete(table, andWhere([clientWhere, d.where]));
     if (byId && rows.length === 0) throw notFound(table, idText ?? '');
     return rows.map((r) => ({ [tdef.primaryKey]: r[tdef.primaryKey] }));
+  }
+
+  /**
+   * The client's `ids` or `filter`. When they do not parse, the caller's access to the
+   * table is decided first: a caller who may not use it learns nothing about its columns.
+   */
+  async function clientFilterFor(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable, verb: Verb, query: Record<string, string | undefined>): Promise<Where | undefined> {
+    try {
+      return clientFilter(query, def);
+    } catch (e) {
+      await allow(req, reply, state, { service, table, verb, args: {} });
+      throw e;
+    }
+  }
+
+  /**
+   * A write's `filter` may not name a column the read rule removes from this caller's
+   * rows: the ids a write answers with would tell which rows hold a value it cannot read.
+   */
+  async function refuseHiddenFilter(req: DfcRequest, state: State, service: string, table: string, where: Where | undefined, query: Record<string, string | undefined>): Promise<void> {
+    if (!where || query.filter === undefined || query.filter === '' || (query.ids !== undefined && query.ids !== '')) return;
+    const id = await identify(req, state);
+    const find = findOf(where);
+    const r: DecideRequest = { service, table, verb: 'GET', claims: id.claims, args: find ? { find } : {} };
+    if (id.apiKey !== undefined) r.apiKey = id.apiKey;
+    if (id.token !== undefined) r.token = id.token;
+    const d = await decide(state.compiled, r, ruleContext(state));
+    if (!d.allow) return;
+    const hidden = removedColumns(d);
+    for (const c of columnsOf(where)) {
+      if (hidden.has(c)) throw new DfcError('DFC_ERR_BAD_FILTER', `invalid \`filter\`: field ${q(c)} is not readable by this caller`);
+    }
   }
 
   function clientFilter(query: Record<string, string | undefined>, def: PolicyTable): Where | undefined {
