@@ -1,0 +1,3 @@
+import { authzSuite } from './fixtures/authz-suite.js';
+
+authzSuite('mysql');
