@@ -21,3 +21,23 @@ test('a request that never completes is cut at the shutdown deadline and close()
   await closed;
   expect(socket.destroyed).toBe(true);
 });
+
+test('a client that trickles its headers is closed soon after the headers deadline, not at Node\'s 30 s check', async () => {
+  const server = await createServer({ policy: makeArtifact(makePolicy({})), env: {}, logger: false, admin: false, port: 0, timeouts: { headers: 300, request: 600 } });
+  const { url } = await server.listen();
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  let answer = '';
+  socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+  socket.on('error', () => {});
+  let closed = false;
+  const done = new Promise<void>((resolve) => socket.on('close', () => ((closed = true), resolve())));
+  socket.write('GET /api/v2/x/_table/t HTTP/1.1\r\nHost: a\r\n');
+  const drip = setInterval(() => socket.writable && socket.write('x'), 100);
+  // bounded wait: well past the 300 ms deadline plus the 1 s check, far below Node's default 30 s
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5_000))]);
+  clearInterval(drip);
+  expect(closed).toBe(true);
+  expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  socket.destroy();
+  await server.close();
+});
