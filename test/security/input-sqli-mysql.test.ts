@@ -1,0 +1,3 @@
+import { sqlInjectionSuite } from './fixtures/sqli-suite.js';
+
+sqlInjectionSuite('mysql');
