@@ -22,13 +22,14 @@ const BROKEN: [fixture: string, code: string, position: string][] = [
 ];
 
 describe.concurrent('dfc build', () => {
-  test('builds examples/blog: exit 0 (warnings allowed), three files, a summary on stderr', async () => {
-    const out = join(tmp.dir, 'blog-out');
-    const r = await runDfc(['build', 'examples/blog', '--out', out]);
+  test('builds: exit 0, three files, a summary on stderr and nothing on stdout', async () => {
+    const dir = copyFixture('minimal', join(tmp.dir, 'ok'));
+    const r = await runDfc(['build', 'minimal', '--out', 'out'], { cwd: join(tmp.dir, 'ok') });
     expect(r.status, r.stderr).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['policy.json', 'policy.mjs', 'policy.schema.json']);
+    expect(readdirSync(join(tmp.dir, 'ok', 'out')).sort()).toEqual(['policy.json', 'policy.mjs', 'policy.schema.json']);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^dfc build: examples\/blog\/dfc\.config\.ts → \S*blog-out \(written, sha256:[0-9a-f]{12}…\)/m);
+    expect(r.stderr).toMatch(/^dfc build: minimal\/dfc\.config\.ts → out \(written, sha256:[0-9a-f]{12}…\)\n$/);
+    expect(dir).toBeTruthy();
   });
 
   test.each(BROKEN)('%s: exit 1, `file:line:col  code  message`, output directory untouched', async (fixture, code, position) => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runDfcAsync as runDfc, tempDir } from '../fixtures/helpers.js';
@@ -15,18 +15,7 @@ afterAll(() => tmp.cleanup());
 
 const FORMATS = ['text', 'json', 'github'] as const;
 
-test('examples/blog built with canary secrets in the environment: the artifacts hold references only', async () => {
-  const out = join(tmp.dir, 'blog');
-  const env: Record<string, string> = {};
-  for (const name of ['BLOG_WEB_KEY', 'BLOG_ADMIN_KEY', 'BLOG_DOCS_KEY', 'BLOG_JWT_SECRET', 'BLOG_FIELD_KEY', 'BLOG_ADMIN_TOKEN']) {
-    env[name] = `${CANARY}-${name}`;
-  }
-  const r = await runDfc(['build', 'examples/blog', '--out', out], { env });
-  expect(r.status, r.stderr).toBe(0);
-  for (const file of readdirSync(out)) expect(readFileSync(join(out, file), 'utf8')).not.toContain(CANARY);
-  expect(r.stdout + r.stderr).not.toContain(CANARY);
-  expect(JSON.parse(readFileSync(join(out, 'policy.json'), 'utf8')).auth.jwt.secret).toEqual({ $secret: 'BLOG_JWT_SECRET' });
-});
+// Secrets in the environment of a build of examples/blog: see test/golden/blog.test.ts.
 
 const head = `const blog = defineService({
   name: 'blog',
