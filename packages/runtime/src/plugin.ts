@@ -270,8 +270,11 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const def = svcTable(state, service, table);
     if (method !== 'GET') requireJson(req, method === 'DELETE');
     if (!def) {
-      // Identity and access first, so an unknown table does not answer before the key is checked.
+      // Identity and access first, so an unknown table does not answer before the key is
+      // checked; the decision then refuses the unknown table (every handler below needs one).
       await identify(req, state);
+      await allow(req, reply, state, { service, table, verb: method, args: {} });
+      throw new DfcError('DFC_ERR_TABLE_NOT_FOUND', `unknown table ${q(table)} in service ${q(service)}`);
     }
     switch (method) {
       case 'GET':
