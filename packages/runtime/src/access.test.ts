@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { PolicyAccess } from '@dfc/schema';
-import { precomputeAccess, resolveAccess } from './access.js';
+import { VERBS, type PolicyAccess, type PolicyService, type Verb } from '@dfc/schema';
+import { precomputeAccess, resolveAccess, serviceComponents } from './access.js';
 import { makePolicy } from './testing.js';
 
 const entry = (service: string, component: string, verbs: PolicyAccess['verbs'], extra: Partial<PolicyAccess> = {}): PolicyAccess => ({
@@ -59,4 +60,35 @@ describe('precomputeAccess', () => {
     expect([...m.get('blog\0_doc')!.verbs]).toEqual(['GET']);
     expect(m.get('blog\0_table/posts')!.verbs.size).toBe(0);
   });
+  test('resolves each component exactly as against all of the role\'s entries (the entry index only skips entries that cannot match)', () => {
+    const table: PolicyService['tables'][string] = { primaryKey: 'id', columns: { id: { type: 'integer', nullable: false } } };
+    const svc = (tables: string[]): PolicyService => ({
+      database: { type: 'sqlite', file: ':memory:' },
+      maxRecords: 10,
+      security: [],
+      tables: Object.fromEntries(tables.map((t) => [t, table])),
+    });
+    const services = { a: svc(['t1', 't2', 'x']), b: svc(['t1']) };
+    const entryArb: fc.Arbitrary<PolicyAccess> = fc.record({
+      service: fc.constantFrom('a', 'b', 'c', '*'),
+      component: fc.constantFrom('*', '', '/', '_table', '_table/', '_table/*', '/_table/t1/', '_table/t1', '_table/t2', '_table/t*', '_schema', '_schema/*', '_schema/t1', '_doc', '_doc/'),
+      verbs: fc.subarray([...VERBS] as Verb[]),
+      requestor: fc.constantFrom<('api' | 'script')[]>(['api'], ['script'], ['api', 'script']),
+      filters: fc.constant([]),
+      filterOp: fc.constant<'AND' | 'OR'>('AND'),
+    });
+    fc.assert(
+      fc.property(fc.array(entryArb, { maxLength: 12 }), (access) => {
+        const policy = makePolicy({ services, roles: { r: { active: true, access } } });
+        const m = precomputeAccess(policy).get('r')!;
+        for (const service of Object.keys(services)) {
+          for (const component of serviceComponents(policy, service)) {
+            expect(m.get(service + '\0' + component)).toEqual(resolveAccess(access, service, component));
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
+
