@@ -81,6 +81,7 @@ export const CODES = {
   DFC4034: { name: 'helper-arguments', severity: 'error' },
   DFC4036: { name: 'invalid-store-target', severity: 'error' },
   DFC4037: { name: 'unsalted-password-hash', severity: 'warning' },
+  DFC4038: { name: 'unused-default-rule', severity: 'warning' },
 
   // 5xxx: writing the artifacts
   DFC5001: { name: 'output-dir-unusable', severity: 'error' },

@@ -31,14 +31,22 @@ export const ruleSetTargets: Lint = {
 /** Operations no rule covers: denied, which may be intended, so this is information. */
 export const missingRules: Lint = {
   name: 'no-rule',
-  codes: ['DFC4004'],
+  codes: ['DFC4004', 'DFC4038'],
   run({ config, report }) {
     const sets = new Map<string, { ops: Set<string>; index: number }>();
     (config.rules ?? []).forEach((set, i) => {
       sets.set(`${set.service}/${set.table}`, { ops: new Set(Object.keys(set.rules).filter((k) => set.rules[k as 'read'] !== undefined)), index: i });
     });
     config.services.forEach((s, i) => {
-      const fallback = sets.get(`${s.name}/default`)?.ops ?? new Set<string>();
+      const defaults = sets.get(`${s.name}/default`);
+      const fallback = defaults?.ops ?? new Set<string>();
+      // A `default` rule applies only to tables without their own rule for the operation.
+      for (const op of OPERATIONS) {
+        if (!defaults || !fallback.has(op) || Object.keys(s.tables).some((t) => !sets.get(`${s.name}/${t}`)?.ops.has(op))) continue;
+        report('DFC4038', `the \`default\` rule for \`${op}\` of service \`${s.name}\` is never used: every table has its own`, ['rules', defaults.index, 'rules', op], {
+          notes: ['a `default` rule applies only to tables that have no rule for the operation', 'remove it, or remove the tables\' own rules that it should replace'],
+        });
+      }
       for (const t of Object.keys(s.tables)) {
         const own = sets.get(`${s.name}/${t}`);
         const missing = OPERATIONS.filter((op) => !own?.ops.has(op) && !fallback.has(op));
