@@ -350,8 +350,15 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
       }
     }
     if (!decision.allow) {
-      const reason = decision.reason ?? `rule ${q(rule.key)} denied the request`;
-      const opts = decision.name ? { note: `rule ${q(decision.name)} decided` } : {};
+      let reason = decision.reason ?? `rule ${q(rule.key)} denied the request`;
+      const opts: { note?: string; detail?: string } = decision.name ? { note: `rule ${q(decision.name)} decided` } : {};
+      // A webhook's URL may carry a credential (a token in its path or query) and names an
+      // internal host: the client learns that a webhook decided, the URL only with debug on.
+      const decider = subRule(ruleSource(compiled, rule.key), rule.path, decision.path);
+      if (decider?.rule === 'webhook' && decider.error === undefined) {
+        opts.detail = reason;
+        reason = decision.code === 'denied' ? 'the webhook refused the request' : 'the webhook could not be called';
+      }
       if (decision.code === 'unauthenticated') return deny(new DfcError('DFC_ERR_AUTH_REQUIRED', reason, opts), appName, roleName);
       return deny(new DfcError('DFC_ERR_RULE_DENIED', reason, opts), appName, roleName);
     }
@@ -492,6 +499,22 @@ function ruleSource(compiled: CompiledPolicy, key: string): Rule | undefined {
   const sets = compiled.policy.rules[service];
   const set = sets && Object.hasOwn(sets, table) ? sets[table] : undefined;
   return set && Object.hasOwn(set, op) ? set[op as Operation] : undefined;
+}
+
+/** The rule at config path `path` inside `rule` (whose own path is `base`), e.g. `….create.clauses[2]`. */
+function subRule(rule: Rule | undefined, base: string, path: string | undefined): Rule | undefined {
+  if (!rule || path === undefined || !path.startsWith(base)) return undefined;
+  let cur: unknown = rule;
+  const re = /\.([A-Za-z_$][\w$]*)|\[(\d+)\]/gy;
+  const rest = path.slice(base.length);
+  let m: RegExpExecArray | null;
+  let at = 0;
+  while (at < rest.length && (m = re.exec(rest)) !== null) {
+    const k = m[1] ?? Number(m[2]);
+    cur = cur !== null && typeof cur === 'object' && Object.hasOwn(cur, k) ? (cur as Record<string | number, unknown>)[k] : undefined;
+    at = re.lastIndex;
+  }
+  return at === rest.length && cur !== null && typeof cur === 'object' && typeof (cur as { rule?: unknown }).rule === 'string' ? (cur as Rule) : undefined;
 }
 
 /** A copy of a rule input for the replay, or undefined when it cannot be copied. */
