@@ -242,4 +242,4 @@ test(`${REQUESTS} generated requests: every answer below 500, the server stays u
   expect(alive.status).toBe(200);
   console.log(`HTTP fuzz: ${sent} requests sent, seed ${SEED}; statuses ${JSON.stringify(statuses)}; refusals ${JSON.stringify(codes)}`);
   expect(sent).toBe(REQUESTS);
-});
+}, Math.max(60_000, REQUESTS * 20));
