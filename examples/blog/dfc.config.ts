@@ -174,11 +174,19 @@ export const userRules = defineRule(blog, 'users', {
         fields: ['res.password'],
         clause: { rule: 'match', eval: '!=', type: 'string', f1: 'args.auth.role', f2: 'admin' },
       },
-      // Email and name are decrypted only for the user reading their own record.
+      // Email and name are decrypted only for the user reading their own record. A
+      // list read has no `args.find.id`: the first clause keeps the second from failing
+      // on the missing variable (which would deny the read), so lists stay encrypted.
       {
         rule: 'decrypt',
         fields: ['res.email', 'res.name'],
-        clause: { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.id' },
+        clause: {
+          rule: 'and',
+          clauses: [
+            { rule: 'match', eval: '==', type: 'bool', f1: 'utils.exists(args.find.id)', f2: true },
+            { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.id' },
+          ],
+        },
       },
     ],
   },
@@ -208,12 +216,11 @@ export const userRules = defineRule(blog, 'users', {
   delete: isAdmin,
 });
 
-// Space Cloud's fallback table: anything no rule above covers is denied.
+// Space Cloud's fallback table: an operation a table has no rule for uses this one.
+// Only `bookmarks` lacks one (`update`): bookmarks are never changed, only created and
+// deleted. (A `default` rule for an operation every table covers would never be used.)
 export const defaultRules = defineRule(blog, 'default', {
-  create: { rule: 'deny' },
-  read: { rule: 'deny' },
   update: { rule: 'deny' },
-  delete: { rule: 'deny' },
 });
 
 // ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@ export { DEFAULTS } from './stages/normalize.js';
 export { DFC_VERSION } from '@dfc/schema';
 export * from './diff/index.js';
 export { loadPolicyAtRevision, loadPolicySide, type PolicySide } from './diff/inputs.js';
+export { loadModule, type LoadedModule } from './source/load-module.js';
+export type { PolicyOutline, OutlineRule, OutlineNode, OutlineCollection, OutlineRequirement, OutlineAccess } from './source/outline.js';
 
 /** Builds a config: every stage, then writes policy.json, policy.schema.json and policy.mjs. */
 export function build(options: CompileOptions = {}): Promise<CompileResult> {

@@ -9,6 +9,7 @@ import {
   type Diagnostic,
 } from './diagnostics/diagnostic.js';
 import { Locator } from './source/locate.js';
+import { outline, type PolicyOutline } from './source/outline.js';
 import { analyze } from './stages/analyze.js';
 import { codegen } from './stages/codegen.js';
 import { emit, type EmitFileSystem, type EmittedFile } from './stages/emit.js';
@@ -31,6 +32,13 @@ export interface CompileOptions {
   emitFileSystem?: EmitFileSystem | undefined;
   /** @internal State kept between `--watch` rebuilds. */
   session?: CompilerSession | undefined;
+  /** Also return the policy's outline: every rule node, requirement and access entry with its source position. */
+  outline?: boolean | undefined;
+  /**
+   * More files to type-check in the config's program (policy tests importing the config):
+   * one program for both, and their errors stop the build like the config's.
+   */
+  typecheckAlso?: readonly string[] | undefined;
 }
 
 /** What one build leaves for the next one in the same process (`watch`). */
@@ -51,6 +59,10 @@ export interface CompileResult {
   policy?: Policy;
   /** The written artifacts (`build` only). */
   files?: EmittedFile[];
+  /** The text of policy.mjs, when the build has no error (`check` included: nothing is written). */
+  module?: string;
+  /** With `outline: true`, when the build has no error. */
+  outline?: PolicyOutline;
   /** The config and every file it imports: what `--watch` watches. */
   inputs: string[];
   /** Milliseconds spent in each stage that ran. */
@@ -107,7 +119,12 @@ export const STAGES: readonly Stage[] = [
     // Before load, because load runs the user's code (STYLE.md §5).
     name: 'typecheck',
     run(s) {
-      const out = typecheck({ configFile: need(s.configFile, 'configFile'), configDir: need(s.configDir, 'configDir'), session: s.session.typecheck });
+      const out = typecheck({
+        configFile: need(s.configFile, 'configFile'),
+        configDir: need(s.configDir, 'configDir'),
+        session: s.session.typecheck,
+        alsoCheck: s.options.typecheckAlso,
+      });
       s.typecheck = out;
       s.session.typecheck = out.session;
       return out.diagnostics;
@@ -231,5 +248,9 @@ export async function runPipeline(options: CompileOptions, mode: 'build' | 'chec
   }
   if (ok && state.normalized?.policy) result.policy = state.normalized.policy;
   if (ok && state.files) result.files = state.files;
+  if (ok && state.module !== undefined) result.module = state.module;
+  if (ok && options.outline && state.config && state.locator && state.normalized?.policy) {
+    result.outline = outline({ config: state.config, policy: state.normalized.policy, root: state.load?.value, locator: state.locator });
+  }
   return result;
 }

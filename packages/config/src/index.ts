@@ -10,6 +10,7 @@ export { defineRole } from './role.js';
 export { defineApp } from './app.js';
 export { defineCors } from './cors.js';
 export { secret, encrypted } from './secret.js';
+export { definePolicyTest, definePolicyTests } from './policy-test.js';
 export { TRACE_HOOK } from './trace.js';
 
 export type { DefinitionKind, TraceHook } from './trace.js';
@@ -83,6 +84,20 @@ export type {
 export type { RuleFor, RuleSetOptions } from './rule-set.js';
 export type { AccessOptions, CheckRole, Component, FilterLookup, RoleFilterOptions, RoleOptions } from './role.js';
 export type { AppOptions } from './app.js';
+export type {
+  EncryptedFixture,
+  ExpectedArgs,
+  HashedFixture,
+  PolicyTest,
+  PolicyTestExpect,
+  PolicyTestOptions,
+  PolicyTestRequest,
+  ServiceEndpoint,
+  StoredRow,
+  TestRow,
+  TestUpdate,
+  WebhookFixture,
+} from './policy-test.js';
 export type { CorsOptions, Origin } from './cors.js';
 export type {
   AdminOptions,

@@ -50,7 +50,11 @@ const rules: Record<string, Rule> = {
     clauses: [
       { rule: 'authenticated' },
       { rule: 'remove', fields: ['res.password'], clause: { rule: 'match', eval: '!=', type: 'string', f1: 'args.auth.role', f2: 'admin' } },
-      { rule: 'decrypt', fields: ['res.email', 'res.name'], clause: { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.id' } },
+      {
+        rule: 'decrypt',
+        fields: ['res.email', 'res.name'],
+        clause: { rule: 'and', clauses: [exists('args.find.id'), { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.id' }] },
+      },
     ],
   },
   'blog/users/update': {

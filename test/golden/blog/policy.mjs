@@ -327,14 +327,15 @@ const k99 = denial("error", "`args.auth.role` is missing", "rules.blog.users.rea
 const k100 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.read.clauses[1].clause");
 const k101 = json("[\"password\"]");
 const k102 = action("remove", "res.password", k101, "rules.blog.users.read.clauses[1]");
-const k103 = denial("error", "`args.auth.id` is missing", "rules.blog.users.read.clauses[2].clause");
-const k104 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.read.clauses[2].clause");
-const k105 = denial("error", "`args.find.id` is missing", "rules.blog.users.read.clauses[2].clause");
-const k106 = denial("error", "`args.find.id` is not a string", "rules.blog.users.read.clauses[2].clause");
-const k107 = json("[\"email\"]");
-const k108 = action("decrypt", "res.email", k107, "rules.blog.users.read.clauses[2]");
-const k109 = json("[\"name\"]");
-const k110 = action("decrypt", "res.name", k109, "rules.blog.users.read.clauses[2]");
+const k103 = denial("error", "`utils.exists(args.find.id)` is not a boolean", "rules.blog.users.read.clauses[2].clause.clauses[0]");
+const k104 = denial("error", "`args.auth.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k105 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k106 = denial("error", "`args.find.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k107 = denial("error", "`args.find.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k108 = json("[\"email\"]");
+const k109 = action("decrypt", "res.email", k108, "rules.blog.users.read.clauses[2]");
+const k110 = json("[\"name\"]");
+const k111 = action("decrypt", "res.name", k110, "rules.blog.users.read.clauses[2]");
 const r18 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v53 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
@@ -349,147 +350,150 @@ if (!(v54 !== "admin")) { break L4; }
 acts.push(k102);
 }
 L5: {
-const v55 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["id"], "id", baseProto["id"]) : undefined;
-if (v55 === undefined) { return k103; }
-if (typeof v55 !== "string") { return k104; }
-const v56 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v57 = v56 !== null && typeof v56 === "object" ? rd(v56, v56["id"], "id", baseProto["id"]) : undefined;
-if (v57 === undefined) { return k105; }
-if (typeof v57 !== "string") { return k106; }
-if (!(v55 === v57)) { break L5; }
-acts.push(k108);
-acts.push(k110);
+const v55 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v56 = v55 !== null && typeof v55 === "object" ? rd(v55, v55["id"], "id", baseProto["id"]) : undefined;
+const v57 = v56 !== undefined;
+if (typeof v57 !== "boolean") { return k103; }
+if (!(v57 === true)) { break L5; }
+const v58 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["id"], "id", baseProto["id"]) : undefined;
+if (v58 === undefined) { return k104; }
+if (typeof v58 !== "string") { return k105; }
+if (v56 === undefined) { return k106; }
+if (typeof v56 !== "string") { return k107; }
+if (!(v58 === v56)) { break L5; }
+acts.push(k109);
+acts.push(k111);
 }
 return finish(input, ctx, acts);
 }, false);
-const k111 = denial("unauthenticated", "authentication is required", "rules.blog.users.update");
-const k112 = denial("error", "`args.auth.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-const k113 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-const k114 = denial("error", "`args.find.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-const k115 = denial("error", "`args.find.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-const k116 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", "rules.blog.users.update.clauses[0].clauses[0]");
-const k117 = denial("error", "`args.auth.role` is missing", "rules.blog.users.update.clauses[0].clauses[1]");
-const k118 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.update.clauses[0].clauses[1]");
-const k119 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.update.clauses[0].clauses[1]");
-const k120 = json("[\"update\",\"$set\",\"role\"]");
-const k121 = denial("error", "`args.update.$set.role` cannot be removed", "rules.blog.users.update.clauses[1]");
-const k122 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", "rules.blog.users.update.clauses[2].clause");
-const k123 = json("[\"update\",\"$set\",\"email\"]");
-const k124 = denial("error", "`args.update.$set.email` is not a string", "rules.blog.users.update.clauses[2]");
-const k125 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[2]");
-const k126 = denial("error", "`args.update.$set.email` could not be encrypted", "rules.blog.users.update.clauses[2]");
-const k127 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", "rules.blog.users.update.clauses[3].clause");
-const k128 = json("[\"update\",\"$set\",\"name\"]");
-const k129 = denial("error", "`args.update.$set.name` is not a string", "rules.blog.users.update.clauses[3]");
-const k130 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[3]");
-const k131 = denial("error", "`args.update.$set.name` could not be encrypted", "rules.blog.users.update.clauses[3]");
-const k132 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", "rules.blog.users.update.clauses[4].clause");
-const k133 = json("[\"update\",\"$set\",\"password\"]");
-const k134 = denial("error", "`args.update.$set.password` is not a string", "rules.blog.users.update.clauses[4]");
-const k135 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[4]");
-const k136 = denial("error", "`args.update.$set.password` could not be encrypted", "rules.blog.users.update.clauses[4]");
+const k112 = denial("unauthenticated", "authentication is required", "rules.blog.users.update");
+const k113 = denial("error", "`args.auth.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
+const k114 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
+const k115 = denial("error", "`args.find.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
+const k116 = denial("error", "`args.find.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
+const k117 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", "rules.blog.users.update.clauses[0].clauses[0]");
+const k118 = denial("error", "`args.auth.role` is missing", "rules.blog.users.update.clauses[0].clauses[1]");
+const k119 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.update.clauses[0].clauses[1]");
+const k120 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.update.clauses[0].clauses[1]");
+const k121 = json("[\"update\",\"$set\",\"role\"]");
+const k122 = denial("error", "`args.update.$set.role` cannot be removed", "rules.blog.users.update.clauses[1]");
+const k123 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", "rules.blog.users.update.clauses[2].clause");
+const k124 = json("[\"update\",\"$set\",\"email\"]");
+const k125 = denial("error", "`args.update.$set.email` is not a string", "rules.blog.users.update.clauses[2]");
+const k126 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[2]");
+const k127 = denial("error", "`args.update.$set.email` could not be encrypted", "rules.blog.users.update.clauses[2]");
+const k128 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", "rules.blog.users.update.clauses[3].clause");
+const k129 = json("[\"update\",\"$set\",\"name\"]");
+const k130 = denial("error", "`args.update.$set.name` is not a string", "rules.blog.users.update.clauses[3]");
+const k131 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[3]");
+const k132 = denial("error", "`args.update.$set.name` could not be encrypted", "rules.blog.users.update.clauses[3]");
+const k133 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", "rules.blog.users.update.clauses[4].clause");
+const k134 = json("[\"update\",\"$set\",\"password\"]");
+const k135 = denial("error", "`args.update.$set.password` is not a string", "rules.blog.users.update.clauses[4]");
+const k136 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[4]");
+const k137 = denial("error", "`args.update.$set.password` could not be encrypted", "rules.blog.users.update.clauses[4]");
 const r19 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v58 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v58)) return k111;
+const v59 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v59)) return k112;
 L6: {
-let v59, v60;
+let v60, v61;
 L7: {
-const v61 = v58 !== null && typeof v58 === "object" ? rd(v58, v58["id"], "id", baseProto["id"]) : undefined;
-if (v61 === undefined) { v59 = k112; v60 = k112; break L7; }
-if (typeof v61 !== "string") { v59 = k113; v60 = k113; break L7; }
-const v62 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v63 = v62 !== null && typeof v62 === "object" ? rd(v62, v62["id"], "id", baseProto["id"]) : undefined;
-if (v63 === undefined) { v59 = k114; v60 = k114; break L7; }
-if (typeof v63 !== "string") { v59 = k115; v60 = k115; break L7; }
-if (!(v61 === v63)) { v59 = k116; break L7; }
+const v62 = v59 !== null && typeof v59 === "object" ? rd(v59, v59["id"], "id", baseProto["id"]) : undefined;
+if (v62 === undefined) { v60 = k113; v61 = k113; break L7; }
+if (typeof v62 !== "string") { v60 = k114; v61 = k114; break L7; }
+const v63 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v64 = v63 !== null && typeof v63 === "object" ? rd(v63, v63["id"], "id", baseProto["id"]) : undefined;
+if (v64 === undefined) { v60 = k115; v61 = k115; break L7; }
+if (typeof v64 !== "string") { v60 = k116; v61 = k116; break L7; }
+if (!(v62 === v64)) { v60 = k117; break L7; }
 break L6;
 }
 L8: {
-const v64 = v58 !== null && typeof v58 === "object" ? rd(v58, v58["role"], "role", baseProto["role"]) : undefined;
-if (v64 === undefined) { v59 = k117; v60 = k117; break L8; }
-if (typeof v64 !== "string") { v59 = k118; v60 = k118; break L8; }
-if (!(v64 === "admin")) { v59 = k119; break L8; }
+const v65 = v59 !== null && typeof v59 === "object" ? rd(v59, v59["role"], "role", baseProto["role"]) : undefined;
+if (v65 === undefined) { v60 = k118; v61 = k118; break L8; }
+if (typeof v65 !== "string") { v60 = k119; v61 = k119; break L8; }
+if (!(v65 === "admin")) { v60 = k120; break L8; }
 break L6;
 }
-const v65 = v60 !== undefined ? v60 : v59;
-return v65;
+const v66 = v61 !== undefined ? v61 : v60;
+return v66;
 }
-if (!removePath(args, k120)) { return k121; }
+if (!removePath(args, k121)) { return k122; }
 L9: {
-const v66 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v67 = v66 !== null && typeof v66 === "object" ? rd(v66, v66["$set"], "$set", baseProto["$set"]) : undefined;
-const v68 = v67 !== null && typeof v67 === "object" ? rd(v67, v67["email"], "email", baseProto["email"]) : undefined;
-const v69 = v68 !== undefined;
-if (typeof v69 !== "boolean") { return k122; }
-if (!(v69 === true)) { break L9; }
-const v70 = transformPath(args, k123, "encrypt", ctx);
-if (v70 !== 0) { if (v70 === TRANSFORM_NOT_STRING) { return k124; } else if (v70 === TRANSFORM_NO_CRYPTO) { return k125; } else { return k126; } }
+const v67 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v68 = v67 !== null && typeof v67 === "object" ? rd(v67, v67["$set"], "$set", baseProto["$set"]) : undefined;
+const v69 = v68 !== null && typeof v68 === "object" ? rd(v68, v68["email"], "email", baseProto["email"]) : undefined;
+const v70 = v69 !== undefined;
+if (typeof v70 !== "boolean") { return k123; }
+if (!(v70 === true)) { break L9; }
+const v71 = transformPath(args, k124, "encrypt", ctx);
+if (v71 !== 0) { if (v71 === TRANSFORM_NOT_STRING) { return k125; } else if (v71 === TRANSFORM_NO_CRYPTO) { return k126; } else { return k127; } }
 }
 L10: {
-const v71 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v72 = v71 !== null && typeof v71 === "object" ? rd(v71, v71["$set"], "$set", baseProto["$set"]) : undefined;
-const v73 = v72 !== null && typeof v72 === "object" ? rd(v72, v72["name"], "name", baseProto["name"]) : undefined;
-const v74 = v73 !== undefined;
-if (typeof v74 !== "boolean") { return k127; }
-if (!(v74 === true)) { break L10; }
-const v75 = transformPath(args, k128, "encrypt", ctx);
-if (v75 !== 0) { if (v75 === TRANSFORM_NOT_STRING) { return k129; } else if (v75 === TRANSFORM_NO_CRYPTO) { return k130; } else { return k131; } }
+const v72 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v73 = v72 !== null && typeof v72 === "object" ? rd(v72, v72["$set"], "$set", baseProto["$set"]) : undefined;
+const v74 = v73 !== null && typeof v73 === "object" ? rd(v73, v73["name"], "name", baseProto["name"]) : undefined;
+const v75 = v74 !== undefined;
+if (typeof v75 !== "boolean") { return k128; }
+if (!(v75 === true)) { break L10; }
+const v76 = transformPath(args, k129, "encrypt", ctx);
+if (v76 !== 0) { if (v76 === TRANSFORM_NOT_STRING) { return k130; } else if (v76 === TRANSFORM_NO_CRYPTO) { return k131; } else { return k132; } }
 }
 L11: {
-const v76 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v77 = v76 !== null && typeof v76 === "object" ? rd(v76, v76["$set"], "$set", baseProto["$set"]) : undefined;
-const v78 = v77 !== null && typeof v77 === "object" ? rd(v77, v77["password"], "password", baseProto["password"]) : undefined;
-const v79 = v78 !== undefined;
-if (typeof v79 !== "boolean") { return k132; }
-if (!(v79 === true)) { break L11; }
-const v80 = transformPath(args, k133, "hash", ctx);
-if (v80 !== 0) { if (v80 === TRANSFORM_NOT_STRING) { return k134; } else if (v80 === TRANSFORM_NO_CRYPTO) { return k135; } else { return k136; } }
+const v77 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v78 = v77 !== null && typeof v77 === "object" ? rd(v77, v77["$set"], "$set", baseProto["$set"]) : undefined;
+const v79 = v78 !== null && typeof v78 === "object" ? rd(v78, v78["password"], "password", baseProto["password"]) : undefined;
+const v80 = v79 !== undefined;
+if (typeof v80 !== "boolean") { return k133; }
+if (!(v80 === true)) { break L11; }
+const v81 = transformPath(args, k134, "hash", ctx);
+if (v81 !== 0) { if (v81 === TRANSFORM_NOT_STRING) { return k135; } else if (v81 === TRANSFORM_NO_CRYPTO) { return k136; } else { return k137; } }
 }
 return ALLOW;
 }, false);
-const k137 = json("[\"authenticated\",\"signedIn\"]");
-const k138 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k137);
-const k139 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k137);
+const k138 = json("[\"authenticated\",\"signedIn\"]");
+const k139 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k138);
+const k140 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k138);
 const q0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 L12: {
-let v81 = false;
-const v82 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (isObj(v82)) break L12;
-if (isObj(v82)) break L12;
-const v83 = !isObj(v82) ? k139 : k138;
-return v83;
+let v82 = false;
+const v83 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (isObj(v83)) break L12;
+if (isObj(v83)) break L12;
+const v84 = !isObj(v83) ? k140 : k139;
+return v84;
 }
 return ALLOW;
 }, false);
-const k140 = json("[\"anyone\"]");
-const k141 = denial("denied", "requirement `anyone` failed", "services.blog.tables.posts.security", undefined, k140);
+const k141 = json("[\"anyone\"]");
+const k142 = denial("denied", "requirement `anyone` failed", "services.blog.tables.posts.security", undefined, k141);
 const q1 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 L13: {
-let v84 = false;
+let v85 = false;
 break L13;
-const v85 = k141;
-return v85;
+const v86 = k142;
+return v86;
 }
 return ALLOW;
 }, false);
-const k142 = set(["admin"]);
-const k143 = json("[\"adminsOnly\"]");
-const k144 = denial("denied", "requirement `adminsOnly` failed", "services.blog.tables.users.columns.role.security", undefined, k143);
+const k143 = set(["admin"]);
+const k144 = json("[\"adminsOnly\"]");
+const k145 = denial("denied", "requirement `adminsOnly` failed", "services.blog.tables.users.columns.role.security", undefined, k144);
 const q2 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 L14: {
-let v86 = false;
-{ const v87 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : undefined; if (typeof v87 === "string" && k142.has(v87)) break L14; }
-const v88 = k144;
-return v88;
+let v87 = false;
+{ const v88 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : undefined; if (typeof v88 === "string" && k143.has(v88)) break L14; }
+const v89 = k145;
+return v89;
 }
 return ALLOW;
 }, false);
 
-export const hash = "sha256:b03d56330346f266713afbb2d03e992da9f26beddf5777ed975c2f2e77f23d83";
+export const hash = "sha256:65c9ea2a2923c0fd17a902ff3cf28172fecea553370296bdc6e7b4ad51599620";
 export { codeTable as code };
 export const rules = table([["blog/bookmarks/create", r0],
   ["blog/bookmarks/delete", r1],

@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init', load: () => import('./init.js') },
   { name: 'serve', load: () => import('./serve.js') },
   { name: 'diff', load: () => import('./diff.js') },
+  { name: 'test', load: () => import('./test.js') },
   { name: 'encrypt', load: () => import('./encrypt.js') },
 ];
 

@@ -191,7 +191,8 @@ export function describeValue(value: unknown): string {
   }
 }
 
-function dfcPlugin(dfcEntry: string): esbuild.Plugin {
+/** Resolves `dfc` to this compiler's copy, keeps packages external and gives each file its own `import.meta`. */
+export function dfcPlugin(dfcEntry: string): esbuild.Plugin {
   return {
     name: 'dfc-config',
     setup(build) {

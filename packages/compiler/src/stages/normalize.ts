@@ -362,3 +362,6 @@ function reportCodeProblem(p: CodeRuleProblem, path: RawPath, report: Report): v
       ]);
   }
 }
+
+/** A role access entry as the policy stores it (for tools that map policy entries back to the config). */
+export { access as normalizeAccess };

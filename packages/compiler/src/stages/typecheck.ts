@@ -9,6 +9,8 @@ import { spanOfNode } from '../source/locate.js';
 
 export interface TypecheckInput {
   configFile: string;
+  /** More files checked in the same program (policy tests, which import the config). */
+  alsoCheck?: readonly string[] | undefined;
   configDir: string;
   /** The previous run's session, so a `--watch` rebuild reuses the program. */
   session?: TypecheckSession | undefined;
@@ -145,7 +147,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
 
   const oldProgram = input.session?.optionsKey === optionsKey ? input.session.program : undefined;
   const program = ts.createProgram({
-    rootNames: [input.configFile],
+    rootNames: [input.configFile, ...(input.alsoCheck ?? [])],
     options,
     host,
     ...(oldProgram ? { oldProgram } : {}),

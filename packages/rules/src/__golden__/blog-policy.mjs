@@ -295,14 +295,15 @@ const k90 = denial("error", "`args.auth.role` is missing", "rules.blog.users.rea
 const k91 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.read.clauses[1].clause");
 const k92 = json("[\"password\"]");
 const k93 = action("remove", "res.password", k92, "rules.blog.users.read.clauses[1]");
-const k94 = denial("error", "`args.auth.id` is missing", "rules.blog.users.read.clauses[2].clause");
-const k95 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.read.clauses[2].clause");
-const k96 = denial("error", "`args.find.id` is missing", "rules.blog.users.read.clauses[2].clause");
-const k97 = denial("error", "`args.find.id` is not a string", "rules.blog.users.read.clauses[2].clause");
-const k98 = json("[\"email\"]");
-const k99 = action("decrypt", "res.email", k98, "rules.blog.users.read.clauses[2]");
-const k100 = json("[\"name\"]");
-const k101 = action("decrypt", "res.name", k100, "rules.blog.users.read.clauses[2]");
+const k94 = denial("error", "`utils.exists(args.find.id)` is not a boolean", "rules.blog.users.read.clauses[2].clause.clauses[0]");
+const k95 = denial("error", "`args.auth.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k96 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k97 = denial("error", "`args.find.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k98 = denial("error", "`args.find.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
+const k99 = json("[\"email\"]");
+const k100 = action("decrypt", "res.email", k99, "rules.blog.users.read.clauses[2]");
+const k101 = json("[\"name\"]");
+const k102 = action("decrypt", "res.name", k101, "rules.blog.users.read.clauses[2]");
 const r16 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v47 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
@@ -317,142 +318,145 @@ if (!(v48 !== "admin")) { break L4; }
 acts.push(k93);
 }
 L5: {
-const v49 = v47 !== null && typeof v47 === "object" ? rd(v47, v47["id"], "id", baseProto["id"]) : undefined;
-if (v49 === undefined) { return k94; }
-if (typeof v49 !== "string") { return k95; }
-const v50 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v51 = v50 !== null && typeof v50 === "object" ? rd(v50, v50["id"], "id", baseProto["id"]) : undefined;
-if (v51 === undefined) { return k96; }
-if (typeof v51 !== "string") { return k97; }
-if (!(v49 === v51)) { break L5; }
-acts.push(k99);
-acts.push(k101);
+const v49 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v50 = v49 !== null && typeof v49 === "object" ? rd(v49, v49["id"], "id", baseProto["id"]) : undefined;
+const v51 = v50 !== undefined;
+if (typeof v51 !== "boolean") { return k94; }
+if (!(v51 === true)) { break L5; }
+const v52 = v47 !== null && typeof v47 === "object" ? rd(v47, v47["id"], "id", baseProto["id"]) : undefined;
+if (v52 === undefined) { return k95; }
+if (typeof v52 !== "string") { return k96; }
+if (v50 === undefined) { return k97; }
+if (typeof v50 !== "string") { return k98; }
+if (!(v52 === v50)) { break L5; }
+acts.push(k100);
+acts.push(k102);
 }
 return finish(input, ctx, acts);
 }, false);
-const k102 = denial("unauthenticated", "authentication is required", "rules.blog.users.update");
-const k103 = denial("error", "`args.auth.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-const k104 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-const k105 = denial("error", "`args.find.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-const k106 = denial("error", "`args.find.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-const k107 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", "rules.blog.users.update.clauses[0].clauses[0]");
-const k108 = denial("error", "`args.auth.role` is missing", "rules.blog.users.update.clauses[0].clauses[1]");
-const k109 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.update.clauses[0].clauses[1]");
-const k110 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.update.clauses[0].clauses[1]");
-const k111 = json("[\"update\",\"$set\",\"role\"]");
-const k112 = denial("error", "`args.update.$set.role` cannot be removed", "rules.blog.users.update.clauses[1]");
-const k113 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", "rules.blog.users.update.clauses[2].clause");
-const k114 = json("[\"update\",\"$set\",\"email\"]");
-const k115 = denial("error", "`args.update.$set.email` is not a string", "rules.blog.users.update.clauses[2]");
-const k116 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[2]");
-const k117 = denial("error", "`args.update.$set.email` could not be encrypted", "rules.blog.users.update.clauses[2]");
-const k118 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", "rules.blog.users.update.clauses[3].clause");
-const k119 = json("[\"update\",\"$set\",\"name\"]");
-const k120 = denial("error", "`args.update.$set.name` is not a string", "rules.blog.users.update.clauses[3]");
-const k121 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[3]");
-const k122 = denial("error", "`args.update.$set.name` could not be encrypted", "rules.blog.users.update.clauses[3]");
-const k123 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", "rules.blog.users.update.clauses[4].clause");
-const k124 = json("[\"update\",\"$set\",\"password\"]");
-const k125 = denial("error", "`args.update.$set.password` is not a string", "rules.blog.users.update.clauses[4]");
-const k126 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[4]");
-const k127 = denial("error", "`args.update.$set.password` could not be encrypted", "rules.blog.users.update.clauses[4]");
+const k103 = denial("unauthenticated", "authentication is required", "rules.blog.users.update");
+const k104 = denial("error", "`args.auth.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
+const k105 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
+const k106 = denial("error", "`args.find.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
+const k107 = denial("error", "`args.find.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
+const k108 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", "rules.blog.users.update.clauses[0].clauses[0]");
+const k109 = denial("error", "`args.auth.role` is missing", "rules.blog.users.update.clauses[0].clauses[1]");
+const k110 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.update.clauses[0].clauses[1]");
+const k111 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.update.clauses[0].clauses[1]");
+const k112 = json("[\"update\",\"$set\",\"role\"]");
+const k113 = denial("error", "`args.update.$set.role` cannot be removed", "rules.blog.users.update.clauses[1]");
+const k114 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", "rules.blog.users.update.clauses[2].clause");
+const k115 = json("[\"update\",\"$set\",\"email\"]");
+const k116 = denial("error", "`args.update.$set.email` is not a string", "rules.blog.users.update.clauses[2]");
+const k117 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[2]");
+const k118 = denial("error", "`args.update.$set.email` could not be encrypted", "rules.blog.users.update.clauses[2]");
+const k119 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", "rules.blog.users.update.clauses[3].clause");
+const k120 = json("[\"update\",\"$set\",\"name\"]");
+const k121 = denial("error", "`args.update.$set.name` is not a string", "rules.blog.users.update.clauses[3]");
+const k122 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[3]");
+const k123 = denial("error", "`args.update.$set.name` could not be encrypted", "rules.blog.users.update.clauses[3]");
+const k124 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", "rules.blog.users.update.clauses[4].clause");
+const k125 = json("[\"update\",\"$set\",\"password\"]");
+const k126 = denial("error", "`args.update.$set.password` is not a string", "rules.blog.users.update.clauses[4]");
+const k127 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[4]");
+const k128 = denial("error", "`args.update.$set.password` could not be encrypted", "rules.blog.users.update.clauses[4]");
 const r17 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v52 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v52)) return k102;
+const v53 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v53)) return k103;
 L6: {
-let v53, v54;
+let v54, v55;
 L7: {
-const v55 = v52 !== null && typeof v52 === "object" ? rd(v52, v52["id"], "id", baseProto["id"]) : undefined;
-if (v55 === undefined) { v53 = k103; v54 = k103; break L7; }
-if (typeof v55 !== "string") { v53 = k104; v54 = k104; break L7; }
-const v56 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v57 = v56 !== null && typeof v56 === "object" ? rd(v56, v56["id"], "id", baseProto["id"]) : undefined;
-if (v57 === undefined) { v53 = k105; v54 = k105; break L7; }
-if (typeof v57 !== "string") { v53 = k106; v54 = k106; break L7; }
-if (!(v55 === v57)) { v53 = k107; break L7; }
+const v56 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["id"], "id", baseProto["id"]) : undefined;
+if (v56 === undefined) { v54 = k104; v55 = k104; break L7; }
+if (typeof v56 !== "string") { v54 = k105; v55 = k105; break L7; }
+const v57 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v58 = v57 !== null && typeof v57 === "object" ? rd(v57, v57["id"], "id", baseProto["id"]) : undefined;
+if (v58 === undefined) { v54 = k106; v55 = k106; break L7; }
+if (typeof v58 !== "string") { v54 = k107; v55 = k107; break L7; }
+if (!(v56 === v58)) { v54 = k108; break L7; }
 break L6;
 }
 L8: {
-const v58 = v52 !== null && typeof v52 === "object" ? rd(v52, v52["role"], "role", baseProto["role"]) : undefined;
-if (v58 === undefined) { v53 = k108; v54 = k108; break L8; }
-if (typeof v58 !== "string") { v53 = k109; v54 = k109; break L8; }
-if (!(v58 === "admin")) { v53 = k110; break L8; }
+const v59 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["role"], "role", baseProto["role"]) : undefined;
+if (v59 === undefined) { v54 = k109; v55 = k109; break L8; }
+if (typeof v59 !== "string") { v54 = k110; v55 = k110; break L8; }
+if (!(v59 === "admin")) { v54 = k111; break L8; }
 break L6;
 }
-const v59 = v54 !== undefined ? v54 : v53;
-return v59;
+const v60 = v55 !== undefined ? v55 : v54;
+return v60;
 }
-if (!removePath(args, k111)) { return k112; }
+if (!removePath(args, k112)) { return k113; }
 L9: {
-const v60 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v61 = v60 !== null && typeof v60 === "object" ? rd(v60, v60["$set"], "$set", baseProto["$set"]) : undefined;
-const v62 = v61 !== null && typeof v61 === "object" ? rd(v61, v61["email"], "email", baseProto["email"]) : undefined;
-const v63 = v62 !== undefined;
-if (typeof v63 !== "boolean") { return k113; }
-if (!(v63 === true)) { break L9; }
-const v64 = transformPath(args, k114, "encrypt", ctx);
-if (v64 !== 0) { if (v64 === TRANSFORM_NOT_STRING) { return k115; } else if (v64 === TRANSFORM_NO_CRYPTO) { return k116; } else { return k117; } }
+const v61 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v62 = v61 !== null && typeof v61 === "object" ? rd(v61, v61["$set"], "$set", baseProto["$set"]) : undefined;
+const v63 = v62 !== null && typeof v62 === "object" ? rd(v62, v62["email"], "email", baseProto["email"]) : undefined;
+const v64 = v63 !== undefined;
+if (typeof v64 !== "boolean") { return k114; }
+if (!(v64 === true)) { break L9; }
+const v65 = transformPath(args, k115, "encrypt", ctx);
+if (v65 !== 0) { if (v65 === TRANSFORM_NOT_STRING) { return k116; } else if (v65 === TRANSFORM_NO_CRYPTO) { return k117; } else { return k118; } }
 }
 L10: {
-const v65 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v66 = v65 !== null && typeof v65 === "object" ? rd(v65, v65["$set"], "$set", baseProto["$set"]) : undefined;
-const v67 = v66 !== null && typeof v66 === "object" ? rd(v66, v66["name"], "name", baseProto["name"]) : undefined;
-const v68 = v67 !== undefined;
-if (typeof v68 !== "boolean") { return k118; }
-if (!(v68 === true)) { break L10; }
-const v69 = transformPath(args, k119, "encrypt", ctx);
-if (v69 !== 0) { if (v69 === TRANSFORM_NOT_STRING) { return k120; } else if (v69 === TRANSFORM_NO_CRYPTO) { return k121; } else { return k122; } }
+const v66 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v67 = v66 !== null && typeof v66 === "object" ? rd(v66, v66["$set"], "$set", baseProto["$set"]) : undefined;
+const v68 = v67 !== null && typeof v67 === "object" ? rd(v67, v67["name"], "name", baseProto["name"]) : undefined;
+const v69 = v68 !== undefined;
+if (typeof v69 !== "boolean") { return k119; }
+if (!(v69 === true)) { break L10; }
+const v70 = transformPath(args, k120, "encrypt", ctx);
+if (v70 !== 0) { if (v70 === TRANSFORM_NOT_STRING) { return k121; } else if (v70 === TRANSFORM_NO_CRYPTO) { return k122; } else { return k123; } }
 }
 L11: {
-const v70 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v71 = v70 !== null && typeof v70 === "object" ? rd(v70, v70["$set"], "$set", baseProto["$set"]) : undefined;
-const v72 = v71 !== null && typeof v71 === "object" ? rd(v71, v71["password"], "password", baseProto["password"]) : undefined;
-const v73 = v72 !== undefined;
-if (typeof v73 !== "boolean") { return k123; }
-if (!(v73 === true)) { break L11; }
-const v74 = transformPath(args, k124, "hash", ctx);
-if (v74 !== 0) { if (v74 === TRANSFORM_NOT_STRING) { return k125; } else if (v74 === TRANSFORM_NO_CRYPTO) { return k126; } else { return k127; } }
+const v71 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v72 = v71 !== null && typeof v71 === "object" ? rd(v71, v71["$set"], "$set", baseProto["$set"]) : undefined;
+const v73 = v72 !== null && typeof v72 === "object" ? rd(v72, v72["password"], "password", baseProto["password"]) : undefined;
+const v74 = v73 !== undefined;
+if (typeof v74 !== "boolean") { return k124; }
+if (!(v74 === true)) { break L11; }
+const v75 = transformPath(args, k125, "hash", ctx);
+if (v75 !== 0) { if (v75 === TRANSFORM_NOT_STRING) { return k126; } else if (v75 === TRANSFORM_NO_CRYPTO) { return k127; } else { return k128; } }
 }
 return ALLOW;
 }, false);
-const k128 = json("[\"authenticated\",\"signedIn\"]");
-const k129 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k128);
-const k130 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k128);
+const k129 = json("[\"authenticated\",\"signedIn\"]");
+const k130 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k129);
+const k131 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k129);
 const q0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 L12: {
-let v75 = false;
-const v76 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (isObj(v76)) break L12;
-if (isObj(v76)) break L12;
-const v77 = !isObj(v76) ? k130 : k129;
-return v77;
+let v76 = false;
+const v77 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (isObj(v77)) break L12;
+if (isObj(v77)) break L12;
+const v78 = !isObj(v77) ? k131 : k130;
+return v78;
 }
 return ALLOW;
 }, false);
-const k131 = json("[\"anyone\"]");
-const k132 = denial("denied", "requirement `anyone` failed", "services.blog.tables.posts.security", undefined, k131);
+const k132 = json("[\"anyone\"]");
+const k133 = denial("denied", "requirement `anyone` failed", "services.blog.tables.posts.security", undefined, k132);
 const q1 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 L13: {
-let v78 = false;
+let v79 = false;
 break L13;
-const v79 = k132;
-return v79;
+const v80 = k133;
+return v80;
 }
 return ALLOW;
 }, false);
-const k133 = set(["admin"]);
-const k134 = json("[\"adminsOnly\"]");
-const k135 = denial("denied", "requirement `adminsOnly` failed", "services.blog.tables.users.columns.role.security", undefined, k134);
+const k134 = set(["admin"]);
+const k135 = json("[\"adminsOnly\"]");
+const k136 = denial("denied", "requirement `adminsOnly` failed", "services.blog.tables.users.columns.role.security", undefined, k135);
 const q2 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 L14: {
-let v80 = false;
-{ const v81 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : undefined; if (typeof v81 === "string" && k133.has(v81)) break L14; }
-const v82 = k135;
-return v82;
+let v81 = false;
+{ const v82 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : undefined; if (typeof v82 === "string" && k134.has(v82)) break L14; }
+const v83 = k136;
+return v83;
 }
 return ALLOW;
 }, false);
