@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test, vi } from 'vitest';
-import { appForKey, compilePolicy } from './compiled.js';
+import { appForKey, compilePolicy, readsOnly } from './compiled.js';
 import { DfcError } from './errors.js';
 import { makeArtifact, makePolicy } from './testing.js';
 
@@ -49,5 +49,21 @@ describe('API keys', () => {
       expect((e as DfcError).code).toBe('DFC_ERR_SECRET_MISSING');
       expect((e as DfcError).message).toContain('`WEB`');
     }
+  });
+});
+
+describe('readsOnly', () => {
+  test('allow, deny, authenticated and match only read; and/or read when every clause does', () => {
+    const match = { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'x' } as const;
+    expect(readsOnly({ rule: 'allow' })).toBe(true);
+    expect(readsOnly({ rule: 'and', clauses: [match, { rule: 'or', clauses: [{ rule: 'authenticated' }, { rule: 'deny' }] }] })).toBe(true);
+  });
+  test('anything that can write to its input, however deep, does not', () => {
+    const force = { rule: 'force', field: 'args.find.id', value: 1 } as const;
+    expect(readsOnly(force)).toBe(false);
+    expect(readsOnly({ rule: 'and', clauses: [{ rule: 'allow' }, { rule: 'or', clauses: [force] }] })).toBe(false);
+    expect(readsOnly({ rule: 'remove', fields: ['res.x'] })).toBe(false);
+    expect(readsOnly({ rule: 'query', db: 'blog', col: 'posts', find: {} } as never)).toBe(false);
+    expect(readsOnly({ rule: 'code', id: 'c0', name: 'f', source: 'sha256:x' } as never)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Operation, Policy, PolicyApp, PolicyRequirement, PolicyRole, PolicyService } from '@dfc/schema';
+import type { Operation, Policy, PolicyApp, PolicyRequirement, PolicyRole, PolicyService, Rule } from '@dfc/schema';
 import { precomputeAccess, type AccessMatch } from './access.js';
 import type { Artifact, PolicyModule, RuleFn } from './artifact.js';
 import { secretResolver, type Env, type SecretResolver } from './secrets.js';
@@ -52,6 +52,11 @@ export interface Collection {
   requirements: PolicyRequirement[];
   /** The module's closure for the collection's `rule` requirements, if it exports one. */
   fn?: RuleFn;
+  /**
+   * No requirement holds a rule that can write to its input (only allow, deny,
+   * authenticated, match, and, or): the closure needs no deep copy of the request's args.
+   */
+  readOnly: boolean;
 }
 
 export interface CompileOptions {
@@ -132,10 +137,20 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
 function collection(level: Collection['level'], key: string, requirements: PolicyRequirement[], module: PolicyModule): Collection {
   const [service = '', table, column] = key.split('/');
   const segments = ['services', service, ...(table !== undefined ? ['tables', table] : []), ...(column !== undefined ? ['columns', column] : []), 'security'];
-  const c: Collection = { level, key, path: configPath(segments), requirements };
+  const c: Collection = { level, key, path: configPath(segments), requirements, readOnly: requirements.every((r) => r.rule === undefined || readsOnly(r.rule)) };
   const fn = module.requirements[key];
   if (fn) c.fn = fn;
   return c;
+}
+
+/** Rule kinds that only read their input; every other kind (force, remove, query, code, …) may write to it. */
+const READING_RULES: ReadonlySet<string> = new Set(['allow', 'deny', 'authenticated', 'match']);
+
+/** True when no rule in `rule` can write to its input (decided at load, so a request needs no defensive copy). */
+export function readsOnly(rule: Rule): boolean {
+  const r = rule as { rule: string; clauses?: readonly Rule[]; clause?: Rule };
+  if (r.rule === 'and' || r.rule === 'or') return (r.clauses ?? []).every(readsOnly) && (r.clause === undefined || readsOnly(r.clause));
+  return READING_RULES.has(r.rule) && r.clause === undefined;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

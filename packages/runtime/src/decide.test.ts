@@ -267,4 +267,18 @@ describe('requirement closures from the module', () => {
     expect(admin.allow && admin.args.find).toEqual({ id: 1 });
     expect(seen).toEqual(['reader', 'admin']);
   });
+  test('a collection whose rules may write (here a `force`) gets a deep copy: nested changes never reach the request', async () => {
+    const writing = makePolicy({
+      ...policy,
+      services: { blog: { ...blog, security: [{ name: 'stamp', type: 'rule', rule: { rule: 'force', field: 'args.find.id', value: 99 } }] } },
+    });
+    const svc: RuleFn = (i) => {
+      ((i.args as { find: Record<string, unknown> }).find).id = 99;
+      return { allow: true };
+    };
+    const c = compilePolicy(makeArtifact(writing, { rules: { 'blog/posts/read': () => ({ allow: true }) }, requirements: { blog: svc } }), { env });
+    expect(c.services.get('blog')!.security.readOnly).toBe(false);
+    const d = await decide(c, req({ claims: { role: 'admin' }, args: { find: { id: 1 } } }));
+    expect(d.allow && d.args.find).toEqual({ id: 1 });
+  });
 });

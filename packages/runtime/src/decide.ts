@@ -442,7 +442,9 @@ async function runCollection(
 ): Promise<CollectionResult> {
   if (c.fn) {
     // The module's closure evaluates the whole collection (implied `authenticated` included).
-    const input: RuleInput = { args: structuredClone(args), role };
+    // Requirements never change the request: a collection whose rules only read gets a
+    // shallow copy (its generated closure writes nothing), any other a deep one.
+    const input: RuleInput = { args: c.readOnly ? { ...args } : structuredClone(args), role };
     const before = io ? snapshot(input) : undefined;
     const mark = io?.mark ?? 0;
     const d = await runRule(c.fn, input, ctx, c.key);
