@@ -1,6 +1,6 @@
 /**
- * examples/blog as an artifact on disk for servers in child processes: built once per
- * test file (blog-harness's buildBlog), written to a temp directory, its database
+ * examples/blog as an artifact on disk for servers in child processes: built once (the
+ * security fixtures' build cache), written to a temp directory, its database
  * created and seeded (SQLite file, or a fresh PostgreSQL database whose URL the server
  * reads from `BLOG_DB_URL`, which a test may point at a proxy).
  */
@@ -10,7 +10,8 @@ import { SignJWT } from 'jose';
 import { policyHash, prettyCanonicalJson, type Policy } from '@dfc/schema';
 import { seedTransform } from '@dfc/runtime';
 import { createTables, openDataSource, seed, type DataSource } from '../../../packages/runtime/src/data/index.js';
-import { buildBlog, ENV, EXAMPLE } from '../../e2e/blog-harness.js';
+import { ENV, EXAMPLE } from '../../e2e/blog-harness.js';
+import { buildConfig } from '../fixtures/harness.js';
 import { createTestDatabase, type TestDatabase } from '../../e2e/data-databases.js';
 import { workDir } from './project.js';
 
@@ -31,7 +32,8 @@ export interface BlogFiles {
 }
 
 export async function prepareBlog(dialect: 'sqlite' | 'postgres'): Promise<BlogFiles> {
-  const { mjs: builtMjs, policy: builtPolicy } = await buildBlog();
+  // built once across test files while nothing it depends on changes
+  const { mjs: builtMjs, policy: builtPolicy } = await buildConfig(EXAMPLE);
   const w = workDir(`blog-${dialect}`);
   const dist = join(w.dir, 'dist');
   mkdirSync(dist);
