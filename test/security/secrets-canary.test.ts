@@ -8,7 +8,7 @@
  * while every error class is provoked, in production and with debug on; nor in the
  * output of `dfc serve` at debug level.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import pg from 'pg';
@@ -105,6 +105,35 @@ test('the artifacts and the build diagnostics hold no secret', () => {
   // what the artifact holds instead: references
   expect(project.policy.auth.jwt!.secret).toEqual({ $secret: 'SHOP_JWT_SECRET' });
   expect(JSON.stringify(project.policy.services.shop!.database)).toContain('"$encrypted":"dfcenc:v1:');
+});
+
+test('a config that puts the secrets themselves in place of references fails the build without repeating them', async () => {
+  // JavaScript: nothing type-checks it, so the values reach validation and the lints
+  const js = `
+import { defineApp, defineConfig, defineRole, defineService } from 'dfc';
+const e = process.env;
+export const shop = defineService({ name: 'shop', database: { type: 'postgres', url: e.SHOP_DB_URL_PLAIN }, tables: { notes: { columns: { id: 'integer' }, primaryKey: 'id' } } });
+export const reader = defineRole({ name: 'reader', access: [{ service: shop, component: '_table/notes', verbs: ['GET'] }] });
+export default defineConfig({
+  services: [shop],
+  roles: [reader],
+  apps: [defineApp({ name: 'web', apiKey: e.SHOP_WEB_KEY, role: reader }), defineApp({ name: 'tools', apiKey: e.SHOP_ADMIN_KEY, role: reader })],
+  auth: { jwt: { secret: e.SHOP_JWT_SECRET, algorithms: ['HS256'], issuer: 'https://id.shop.test', audience: 'shop' } },
+  crypto: { key: e.SHOP_FIELD_KEY },
+  admin: { token: e.SHOP_ADMIN_TOKEN },
+  webhooks: { allowPrivateHosts: [e.DFC_MASTER_KEY] },
+});
+`;
+  const p = await buildProject('secrets-plain', { 'dfc.config.mjs': js }, { expectErrors: true, env: { ...env, SHOP_DB_URL_PLAIN: `postgres://app:${C.dbPassword}@db.example.com/shop` } });
+  try {
+    expect(p.result.ok).toBe(false);
+    const errors = p.result.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.length).toBeGreaterThanOrEqual(5);
+    expect(leaks(C, JSON.stringify(p.result.diagnostics))).toEqual([]);
+    expect(existsSync(p.dist)).toBe(false);
+  } finally {
+    p.cleanup();
+  }
 });
 
 interface Answer {
