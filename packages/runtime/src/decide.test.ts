@@ -252,6 +252,36 @@ describe('response rules', () => {
   });
 });
 
+describe('args.auth', () => {
+  test('each decision gets its own plain copy of frozen claims, own `__proto__` key included; changes never reach the claims or the next request', async () => {
+    const raw = JSON.parse('{"sub":"u1","role":"admin","__proto__":{"polluted":true},"nested":{"a":1}}') as Record<string, unknown>;
+    // As the JWT verifier makes them: own properties on a null prototype, frozen.
+    const claims = Object.create(null) as Record<string, unknown>;
+    for (const k of Object.keys(raw)) Object.defineProperty(claims, k, { value: raw[k], enumerable: true });
+    Object.freeze(claims);
+    const seen: unknown[] = [];
+    const rule: RuleFn = (i) => {
+      const auth = i.args.auth as Record<string, unknown>;
+      seen.push([auth.role, auth.extra]);
+      auth.role = 'changed';
+      auth.extra = 1;
+      return { allow: true };
+    };
+    const c = compilePolicy(makeArtifact(policy, { rules: { 'blog/posts/read': rule } }), { env });
+    for (let k = 0; k < 2; k++) {
+      const d = await decide(c, req({ claims }));
+      if (!d.allow) throw new Error('expected allow');
+      expect(Object.getPrototypeOf(d.args.auth)).toBe(Object.prototype);
+      expect(Object.keys(d.args.auth!)).toEqual(['sub', 'role', '__proto__', 'nested', 'extra']);
+      expect(d.args.auth!.role).toBe('changed');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    }
+    expect(seen).toEqual([['admin', undefined], ['admin', undefined]]);
+    expect(claims.role).toBe('admin');
+    expect(Object.keys(claims)).toEqual(['sub', 'role', '__proto__', 'nested']);
+  });
+});
+
 describe('requirement closures from the module', () => {
   test('the module\'s closure decides the collection; it sees the role and a copy of the args', async () => {
     const seen: unknown[] = [];

@@ -272,7 +272,7 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
   }
 
   const args: RuleInput['args'] = {};
-  if (claims) args.auth = { ...claims };
+  if (claims) args.auth = authOf(claims);
   if (req.token !== undefined) args.token = req.token;
   const inArgs = req.args ?? {};
   if (inArgs.find) args.find = { ...inArgs.find };
@@ -394,6 +394,22 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
   if (response) allowed.response = response;
   if (trace) allowed.trace = trace;
   return allowed;
+}
+
+/** Plain copies of frozen claims (see {@link authOf}); an entry lives as long as its claims. */
+const authTemplates = new WeakMap<object, Record<string, unknown>>();
+
+/**
+ * `args.auth` for one request: a plain copy of the claims, which rules may change.
+ * Verified claims are frozen null-prototype objects shared by every request that carries
+ * the same token, and spreading those is slow; each is spread once into a plain template
+ * that requests then copy (same own properties, a fraction of the cost).
+ */
+function authOf(claims: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (!Object.isFrozen(claims)) return { ...claims };
+  let template = authTemplates.get(claims);
+  if (!template) authTemplates.set(claims, (template = { ...claims }));
+  return { ...template };
 }
 
 /**
