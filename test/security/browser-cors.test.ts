@@ -53,10 +53,10 @@ export default defineConfig({
   auth: { jwt: { secret: secret('SHOP_JWT_SECRET'), algorithms: ['HS256'], issuer: 'https://id.shop.test', audience: 'shop' } },
   admin: { token: secret('SHOP_ADMIN_TOKEN') },
   cors: [
-    // credentials, a custom header, an exposed header, a short max age; PATCH is not listed
+    // credentials, a custom header, an exposed header, a max age; PATCH is not listed
     defineCors({ path: '/api/v2/shop/_table/items*', origins: ['${allowed}'], methods: ['GET', 'POST', 'DELETE'],
                  headers: ['Content-Type', 'Authorization', 'X-Api-Key', 'X-Trace-Id'], exposedHeaders: ['X-Request-Id'],
-                 maxAge: 5, supportsCredentials: true, enabled: true }),
+                 maxAge: 600, supportsCredentials: true, enabled: true }),
     // no credentials, only the key header, nothing exposed
     defineCors({ path: '/api/v2/shop/_table/notes*', origins: ['${allowed}'], methods: ['GET'], headers: ['X-Api-Key'],
                  exposedHeaders: [], maxAge: 0, supportsCredentials: false, enabled: true }),
