@@ -41,6 +41,13 @@ describe('API keys', () => {
     expect(appForKey(c, 'x'.repeat(10_000))).toBeUndefined();
     expect(spy.calls).toHaveLength(2);
   });
+  test('keys are digested as UTF-8, as `{ sha256 }` keys are written', () => {
+    const key = 'clé-ünïcode-🔑-0123456789';
+    const p = makePolicy({ apps: { intl: { apiKey: { sha256: createHash('sha256').update(key, 'utf8').digest('hex') }, role: null, roles: [], active: true } } });
+    const c = compilePolicy(makeArtifact(p), { env: {} });
+    expect(appForKey(c, key)).toBe('intl');
+    expect(appForKey(c, key.normalize('NFD'))).toBeUndefined();
+  });
   test('a key whose secret is unset stops compilation, naming the variable', () => {
     try {
       compilePolicy(makeArtifact(policy), { env: {} });

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import type { Operation, Policy, PolicyApp, PolicyRequirement, PolicyRole, PolicyService, Rule } from '@dfc/schema';
 import { precomputeAccess, type AccessMatch } from './access.js';
 import type { Artifact, PolicyModule, RuleFn } from './artifact.js';
@@ -162,8 +162,9 @@ export function configPath(segments: readonly string[]): string {
 
 /** Look up an API key: digest, Map, then a constant-time comparison of the fixed-length digests. */
 export function appForKey(compiled: CompiledPolicy, apiKey: string): string | undefined {
-  const digest = createHash('sha256').update(apiKey, 'utf8').digest();
-  const hit = compiled.keyDigests.get(digest.toString('hex'));
+  // One-shot `hash` (no Hash object per request): a quarter of createHash's cost.
+  const hex = hash('sha256', apiKey, 'hex');
+  const hit = compiled.keyDigests.get(hex);
   if (!hit) return undefined;
-  return timingSafeEqual(digest, hit.digest) ? hit.app : undefined;
+  return timingSafeEqual(Buffer.from(hex, 'hex'), hit.digest) ? hit.app : undefined;
 }
