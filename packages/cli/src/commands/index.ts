@@ -19,6 +19,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'serve', load: () => import('./serve.js') },
   { name: 'diff', load: () => import('./diff.js') },
   { name: 'test', load: () => import('./test.js') },
+  { name: 'explain', load: () => import('./explain.js') },
   { name: 'encrypt', load: () => import('./encrypt.js') },
 ];
 
