@@ -92,19 +92,22 @@ function watchAndRun(opts: RunOptions, out: Output, io: CommandIO): Promise<numb
       if (files.length > 0 && out.format === 'text') io.err(`\nrunning again after a change to ${files.map((f) => displayFile(f, io.cwd)).join(', ')}\n`);
       const run = await runPolicyTests({ ...opts, session });
       if (closed) return;
-      report(run, out, io, true);
       const next = new Set(run.inputs);
+      const first = !watcher;
       if (!watcher) {
         watcher = watchFiles([...next], { ignoreInitial: true });
         watcher.on('all', (_event, path) => schedule(path));
+        // Report only once changes are seen: an edit right after the first report counts.
         await new Promise<void>((ready) => watcher!.once('ready', () => ready()));
-        if (out.format === 'text' && !closed) io.err('dfc test: watching for changes (Ctrl+C to stop)\n');
       } else {
         const add = [...next].filter((f) => !watched.has(f));
         if (add.length > 0) watcher.add(add);
       }
       // Keep what was watched before: a file that failed to load still matters.
       watched = new Set([...watched, ...next]);
+      if (closed) return;
+      report(run, out, io, true);
+      if (first && out.format === 'text') io.err('dfc test: watching for changes (Ctrl+C to stop)\n');
     };
     const start = (): void => {
       if (closed) return;
