@@ -179,6 +179,24 @@ describe('writes', () => {
     expect(create.statusCode).toBe(403);
     expect(await ds.count('posts', { kind: 'cmp', column: 'title', op: '=', value: 'sneaky' })).toBe(0);
   });
+  test('a batch of records is all or nothing: one missing or refused record leaves every row as it was', async () => {
+    const h = { ...web, authorization: `Bearer ${await token({ id: 'alice', role: 'editor' })}`, 'content-type': 'application/json' };
+    const titles = async () => (await ds.select('posts', { where: { kind: 'const', value: true }, order: [{ column: 'id', direction: 'asc' }] })).map((r) => r.title);
+    const before = await titles();
+    // record 2 is alice's (allowed); record 3 is bob's: the role filter hides it, so it is missing
+    const missing = await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts', headers: h, payload: { resource: [{ id: 2, title: 'changed' }, { id: 3, title: 'changed' }] } });
+    expect(missing.statusCode).toBe(404);
+    expect(await titles()).toEqual(before);
+    // record 1 would escape the role filter: the write check refuses it, record 2 is rolled back
+    const refused = await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts', headers: h, payload: { resource: [{ id: 2, title: 'changed' }, { id: 1, userId: 'bob' }] } });
+    expect(refused.statusCode).toBe(403);
+    expect(await titles()).toEqual(before);
+    const ok = await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts', headers: h, payload: { resource: [{ id: 2, title: 'b' }, { id: 1, title: 'a' }] } });
+    expect(ok.json()).toEqual({ resource: [{ id: 2 }, { id: 1 }] });
+    const rows = await ds.select('posts', { where: { kind: 'in', column: 'id', values: [1, 2], negated: false }, order: [{ column: 'id', direction: 'asc' }] });
+    expect(rows.map((r) => r.title)).toEqual(['a', 'b']);
+    await app.inject({ method: 'PATCH', url: '/api/v2/blog/_table/posts', headers: h, payload: { resource: [{ id: 1, title: before[0] }, { id: 2, title: before[1] }] } });
+  });
   test('create, then delete by ids', async () => {
     const h = { 'x-api-key': env.ADMIN_KEY, 'content-type': 'application/json', authorization: `Bearer ${await token({ id: 'carol' })}` };
     const c = await app.inject({ method: 'POST', url: '/api/v2/blog/_table/posts', headers: h, payload: [{ userId: 'carol', title: 'c1' }, { userId: 'carol', title: 'c2' }] });

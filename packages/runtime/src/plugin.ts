@@ -62,6 +62,15 @@ type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [
 
 const MAX_RECORDS = 1000;
 
+/** One decided update, ready to run inside a transaction. */
+interface UpdatePlan {
+  where: Where;
+  set: Row;
+  writeCheck: Where;
+  byId: boolean;
+  idText: string;
+}
+
 export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts) => {
   if (!opts.runtime && opts.policy === undefined) {
     throw new DfcError('DFC_ERR_SERVER_CONFIG', 'the dfc plugin needs `policy` (a directory with policy.json and policy.mjs) or `runtime`');
@@ -408,13 +417,15 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         note: 'send records with their primary key, or use `ids` or `filter`',
       });
     }
-    const out: Row[] = [];
+    // Every record is decided first, then all are written in one transaction: one refused
+    // or missing record leaves the table as it was (never a half-applied batch).
+    const pk = def!.primaryKey;
+    const plans: UpdatePlan[] = [];
     for (const r of records) {
-      const pk = def!.primaryKey;
-      const id = r[pk];
-      const { [pk]: _drop, ...values } = r;
-      out.push(...(await updateWhere(req, reply, state, service, table, def, verb, idWhere(def!, id as Json), values, true)));
+      const { [pk]: id, ...values } = r;
+      plans.push(await planUpdate(req, reply, state, service, table, def, verb, idWhere(def!, id as Json), values, true, String(id)));
     }
+    const out = await runUpdates(state, service, table, def!, plans);
     return wrapped ? { resource: out } : out[0];
   }
 
@@ -441,26 +452,53 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     byId: boolean,
     idText?: string,
   ): Promise<Row[]> {
+    const plan = await planUpdate(req, reply, state, service, table, def, verb, clientWhere, values, byId, idText);
+    return runUpdates(state, service, table, def!, [plan]);
+  }
+
+  /** Decides one update: the rows it may touch, the values after the rules ran, what written rows must satisfy. */
+  async function planUpdate(
+    req: DfcRequest,
+    reply: FastifyReply,
+    state: State,
+    service: string,
+    table: string,
+    def: PolicyTable | undefined,
+    verb: 'PUT' | 'PATCH',
+    clientWhere: Where | undefined,
+    values: Row,
+    byId: boolean,
+    idText?: string,
+  ): Promise<UpdatePlan> {
     const find = clientWhere ? findOf(clientWhere) : undefined;
     const d = await allow(req, reply, state, {
       service,
       table,
       verb,
-      ...(idText !== undefined ? { id: idText } : {}),
+      ...(idText !== undefined && byId ? { id: idText } : {}),
       args: { ...(find ? { find } : {}), update: { $set: values }, op: byId ? 'one' : 'all' } satisfies RequestArgs,
     });
-    const tdef = def!;
     const set = (d.args.update?.$set ?? {}) as Row;
-    checkColumns(set, tdef, table);
-    const where = andWhere([clientWhere, d.where]);
-    const ds = sourceOf(state, service);
-    const rows = await ds.transaction(async (tx) => {
-      if (Object.keys(set).length === 0) return tx.select(table, { where, columns: [tdef.primaryKey], limit: MAX_RECORDS });
-      const updated = await tx.update(table, where, set);
-      for (const r of updated) if (!matchesWhere(d.writeCheck, r, tdef)) throw writeCheckFailed(table);
-      return updated;
+    checkColumns(set, def!, table);
+    return { where: andWhere([clientWhere, d.where]), set, writeCheck: d.writeCheck, byId, idText: idText ?? '' };
+  }
+
+  /** Applies decided updates in one transaction; returns the primary keys of the rows written. */
+  async function runUpdates(state: State, service: string, table: string, tdef: PolicyTable, plans: readonly UpdatePlan[]): Promise<Row[]> {
+    const rows = await sourceOf(state, service).transaction(async (tx) => {
+      const out: Row[] = [];
+      for (const p of plans) {
+        const touched =
+          Object.keys(p.set).length === 0
+            ? await tx.select(table, { where: p.where, columns: [tdef.primaryKey], limit: MAX_RECORDS })
+            : await tx.update(table, p.where, p.set);
+        if (Object.keys(p.set).length > 0) for (const r of touched) if (!matchesWhere(p.writeCheck, r, tdef)) throw writeCheckFailed(table);
+        // Thrown inside the transaction, so the records before this one are rolled back too.
+        if (p.byId && touched.length === 0) throw notFound(table, p.idText);
+        out.push(...touched);
+      }
+      return out;
     });
-    if (byId && rows.length === 0) throw notFound(table, idText ?? '');
     return rows.map((r) => ({ [tdef.primaryKey]: r[tdef.primaryKey] }));
   }
 
