@@ -6,7 +6,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PolicyAccess, PolicyService } from '@dfc/schema';
 import type { RuleFn } from './artifact.js';
-import { createTables, openDataSource, seed, type DataSource } from './data/index.js';
+import { DataError, createTables, openDataSource, seed, type DataSource } from './data/index.js';
 import { dfcPlugin } from './plugin.js';
 import { makeArtifact, makePolicy } from './testing.js';
 
@@ -324,5 +324,45 @@ describe('schema and docs', () => {
     const paths = doc.json().paths as Record<string, Record<string, unknown>>;
     expect(Object.keys(paths)).toEqual(['/api/v2/blog/_table/posts', '/api/v2/blog/_table/posts/{id}']);
     expect(Object.keys(paths['/api/v2/blog/_table/posts']!).sort()).toEqual(['delete', 'get', 'patch', 'post', 'put']);
+  });
+});
+
+describe('a `query` rule during a database outage', () => {
+  test('denies (fails closed) but answers 503 with Retry-After, not 403', async () => {
+    const outage = () => Promise.reject(new DataError('unavailable', 'the database is unavailable'));
+    const down: DataSource = {
+      dialect: ds.dialect,
+      select: outage,
+      count: outage,
+      insert: outage,
+      update: outage,
+      delete: outage,
+      transaction: outage,
+      ping: outage,
+      close: () => Promise.resolve(),
+    };
+    const queried: Record<string, RuleFn> = {
+      ...rules,
+      // as the rule engine compiles a `query` rule: a failed read denies with code `error`
+      'blog/posts/read': async (input, ctx) => {
+        try {
+          await ctx!.query!('blog', 'posts', { userId: 'alice' });
+          return { allow: true };
+        } catch {
+          return { allow: false, status: 403, code: 'error', reason: 'the query failed', path: 'rules.blog.posts.read' };
+        }
+      },
+    };
+    const host = Fastify();
+    await host.register(dfcPlugin, { policy: makeArtifact(policy, { rules: queried }, join(dir, 'dist-outage')), env, baseDir: dir, openDataSource: () => down });
+    await host.ready();
+    try {
+      const r = await host.inject({ url: '/api/v2/blog/_table/posts', headers: web });
+      expect(r.statusCode).toBe(503);
+      expect(r.headers['retry-after']).toBeDefined();
+      expect(r.json().error.code).toBe('DFC_ERR_DB_UNAVAILABLE');
+    } finally {
+      await host.close();
+    }
   });
 });

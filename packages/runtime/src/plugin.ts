@@ -205,7 +205,22 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const full: DecideRequest = { ...r, claims: id.claims, trace: state.debug };
     if (id.apiKey !== undefined) full.apiKey = id.apiKey;
     if (id.token !== undefined) full.token = id.token;
-    const d = await decide(state.compiled, full, ruleContext(state));
+    // A `query` rule that cannot read because the database is down still denies (fail
+    // closed), but the caller is told the truth: 503, try again, not 403.
+    let outage: DataError | undefined;
+    const shared = ruleContext(state);
+    const ctx: RuleContext = {
+      ...shared,
+      query: async (service, table, find) => {
+        try {
+          return await shared.query!(service, table, find);
+        } catch (e) {
+          if (e instanceof DataError && e.kind === 'unavailable') outage = e;
+          throw e;
+        }
+      },
+    };
+    const d = await decide(state.compiled, full, ctx);
     if (state.debug && d.trace) {
       // The header stays small: the values each rule compared are in `?explain`.
       const requirements = d.trace.requirements.map(({ events: _e, ...c }) => c);
@@ -218,7 +233,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         throw new ExplainAnswer(explain(d, full, cors ? { cors } : {}));
       }
     }
-    if (!d.allow) throw d.error;
+    if (!d.allow) throw outage ?? d.error;
     return d;
   }
 
