@@ -57,6 +57,8 @@ describe('dfc serve', () => {
     const p = run(['serve', dir, '--port', '0', '--admin-port', '0', '--log-level', 'warn']);
     try {
       const [, url] = await waitFor(p.stderr, /listening on (http:\/\/127\.0\.0\.1:\d+)/, p.exited);
+      // The credentials are separate writes after that line: wait for the last one.
+      await waitFor(p.stderr, /try: curl .*\n/, p.exited);
       const out = p.stderr();
       expect(out).toMatch(/dfc build: .* → .*dist \(written/);
       expect(out).toMatch(/created .*blog\.db for service `blog` with 15 seed rows/);
