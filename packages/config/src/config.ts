@@ -23,7 +23,8 @@ export type JwtAlgorithm =
 interface JwtCommonOptions {
   /**
    * Algorithms accepted; others are refused (never `none`).
-   * @default ['HS256'] with `secret`; the key's algorithm with `publicKey` or `jwksUrl`
+   * @default ['HS256'] with `secret`; with a PEM `publicKey`, the key's algorithm (ES256/384/512,
+   * EdDSA, PS256 or RS256); otherwise (`jwksUrl`, a key held in a secret) ['RS256']
    */
   algorithms?: readonly JwtAlgorithm[];
   /**
@@ -42,8 +43,8 @@ interface JwtCommonOptions {
    */
   roleClaim?: string;
   /**
-   * Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
-   * @default 0
+   * Seconds of clock skew tolerated on `exp`, `nbf` and `iat`, at most 60.
+   * @default 30
    */
   clockTolerance?: number;
 }

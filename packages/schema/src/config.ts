@@ -192,7 +192,7 @@ export const JwtSchema = z.strictObject({
   /** Claim that names the user's role; the app decides whether it may be used. */
   roleClaim: z.string().min(1).optional(),
   /** Seconds of clock skew tolerated on `exp`/`nbf`/`iat`. */
-  clockTolerance: z.number().int().min(0).max(300).optional(),
+  clockTolerance: z.number().int().min(0).max(60).optional(),
 });
 
 export const AuthSchema = z.strictObject({

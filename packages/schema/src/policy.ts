@@ -241,7 +241,7 @@ export const PolicySchema = z.strictObject({
         issuer: z.string().optional(),
         audience: z.array(z.string()).optional(),
         roleClaim: z.string().optional(),
-        clockTolerance: z.number().int().min(0),
+        clockTolerance: z.number().int().min(0).max(60),
       })
       .optional(),
     queryCredentials: z.boolean(),
