@@ -1,9 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { prettyCanonicalJson } from '@dfc/schema';
-import { loadArtifact } from './artifact.js';
+import { SIGNATURE_FILE, prettyCanonicalJson, signArtifact } from '@dfc/schema';
+import { loadArtifact, signatureVerifier } from './artifact.js';
 import { DfcError } from './errors.js';
 import { makePolicy } from './testing.js';
 
@@ -75,3 +76,40 @@ describe('loadArtifact', () => {
   });
 });
 
+
+describe('signed artifacts', () => {
+  const keys = () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  };
+  const ours = keys();
+  const theirs = keys();
+  const signed = (signer = ours.privateKey, mjs = goodMjs(policy.hash)) => {
+    const json = prettyCanonicalJson(policy);
+    const dir = pair(json, mjs);
+    writeFileSync(join(dir, SIGNATURE_FILE), signArtifact({ policyJson: json, policyMjs: mjs }, signer));
+    return dir;
+  };
+  const load = (dir: string, trusted = [ours.publicPem]) =>
+    loadArtifact(dir, { verify: signatureVerifier(trusted) }).then(
+      (a) => a.policy.hash,
+      (e: DfcError) => `${e.code}: ${e.message}`,
+    );
+
+  test('a pair signed by a trusted key loads', async () => {
+    expect(await load(signed(), [theirs.publicPem, ours.publicPem])).toBe(policy.hash);
+  });
+  test('unsigned, signed by another key, or changed after signing: refused, each saying why', async () => {
+    expect(await load(pair(prettyCanonicalJson(policy), goodMjs(policy.hash)))).toMatch(/^DFC_ERR_ARTIFACT_UNSIGNED: `.*policy\.sig` is missing$/);
+    expect(await load(signed(theirs.privateKey))).toMatch(/^DFC_ERR_ARTIFACT_SIGNATURE: policy\.sig is signed by `ed25519:[0-9a-f]{16}`, which is not a trusted key$/);
+    const dir = signed();
+    writeFileSync(join(dir, 'policy.mjs'), goodMjs(policy.hash) + 'globalThis.pwned = true;\n');
+    expect(await load(dir)).toBe('DFC_ERR_ARTIFACT_SIGNATURE: policy.mjs changed after it was signed');
+    expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
+  });
+  test('a trusted key that is not an Ed25519 public key is refused up front', () => {
+    expect(() => signatureVerifier(['-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n'])).toThrow(
+      expect.objectContaining({ code: 'DFC_ERR_TRUSTED_KEY', message: 'trusted key 1 of 1: a trusted key is not a PEM public key' }),
+    );
+  });
+});

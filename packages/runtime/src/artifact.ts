@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ARTIFACT_VERSION, PolicySchema, policyHash, type Policy } from '@dfc/schema';
+import { ARTIFACT_VERSION, PolicySchema, SIGNATURE_FILE, parseTrustedKey, policyHash, verifyArtifactSignature, type Policy } from '@dfc/schema';
 import type { CodeFunction } from '@dfc/schema';
 import type { CompiledRule, RuleContext, RuleInput, Decision } from './rule-types.js';
 import { DfcError, q } from './errors.js';
@@ -34,8 +34,8 @@ export interface Artifact {
 }
 
 /**
- * Where a signature check will plug in (`dfc build --sign`): called with the raw bytes of
- * both files before anything in them is trusted; throw a DfcError to refuse the pair.
+ * A check of both files' raw bytes before anything in them is trusted (signatures:
+ * {@link signatureVerifier}); throw a DfcError to refuse the pair.
  */
 export type ArtifactVerifier = (files: { policyJson: Buffer; policyMjs: Buffer; dir: string }) => void | Promise<void>;
 
@@ -43,6 +43,34 @@ export interface LoadArtifactOptions {
   verify?: ArtifactVerifier;
   /** Milliseconds policy.mjs may take to import (a top-level await that never settles is refused). @default 5000 */
   importTimeoutMs?: number;
+}
+
+/**
+ * Refuses an artifact unless `policy.sig` (`dfc build --sign`) is a signature by one of
+ * these Ed25519 public keys (PEM) over the exact bytes of policy.json and policy.mjs.
+ */
+export function signatureVerifier(trustedKeys: readonly string[]): ArtifactVerifier {
+  const keys = trustedKeys.map((pem, i) => {
+    try {
+      return parseTrustedKey(pem);
+    } catch (e) {
+      throw new DfcError('DFC_ERR_TRUSTED_KEY', `trusted key ${i + 1} of ${trustedKeys.length}: ${(e as Error).message}`, {
+        note: 'give the Ed25519 public key `dfc keygen` wrote (`*.pub`), in PEM form',
+      });
+    }
+  });
+  return async ({ policyJson, policyMjs, dir }) => {
+    let signature: Buffer;
+    try {
+      signature = await readFile(join(dir, SIGNATURE_FILE));
+    } catch {
+      throw new DfcError('DFC_ERR_ARTIFACT_UNSIGNED', `${q(join(dir, SIGNATURE_FILE))} is missing`, {
+        note: 'this runtime only loads policies signed by its trusted keys: build with `dfc build --sign <key file>`',
+      });
+    }
+    const check = verifyArtifactSignature(signature, { policyJson, policyMjs }, keys);
+    if (!check.ok) throw new DfcError('DFC_ERR_ARTIFACT_SIGNATURE', check.reason, { note: 'rebuild and sign the policy with a trusted key' });
+  };
 }
 
 let importCounter = 0;

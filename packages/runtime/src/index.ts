@@ -1,5 +1,5 @@
 export { ERRORS, DfcError, isDfcError, errorBody, type ErrorCode, type ErrorBody } from './errors.js';
-export { loadArtifact, validatePolicy, checkModuleShape, type Artifact, type PolicyModule, type RuleFn, type ArtifactVerifier, type LoadArtifactOptions } from './artifact.js';
+export { loadArtifact, signatureVerifier, validatePolicy, checkModuleShape, type Artifact, type PolicyModule, type RuleFn, type ArtifactVerifier, type LoadArtifactOptions } from './artifact.js';
 export { compilePolicy, appForKey, configPath, type CompileOptions, type CompiledPolicy, type CompiledService, type CompiledTable, type Collection } from './compiled.js';
 export {
   decide,

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { PolicyService } from '@dfc/schema';
-import { loadArtifact, type Artifact, type ArtifactVerifier, type LoadArtifactOptions } from './artifact.js';
+import { loadArtifact, signatureVerifier, type Artifact, type ArtifactVerifier, type LoadArtifactOptions } from './artifact.js';
 import { createJwtVerifier, failureLimiter, type FailureLimiter, type JwtVerifier } from './auth.js';
 import { redisFailureLimiter } from './limiter.js';
 import { compilePolicy, type CompiledPolicy } from './compiled.js';
@@ -36,8 +36,14 @@ export interface RuntimeOptions {
   /** Add error details and the `X-Dfc-Decision` header. Refused for a production policy unless `allowDebugInProduction`. */
   debug?: boolean;
   allowDebugInProduction?: boolean;
-  /** Checks both artifact files before they are trusted (signatures). */
+  /** Checks both artifact files before they are trusted (after the signature check, if any). */
   verify?: ArtifactVerifier;
+  /**
+   * Ed25519 public keys (PEM) whose signatures are trusted. When any is given, an artifact
+   * loads (and reloads) only with a `policy.sig` (`dfc build --sign`) by one of them over
+   * the exact bytes of policy.json and policy.mjs.
+   */
+  trustedKeys?: readonly string[];
   /** Milliseconds policy.mjs may take to import before the load is refused. @default 5000 */
   importTimeoutMs?: number;
   /** Directory relative SQLite files resolve against. @default the artifact directory's parent (the config directory) */
@@ -130,7 +136,10 @@ export class Runtime {
 }
 
 function artifactOptions(opts: RuntimeOptions): LoadArtifactOptions {
-  return { ...(opts.verify ? { verify: opts.verify } : {}), ...(opts.importTimeoutMs !== undefined ? { importTimeoutMs: opts.importTimeoutMs } : {}) };
+  const checks = [opts.trustedKeys?.length ? signatureVerifier(opts.trustedKeys) : undefined, opts.verify].filter((v): v is ArtifactVerifier => v !== undefined);
+  const verify: ArtifactVerifier | undefined =
+    checks.length === 0 ? undefined : checks.length === 1 ? checks[0] : async (files) => { for (const check of checks) await check(files); };
+  return { ...(verify ? { verify } : {}), ...(opts.importTimeoutMs !== undefined ? { importTimeoutMs: opts.importTimeoutMs } : {}) };
 }
 
 function limiterFor(opts: RuntimeOptions): FailureLimiter | undefined {

@@ -5,3 +5,4 @@ export * from './canonical.js';
 export * from './version.js';
 export * from './where.js';
 export * from './access.js';
+export * from './signature.js';

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Option } from 'commander';
 import { build, CONFIG_FILE_NAMES } from '@dfc/compiler';
-import { createAndSeedSqlite, createServer, isDevelopmentEnvFile, isDfcError, loadArtifact, sampleKeys, sampleTokens, type DfcServer } from '@dfc/runtime';
+import { DfcError, createAndSeedSqlite, createServer, isDevelopmentEnvFile, isDfcError, loadArtifact, sampleKeys, sampleTokens, signatureVerifier, type DfcServer } from '@dfc/runtime';
 import { report } from './compile.js';
 import { EXIT, type DfcCommand } from './command.js';
 
@@ -45,6 +45,23 @@ function needsBuild(t: Target): boolean {
   return false;
 }
 
+/** Every PEM block in a text (several trusted keys may share one variable or file). */
+function pemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g) ?? [];
+}
+
+function readKeyFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new DfcError('DFC_ERR_TRUSTED_KEY', `cannot read the trusted key file \`${file}\``);
+  }
+  const blocks = pemBlocks(text);
+  if (blocks.length !== 1) throw new DfcError('DFC_ERR_TRUSTED_KEY', `\`${file}\` must hold exactly one PEM public key`);
+  return blocks[0]!;
+}
+
 const command: DfcCommand = {
   name: 'serve',
   configure(cmd) {
@@ -59,6 +76,12 @@ const command: DfcCommand = {
       .option('--debug', 'add error details and an X-Dfc-Decision header (refused for a production policy)')
       .option('--allow-debug-in-production', 'let --debug run with a production policy')
       .option('--no-build', 'never build; serve the artifact as it is')
+      .option(
+        '--trusted-key <file>',
+        'load (and reload) only policies signed with `dfc build --sign` by this Ed25519 public key; repeatable (env DFC_TRUSTED_KEYS: PEM text)',
+        (file: string, files: string[]) => [...files, file],
+        [] as string[],
+      )
       .addOption(new Option('--log-level <level>', 'request log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'));
   },
   async run(args, io) {
@@ -95,11 +118,16 @@ const command: DfcCommand = {
 
     let server: DfcServer;
     try {
-      const artifact = await loadArtifact(target.dist);
+      const trustedKeys = [
+        ...(o.trustedKey as string[]).map((file) => readKeyFile(resolve(io.cwd, file))),
+        ...pemBlocks(env.DFC_TRUSTED_KEYS ?? ''),
+      ];
+      const artifact = await loadArtifact(target.dist, trustedKeys.length > 0 ? { verify: signatureVerifier(trustedKeys) } : {});
       const seeded = await createAndSeedSqlite(artifact.policy, { baseDir: target.configDir, env });
       for (const s of seeded) if (s.created) io.err(`dfc serve: created ${s.file} for service \`${s.service}\` with ${s.rows} seed rows\n`);
       server = await createServer({
         policy: artifact,
+        ...(trustedKeys.length > 0 ? { trustedKeys } : {}),
         env,
         baseDir: target.configDir,
         host,
