@@ -55,9 +55,9 @@ export default definePolicyTests([
     expect: { decision: 'deny', status: 401, error: 'DFC_ERR_AUTH_REQUIRED' },
   }),
   definePolicyTest(blog, 'posts', {
-    name: 'the admin key without a session cannot create a post (the rule needs a session)',
+    name: 'the admin key alone reads like the public site: no post without an admin session',
     request: { app: adminApp, verb: 'POST', doc: { title: 'hello' } },
-    expect: { decision: 'deny', status: 401, rule: 'rules.blog.posts.create', reason: 'authentication is required' },
+    expect: { decision: 'deny', status: 401, error: 'DFC_ERR_AUTH_REQUIRED', role: 'reader' },
   }),
   definePolicyTest(blog, 'posts', {
     name: 'a new post is always written by the caller',
@@ -85,9 +85,14 @@ export default definePolicyTests([
     expect: { decision: 'deny', status: 403, error: 'DFC_ERR_ACCESS_DENIED', role: 'editor' },
   }),
   definePolicyTest(blog, 'posts', {
-    name: 'through the admin key, a session that is not staff may not delete posts',
+    name: 'through the admin key, a session whose role claim is not `admin` gets the reader role',
     request: { app: adminApp, claims: mallory, verb: 'DELETE', id: 2 },
-    expect: { decision: 'deny', status: 403, role: 'admin', rule: 'staff', reason: 'only admins and moderators may delete posts' },
+    expect: { decision: 'deny', status: 403, error: 'DFC_ERR_ACCESS_DENIED', role: 'reader' },
+  }),
+  definePolicyTest(blog, 'posts', {
+    name: 'an admin session deletes a post',
+    request: { app: adminApp, claims: carol, verb: 'DELETE', id: 2 },
+    expect: { decision: 'allow', role: 'admin', rule: 'staff' },
   }),
 
   // -------------------------------------------------------------------------
@@ -292,9 +297,9 @@ export default definePolicyTests([
     expect: { decision: 'allow', response: [{ id: 'bob', password: { $hash: 'bob-pw' } }] },
   }),
   definePolicyTest(blog, 'users', {
-    name: 'users need a session',
-    request: { app: adminApp, verb: 'GET' },
-    expect: { decision: 'deny', status: 401, failed: ['authenticated', 'signedIn'] },
+    name: 'users are not public: a caller without a session is asked for one',
+    request: { app: webApp, verb: 'GET' },
+    expect: { decision: 'deny', status: 401, error: 'DFC_ERR_AUTH_REQUIRED', role: 'reader' },
   }),
   definePolicyTest(blog, 'users', {
     name: 'a user updates their name and password: encrypted and hashed',
@@ -322,9 +327,9 @@ export default definePolicyTests([
     expect: { decision: 'allow', rule: 'rules.blog.users.delete' },
   }),
   definePolicyTest(blog, 'users', {
-    name: 'through the admin key, a session that is not an admin may not delete users',
-    request: { app: adminApp, claims: mallory, verb: 'DELETE', id: 'bob' },
-    expect: { decision: 'deny', status: 403, rule: 'rules.blog.users.delete' },
+    name: 'a moderator reads users but may not delete them (`_table/*` grants GET only)',
+    request: { app: webApp, claims: dave, verb: 'DELETE', id: 'bob' },
+    expect: { decision: 'deny', status: 403, error: 'DFC_ERR_ACCESS_DENIED', role: 'moderator' },
   }),
 
   // -------------------------------------------------------------------------

@@ -297,9 +297,11 @@ export const webApp = defineApp({
 
 export const adminApp = defineApp({
   name: 'admin',
-  description: 'Back-office tools',
+  description: 'Back-office tools: the key alone reads like the public site; an admin session gets `admin`',
   apiKey: secret('BLOG_ADMIN_KEY'),
-  role: admin,
+  // Not `role: admin`: a key that alone grants everything is a blanket key (DFC4043).
+  role: reader,
+  roles: [admin],
 });
 
 export const docsApp = defineApp({

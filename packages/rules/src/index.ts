@@ -22,7 +22,7 @@ export { compile, compileRequirements, compileSource } from './compile.js';
 export { generate, RUNTIME_SPECIFIER, type GenerateInput, type RequirementCollection } from './generate.js';
 export { applyResponse, lookupRule, allOf, hashString, ALLOW } from './runtime/index.js';
 export { InvalidRuleError, ruleDepth } from './validate.js';
-export { lintRule, type LintContext, type RuleIssue, type RuleIssueId } from './lint.js';
+export { lintRule, staticOutcome, type LintContext, type RuleIssue, type RuleIssueId } from './lint.js';
 export {
   createFieldCrypto,
   decryptSpaceCloud,

@@ -73,9 +73,16 @@ describe('lintRule', () => {
 
   test('empty and unreachable clauses', () => {
     expect(ids({ rule: 'or', clauses: [] })).toEqual([['empty-combinator', 'error', 'rules.blog.posts.read']]);
-    expect(ids({ rule: 'and', clauses: [{ rule: 'authenticated' }, { rule: 'deny' }, { rule: 'allow' }] })).toEqual([['unreachable-clause', 'warning', 'rules.blog.posts.read.clauses[2]']]);
-    expect(ids({ rule: 'or', clauses: [{ rule: 'allow' }, { rule: 'authenticated' }] })).toEqual([['unreachable-clause', 'warning', 'rules.blog.posts.read.clauses[1]']]);
-    expect(lintRule({ rule: 'or', clauses: [{ rule: 'authenticated' }, { rule: 'allow' }] }, ctx)).toEqual([]);
+    // (each of these rules also always decides: `constant-rule`, lint-static.test.ts)
+    expect(ids({ rule: 'and', clauses: [{ rule: 'authenticated' }, { rule: 'deny' }, { rule: 'allow' }] })).toEqual([
+      ['unreachable-clause', 'warning', 'rules.blog.posts.read.clauses[2]'],
+      ['constant-rule', 'warning', 'rules.blog.posts.read'],
+    ]);
+    expect(ids({ rule: 'or', clauses: [{ rule: 'allow' }, { rule: 'authenticated' }] })).toEqual([
+      ['unreachable-clause', 'warning', 'rules.blog.posts.read.clauses[1]'],
+      ['constant-rule', 'warning', 'rules.blog.posts.read'],
+    ]);
+    expect(ids({ rule: 'or', clauses: [{ rule: 'authenticated' }, { rule: 'allow' }] })).toEqual([['constant-rule', 'warning', 'rules.blog.posts.read']]);
   });
 
   test('query targets, stores and field targets', () => {

@@ -5,7 +5,7 @@
  */
 import { FORBIDDEN_SEGMENTS, MAX_RULE_DEPTH, type ColumnType, type Json, type Operation, type Rule } from '@dfc/schema';
 import { msg, show } from './messages.js';
-import { parseDate, parseDuration } from './runtime/dates.js';
+import { compareInstants, parseDate, parseDuration } from './runtime/dates.js';
 import { ruleDepth } from './validate.js';
 import { checkWebhookUrl, type WebhookPolicy } from './webhook.js';
 
@@ -34,7 +34,9 @@ export type RuleIssueId =
   | 'webhook-url-http'
   | 'webhook-url-userinfo'
   | 'webhook-url-fragment'
-  | 'webhook-url-private';
+  | 'webhook-url-private'
+  | 'constant-rule'
+  | 'operand-column-type';
 
 export interface RuleIssue {
   id: RuleIssueId;
@@ -57,6 +59,11 @@ export interface LintContext {
   operation?: Operation;
   /** What webhook URLs may be. */
   webhooks?: WebhookPolicy;
+  /**
+   * Whether the rule is a table's rule (which needs a session unless it is `allow`);
+   * false for the rule of a requirement. @default true
+   */
+  topLevel?: boolean;
 }
 
 const ARGS_BY_OPERATION: Record<Operation, readonly string[]> = {
@@ -207,9 +214,14 @@ class Linter {
           this.add('empty-combinator', 'error', msg.empty(rule.rule), path, `Space Cloud lets an empty \`${rule.rule}\` pass; dfc denies it, so give it clauses or use \`allow\`/\`deny\``);
         }
         const decisive = rule.rule === 'or' ? 'allow' : 'deny';
-        const at = clauses.findIndex((c) => c.rule === decisive);
+        // A clause that always allows (in an `or`) or always denies (in an `and`) decides
+        // before the ones after it: literally `allow`/`deny`, or by what it compares.
+        const at = clauses.findIndex((c) => staticOutcome(c) === decisive);
         if (at >= 0 && at < clauses.length - 1) {
-          this.add('unreachable-clause', 'warning', `the clauses after \`${decisive}\` in this \`${rule.rule}\` never decide`, `${path}.clauses[${at + 1}]`, `\`${decisive}\` at \`clauses[${at}]\` always decides first`);
+          const literal = clauses[at]!.rule === decisive;
+          const what = literal ? `\`${decisive}\`` : `the clause that always ${decisive === 'allow' ? 'holds' : 'fails'}`;
+          const note = literal ? `\`${decisive}\` at \`clauses[${at}]\` always decides first` : `\`clauses[${at}]\` always ${decisive === 'allow' ? 'allows' : 'denies'}, so it decides first`;
+          this.add('unreachable-clause', 'warning', `the clauses after ${what} in this \`${rule.rule}\` never decide`, `${path}.clauses[${at + 1}]`, note);
         }
         clauses.forEach((c, i) => this.rule(c, `${path}.clauses[${i}]`));
         return;
@@ -221,14 +233,22 @@ class Linter {
           return this.add('match-eval', 'error', msg.cannotCompare(r.eval, PLURAL[r.type]!), `${path}.eval`);
         }
         this.operand(r.f1, r.type, `${path}.f1`);
+        this.operandKind(r.f1, r.type, `${path}.f1`, false);
         if (r.eval === 'in' || r.eval === 'notIn') {
-          if (Array.isArray(r.f2)) r.f2.forEach((e, i) => this.operand(e, r.type, `${path}.f2[${i}]`, true));
-          else if (isRef(r.f2)) this.ref(r.f2, `${path}.f2`);
-          else {
+          if (Array.isArray(r.f2)) {
+            r.f2.forEach((e, i) => {
+              this.operand(e, r.type, `${path}.f2[${i}]`, true);
+              this.operandKind(e, r.type, `${path}.f2[${i}]`, false);
+            });
+          } else if (isRef(r.f2)) {
+            this.ref(r.f2, `${path}.f2`);
+            this.operandKind(r.f2, r.type, `${path}.f2`, true);
+          } else {
             this.add('in-scalar', 'error', msg.needsList(r.eval, r.f2), `${path}.f2`, `Space Cloud lets \`${r.eval}\` with a single value ${r.eval === 'in' ? 'always fail' : 'always pass'}; write a list`);
           }
         } else {
           this.operand(r.f2, r.type, `${path}.f2`);
+          this.operandKind(r.f2, r.type, `${path}.f2`, false);
         }
         return;
       }
@@ -266,7 +286,75 @@ class Linter {
         this.add('unknown-rule', 'error', msg.unknownRule((rule as { rule: unknown }).rule), `${path}.rule`);
         return;
     }
-    if (rule.clause) this.rule(rule.clause, `${path}.clause`);
+    if (rule.clause) {
+      if (TRANSFORMS.has(rule.rule) && staticOutcome(rule.clause) === 'deny') {
+        this.add('unreachable-clause', 'warning', `this \`${rule.rule}\` never applies: its \`clause\` never holds`, path, 'a transform whose clause does not hold is skipped; remove the transform, or fix its clause');
+      }
+      this.rule(rule.clause, `${path}.clause`);
+    }
+  }
+
+  /**
+   * Nodes that always allow or always deny though they are not literally `allow` or
+   * `deny`: the outermost such node is reported (its clauses explain it).
+   */
+  constants(rule: AnyRule, path: string, top: boolean): void {
+    const outcome = staticOutcome(rule);
+    if (outcome !== undefined && rule.rule !== 'allow' && rule.rule !== 'deny') {
+      const cause = constantCause(rule, outcome);
+      const where = cause !== undefined ? ` (\`${cause}\` ${outcome === 'allow' ? 'always holds' : 'never holds'})` : '';
+      if (outcome === 'deny') {
+        this.add('constant-rule', 'warning', `this \`${rule.rule}\` never holds: it denies every request that reaches it${where}`, path, "write `{ rule: 'deny' }` if that is meant; otherwise the rule compares values that cannot change");
+      } else if (top) {
+        this.add('constant-rule', 'warning', `this \`${rule.rule}\` always holds: it allows every caller with a session${where}`, path, "write `{ rule: 'authenticated' }` (or `{ rule: 'allow' }` for everyone) if that is meant; otherwise the rule compares values that cannot change");
+      } else {
+        this.add('constant-rule', 'warning', `this \`${rule.rule}\` always holds${where}`, path, 'a condition that always holds checks nothing; the rule compares values that cannot change');
+      }
+      return;
+    }
+    rule.clauses?.forEach((c, i) => this.constants(c, `${path}.clauses[${i}]`, false));
+    if (rule.clause && !TRANSFORMS.has(rule.rule)) this.constants(rule.clause, `${path}.clause`, false);
+    else if (rule.clause && staticOutcome(rule.clause) === undefined) this.constants(rule.clause, `${path}.clause`, false);
+  }
+
+  /**
+   * A `match` operand that names a column (or a helper) whose values can never be of the
+   * match's type: the comparison errors on every request, and the rule denies.
+   */
+  operandKind(value: Json, type: string, path: string, list: boolean): void {
+    if (typeof value !== 'string' || !isRef(value)) return;
+    const kind = this.kindOf(value);
+    if (kind === undefined || kind.kind === 'json') return;
+    if (list) {
+      this.add('operand-column-type', 'error', `\`${show(value)}\` is ${an(kind.kind)} \`${kind.kind}\` ${kind.what}, not a list`, path, `\`in\` and \`notIn\` need a list: a literal list, or a \`json\` column that holds one`);
+      return;
+    }
+    if (COMPATIBLE[type]!.includes(kind.kind)) return;
+    this.add(
+      'operand-column-type',
+      'error',
+      `\`${show(value)}\` is ${an(kind.kind)} \`${kind.kind}\` ${kind.what}, which a \`${type}\` match cannot compare`,
+      path,
+      `the comparison fails on every request that reaches it, and the rule denies; use \`type: '${SUGGESTED_TYPE[kind.kind] ?? type}'\``,
+    );
+  }
+
+  /** What a variable or helper holds, when the config says: a column's type, or a helper's result. */
+  kindOf(text: string): { kind: string; what: string } | undefined {
+    if (text.startsWith('utils.')) {
+      const fn = text.slice(6, text.indexOf('(') < 0 ? undefined : text.indexOf('('));
+      const out = { exists: 'bool', length: 'number', now: 'date', addDuration: 'date', roundUpDate: 'date' }[fn as 'now'];
+      return out ? { kind: out, what: `value (\`utils.${fn}\`)` } : undefined;
+    }
+    const segments = text.slice(5).split('.');
+    if (text === 'args.op' || text === 'args.token') return { kind: 'string', what: 'variable' };
+    const columns = this.ctx.columns;
+    if (!columns) return undefined;
+    let column: string | undefined;
+    if ((segments[0] === 'find' || segments[0] === 'doc') && segments.length === 2) column = segments[1];
+    if (segments[0] === 'update' && segments[1]?.startsWith('$') && segments.length === 3) column = segments[2];
+    if (column === undefined || !Object.hasOwn(columns, column)) return undefined;
+    return { kind: columns[column]!, what: 'column' };
   }
 
   field(field: string, path: string, kind: string): void {
@@ -308,5 +396,90 @@ export function lintRule(rule: Rule, ctx: LintContext): RuleIssue[] {
   }
   linter.collectStores(rule as AnyRule);
   linter.rule(rule as AnyRule, ctx.path);
+  linter.constants(rule as AnyRule, ctx.path, ctx.topLevel !== false);
   return linter.issues;
+}
+
+const TRANSFORMS: ReadonlySet<string> = new Set(['remove', 'force', 'encrypt', 'decrypt', 'hash']);
+
+const an = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
+
+/** Column types (and helper results) each match type can compare. `json` columns may hold anything. */
+const COMPATIBLE: Record<string, readonly string[]> = {
+  string: ['string', 'date'],
+  number: ['integer', 'number'],
+  bool: ['bool'],
+  date: ['date', 'string'],
+};
+const SUGGESTED_TYPE: Record<string, string> = { string: 'string', date: 'date', integer: 'number', number: 'number', bool: 'bool' };
+
+/**
+ * What a rule decides whatever the request, when that can be known from the rule alone:
+ * `allow`, `deny`, or undefined (it depends on the request, the data or the host).
+ * Errors deny, so a comparison that can only fail or error is `deny`.
+ */
+export function staticOutcome(rule: Rule): 'allow' | 'deny' | undefined {
+  const r = rule as AnyRule;
+  switch (r.rule) {
+    case 'allow':
+      return 'allow';
+    case 'deny':
+      return 'deny';
+    case 'and': {
+      const clauses = r.clauses ?? [];
+      if (clauses.length === 0) return undefined; // reported as an empty `and`
+      const outcomes = clauses.map(staticOutcome);
+      if (outcomes.includes('deny')) return 'deny';
+      return outcomes.every((o) => o === 'allow') ? 'allow' : undefined;
+    }
+    case 'or': {
+      const clauses = r.clauses ?? [];
+      if (clauses.length === 0) return undefined;
+      const outcomes = clauses.map(staticOutcome);
+      if (outcomes.includes('allow')) return 'allow';
+      return outcomes.every((o) => o === 'deny') ? 'deny' : undefined;
+    }
+    case 'match':
+      return matchOutcome(r as Extract<Rule, { rule: 'match' }>);
+    default:
+      return undefined;
+  }
+}
+
+/** The clause that makes a constant `and`/`or` constant, relative to it. */
+function constantCause(rule: AnyRule, outcome: 'allow' | 'deny'): string | undefined {
+  if (rule.rule !== 'and' && rule.rule !== 'or') return undefined;
+  const clauses = rule.clauses ?? [];
+  const decisive = rule.rule === 'or' ? 'allow' : 'deny';
+  if (outcome === decisive) {
+    const i = clauses.findIndex((c) => staticOutcome(c) === decisive);
+    return i >= 0 ? `clauses[${i}]` : undefined;
+  }
+  return undefined;
+}
+
+/** A `match` of two literals (or of a variable with itself) decides the same way every time. */
+function matchOutcome(r: Extract<Rule, { rule: 'match' }>): 'allow' | 'deny' | undefined {
+  if (!Object.hasOwn(EVALS, r.type) || !EVALS[r.type]!.includes(r.eval)) return undefined;
+  const { f1, f2 } = r;
+  if (isRef(f1) || isRef(f2)) {
+    // `x != x`, `x < x`, `x > x` never hold: false when `x` is there, an error when not.
+    if (typeof f1 === 'string' && f1 === f2 && isRef(f1) && !f1.startsWith('utils.now') && ['!=', '<', '>'].includes(r.eval)) return 'deny';
+    return undefined;
+  }
+  const js = { string: 'string', number: 'number', bool: 'boolean', date: 'string' }[r.type]!;
+  const scalar = (v: Json): boolean => typeof v === js && (r.type !== 'date' || parseDate(v) !== undefined);
+  if (!scalar(f1)) return undefined; // a literal of the wrong type is its own error
+  if (r.eval === 'in' || r.eval === 'notIn') {
+    if (!Array.isArray(f2) || f2.some((e) => isRef(e) || !scalar(e))) return undefined;
+    const member = f2.includes(f1);
+    return (r.eval === 'in') === member ? 'allow' : 'deny';
+  }
+  if (!scalar(f2)) return undefined;
+  let cmp: number;
+  if (r.type === 'date') cmp = compareInstants(parseDate(f1)!, parseDate(f2)!);
+  else if (r.type === 'string') cmp = f1 === f2 ? 0 : 1; // only == and != apply to strings
+  else cmp = f1 === f2 ? 0 : (f1 as number | boolean) < (f2 as number | boolean) ? -1 : 1;
+  const holds = { '==': cmp === 0, '!=': cmp !== 0, '<': cmp < 0, '<=': cmp <= 0, '>': cmp > 0, '>=': cmp >= 0 }[r.eval as '=='];
+  return holds ? 'allow' : 'deny';
 }

@@ -493,7 +493,7 @@ return v89;
 return ALLOW;
 }, false);
 
-export const hash = "sha256:65c9ea2a2923c0fd17a902ff3cf28172fecea553370296bdc6e7b4ad51599620";
+export const hash = "sha256:a7de9b572ab3731a493fecf90ba2d0ac90cbeba30f95e1f390794c121cb90b9d";
 export { codeTable as code };
 export const rules = table([["blog/bookmarks/create", r0],
   ["blog/bookmarks/delete", r1],

@@ -82,6 +82,12 @@ export const CODES = {
   DFC4036: { name: 'invalid-store-target', severity: 'error' },
   DFC4037: { name: 'unsalted-password-hash', severity: 'warning' },
   DFC4038: { name: 'unused-default-rule', severity: 'warning' },
+  DFC4039: { name: 'constant-rule', severity: 'warning' },
+  DFC4040: { name: 'match-types-disagree', severity: 'error' },
+  DFC4041: { name: 'shadowed-access', severity: 'warning' },
+  DFC4042: { name: 'dead-grant', severity: 'warning' },
+  DFC4043: { name: 'blanket-api-key', severity: 'warning' },
+  DFC4044: { name: 'docs-grant-exposes-data', severity: 'warning' },
 
   // 5xxx: writing the artifacts
   DFC5001: { name: 'output-dir-unusable', severity: 'error' },

@@ -1,4 +1,5 @@
 import { roleAccess, roleReferences } from './access.js';
+import { blanketKeys, deadGrants, docsExposure, shadowedAccess } from './grants.js';
 import type { Lint } from './context.js';
 import { encryptionKey, missingRules, ruleIssues, ruleSetTargets } from './rules.js';
 import { corsCredentials, debugInProduction, jwtSettings, plaintextSecrets } from './security.js';
@@ -19,6 +20,10 @@ export const LINTS: readonly Lint[] = [
   missingRules,
   roleAccess,
   roleReferences,
+  shadowedAccess,
+  deadGrants,
+  blanketKeys,
+  docsExposure,
 ];
 
 export type { Lint, LintContext } from './context.js';

@@ -88,6 +88,8 @@ const ISSUE_CODES: Record<RuleIssueId, DiagnosticCode | ((issue: RuleIssue) => D
   'webhook-url-userinfo': 'DFC4018',
   'webhook-url-fragment': 'DFC4018',
   'webhook-url-private': 'DFC4018',
+  'constant-rule': 'DFC4039',
+  'operand-column-type': 'DFC4040',
 };
 
 export const RULE_ISSUE_CODES: readonly DiagnosticCode[] = [
@@ -130,6 +132,8 @@ export const ruleIssues: Lint = {
       const columns = columnTypes(tableOf(config, site.service, site.table));
       if (columns) ctx.columns = columns;
       if (site.operation) ctx.operation = site.operation;
+      // A requirement's rule is not a table's rule: no implied session check at its top.
+      ctx.topLevel = site.operation !== undefined;
       // Code rules hold a function here; the engine checks the artifact form.
       for (const issue of lintRule(withoutCode(site.rule), ctx)) {
         const mapped = ISSUE_CODES[issue.id];
