@@ -11,6 +11,8 @@ export interface ReportOptions {
   coverage: boolean;
 }
 
+const TIERS = { exact: 'exact component', component: 'component wildcard', service: 'service `*`', all: 'all services' } as const;
+
 /** The run for people: each test, why a failing one failed, coverage, a summary line. */
 export function textReport(run: TestRun, opts: ReportOptions): string {
   const c = createColors(opts.color);
@@ -81,7 +83,7 @@ export function explainFailure(t: TestResult, run: TestRun, cwd: string): string
       lines.push(`${label} requirements ${d.path}${place(d.path)}: failed ${(d.failed ?? []).map((n) => `\`${n}\``).join(', ')}`);
       break;
     case 'access':
-      lines.push(`${label} the access of role \`${a.role}\`${a.trace.access?.tier ? ` (deciding tier: ${a.trace.access.tier})` : ''}`);
+      lines.push(`${label} the access of role \`${a.role}\`${a.trace.access?.tier ? ` (deciding tier: ${TIERS[a.trace.access.tier]})` : ' (no entry of the role matches)'}`);
       break;
     case 'response':
       lines.push(`the response rules refused the rows${d.path ? `: ${d.path}` : ''}${a.error?.detail ? ` (${a.error.detail})` : ''}`);
