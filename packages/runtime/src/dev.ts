@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SignJWT } from 'jose';
-import type { Policy } from '@dfc/schema';
+import { VERBS, type Policy } from '@dfc/schema';
+import { resolveAccess, serviceComponents } from './access.js';
 import { secretResolver, type Env } from './secrets.js';
 
 /**
@@ -61,8 +62,9 @@ export async function sampleTokens(policy: Policy, env: Env, baseDir: string, tt
       // no seed users: no tokens
     }
   }
-  // A seeded role that is no policy role (e.g. `user`) becomes the first role an app lets a session select.
-  const selectable = [...new Set(Object.values(policy.apps).flatMap((a) => a.roles))];
+  // A seeded role that is no policy role (e.g. `user`) becomes the first role an app lets a
+  // session select, never one that grants every verb everywhere (a plain user is no admin).
+  const selectable = [...new Set(Object.values(policy.apps).flatMap((a) => a.roles))].filter((r) => !grantsEverything(policy, r));
   const now = Math.floor(Date.now() / 1000);
   const out: SampleToken[] = [];
   for (const seeded of users) {
@@ -83,4 +85,13 @@ export async function sampleTokens(policy: Policy, env: Env, baseDir: string, tt
 /** Whether a `.env` text says it holds development values only. */
 export function isDevelopmentEnvFile(text: string): boolean {
   return /for local development only/i.test(text) || /^\s*DFC_ENV\s*=\s*development\s*$/m.test(text);
+}
+
+/** Whether a role allows every verb on every component of every service. */
+function grantsEverything(policy: Policy, roleName: string): boolean {
+  const role = policy.roles[roleName];
+  if (!role) return false;
+  return Object.keys(policy.services).every((service) =>
+    serviceComponents(policy, service).every((component) => resolveAccess(role.access, service, component).verbs.size === VERBS.length),
+  );
 }
