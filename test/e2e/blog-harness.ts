@@ -17,7 +17,7 @@ import { createTables, openDataSource, seed, type DataSource } from '../../packa
 import { createTestDatabase, type DialectName, type TestDatabase } from './data-databases.js';
 
 export const EXAMPLE = resolve(import.meta.dirname, '../../examples/blog');
-/** Inside the repository, so policy.mjs resolves `@dfc/rules/runtime` as it does in a project. */
+/** Inside the repository, next to its node_modules, as a project would be. */
 const TMP = resolve(import.meta.dirname, '../.tmp');
 export const ENV = parseEnv(readFileSync(join(EXAMPLE, '.env'), 'utf8')) as Record<string, string>;
 export const PARTNER_KEY = 'dev-partner-YWSRn6Wndw27i6OlH5yQEO-_aHIrx5QY';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import { PolicySchema, type Config, type Policy } from '@dfc/schema';
+import type { KeyObject } from 'node:crypto';
+import { PolicySchema, parseSigningKey, type Config, type Policy } from '@dfc/schema';
 import {
   dedupeDiagnostics,
   diagnostic,
@@ -28,6 +29,11 @@ export interface CompileOptions {
   outDir?: string | undefined;
   /** At most this many diagnostics are returned (the rest are counted in `omitted`). Default 100. */
   maxDiagnostics?: number | undefined;
+  /**
+   * An Ed25519 private key (PEM text or a KeyObject): `build` also writes policy.sig, which a
+   * runtime with trusted keys requires (`dfc build --sign`).
+   */
+  signingKey?: string | KeyObject | undefined;
   /** @internal File operations for emit; tests inject failures through it. */
   emitFileSystem?: EmitFileSystem | undefined;
   /** @internal State kept between `--watch` rebuilds. */
@@ -176,7 +182,7 @@ export const STAGES: readonly Stage[] = [
   },
   {
     name: 'codegen',
-    run(s) {
+    async run(s) {
       const n = need(s.normalized, 'normalized');
       const policy = need(n.policy, 'policy');
       // Defence in depth: the artifact must match its own schema before anything uses it.
@@ -189,7 +195,7 @@ export const STAGES: readonly Stage[] = [
           }),
         ];
       }
-      const out = codegen({ policy, code: n.code });
+      const out = await codegen({ policy, code: n.code });
       if (out.module !== undefined) s.module = out.module;
       return out.diagnostics;
     },
@@ -199,10 +205,20 @@ export const STAGES: readonly Stage[] = [
     emits: true,
     async run(s) {
       const outDir = s.options.outDir !== undefined ? resolvePath(s.cwd, s.options.outDir) : join(need(s.configDir, 'configDir'), 'dist');
+      let signingKey: KeyObject | undefined;
+      if (s.options.signingKey !== undefined) {
+        try {
+          signingKey = typeof s.options.signingKey === 'string' ? parseSigningKey(s.options.signingKey) : s.options.signingKey;
+          if (signingKey.asymmetricKeyType !== 'ed25519' || signingKey.type !== 'private') throw new Error('the signing key must be an Ed25519 private key');
+        } catch (error) {
+          return [diagnostic('DFC5003', (error as Error).message, { notes: ['make one with `dfc keygen`; nothing was written'] })];
+        }
+      }
       const out = await emit({
         outDir,
         policy: need(s.normalized?.policy, 'policy'),
         module: need(s.module, 'module'),
+        signingKey,
         fs: s.options.emitFileSystem,
       });
       if (out.files) s.files = out.files;

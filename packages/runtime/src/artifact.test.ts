@@ -107,6 +107,18 @@ describe('signed artifacts', () => {
     expect(await load(dir)).toBe('DFC_ERR_ARTIFACT_SIGNATURE: policy.mjs changed after it was signed');
     expect((globalThis as { pwned?: boolean }).pwned).toBeUndefined();
   });
+  test('the module that runs is the one that was checked, even if policy.mjs is swapped after the check', async () => {
+    const dir = signed();
+    const evil = `export const hash = ${JSON.stringify(policy.hash)};\nexport const rules = { 'a/b/read': () => ({ allow: true }), 'a/b/delete': () => ({ allow: true }) };\n`;
+    const verify = signatureVerifier([ours.publicPem]);
+    const a = await loadArtifact(dir, {
+      verify: async (files) => {
+        await verify(files);
+        writeFileSync(join(dir, 'policy.mjs'), evil); // between the check and the import
+      },
+    });
+    expect(Object.keys(a.module.rules)).toEqual(['a/b/read']);
+  });
   test('a trusted key that is not an Ed25519 public key is refused up front', () => {
     expect(() => signatureVerifier(['-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n'])).toThrow(
       expect.objectContaining({ code: 'DFC_ERR_TRUSTED_KEY', message: 'trusted key 1 of 1: a trusted key is not a PEM public key' }),

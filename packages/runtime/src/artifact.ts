@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ARTIFACT_VERSION, PolicySchema, SIGNATURE_FILE, parseTrustedKey, policyHash, verifyArtifactSignature, type Policy } from '@dfc/schema';
@@ -92,7 +93,11 @@ export async function loadArtifact(dir: string, opts: LoadArtifactOptions = {}):
     });
   }
   const policy = validatePolicy(raw, jsonPath);
-  const module = await importModule(mjsPath, policy, opts.importTimeoutMs ?? 5_000);
+  const timeout = opts.importTimeoutMs ?? 5_000;
+  // Checked bytes are the bytes that run: after a verify hook (a signature), the module is
+  // imported from a private copy of what was checked, so swapping policy.mjs on disk
+  // between the check and the import changes nothing. (policy.mjs is self-contained.)
+  const module = opts.verify ? await importCopy(policyMjs, mjsPath, policy, timeout) : await importModule(mjsPath, policy, timeout);
   return { policy, module, dir: abs };
 }
 
@@ -139,7 +144,18 @@ async function readOrMissing(path: string): Promise<Buffer> {
   }
 }
 
-async function importModule(mjsPath: string, policy: Policy, timeoutMs: number): Promise<PolicyModule> {
+async function importCopy(bytes: Buffer, shownAs: string, policy: Policy, timeoutMs: number): Promise<PolicyModule> {
+  const dir = await mkdtemp(join(tmpdir(), 'dfc-verified-'));
+  try {
+    const copy = join(dir, 'policy.mjs');
+    await writeFile(copy, bytes, { mode: 0o600 });
+    return await importModule(copy, policy, timeoutMs, shownAs);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function importModule(mjsPath: string, policy: Policy, timeoutMs: number, shownAs = mjsPath): Promise<PolicyModule> {
   let ns: Record<string, unknown>;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -152,7 +168,7 @@ async function importModule(mjsPath: string, policy: Policy, timeoutMs: number):
     });
     ns = (await Promise.race([import(url.href), late])) as Record<string, unknown>;
   } catch (e) {
-    throw new DfcError('DFC_ERR_ARTIFACT_MODULE', `${q(mjsPath)} could not be imported`, {
+    throw new DfcError('DFC_ERR_ARTIFACT_MODULE', `${q(shownAs)} could not be imported`, {
       note: 'rebuild it with `dfc build`',
       detail: e instanceof Error ? e.message : String(e),
       cause: e,
@@ -165,7 +181,7 @@ async function importModule(mjsPath: string, policy: Policy, timeoutMs: number):
       note: 'build both files together with `dfc build`',
     });
   }
-  return checkModuleShape(ns, mjsPath);
+  return checkModuleShape(ns, shownAs);
 }
 
 /** Check the exports of a rule module (or a hand-written one with the same shape). */

@@ -47,6 +47,7 @@ describe('artifact signatures', () => {
     expect(() => parseTrustedKey(publicKey.export({ type: 'spki', format: 'pem' }).toString())).toThrow('a trusted key must be Ed25519, not ec');
     expect(() => parseSigningKey('not a key')).toThrow('the signing key is not a PEM private key');
     expect(() => parseTrustedKey(a.privatePem.replace(/PRIVATE/g, 'PUBLIC'))).toThrow(/not a PEM public key/);
+    expect(() => parseTrustedKey(a.privatePem)).toThrow('a trusted key must be the public key (`.pub`), not the private key');
   });
 
   test('signing is deterministic (Ed25519) so a rebuild leaves policy.sig unchanged', () => {

@@ -50,6 +50,8 @@ export function parseSigningKey(pem: string): KeyObject {
 
 /** Parses a PEM Ed25519 public key (a trusted key); throws a plain Error with a readable message. */
 export function parseTrustedKey(pem: string): KeyObject {
+  // Node would derive a public key from a private one; a private key has no business on a server.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new Error('a trusted key must be the public key (`.pub`), not the private key');
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

@@ -1,8 +1,7 @@
 /**
  * Throw-away dfc projects for the security suites: a config written to a temp directory
- * inside the repository (so the built policy.mjs resolves `@dfc/rules/runtime` as it does
- * in a project), built by the real compiler, with its SQLite files created and seeded the
- * way `dfc serve` does it.
+ * inside the repository (next to its node_modules, as a project would be), built by the
+ * real compiler, with its SQLite files created and seeded the way `dfc serve` does it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

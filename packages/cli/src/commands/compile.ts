@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { build, check, watch, type CompileResult } from '@dfc/compiler';
 import { displayFile, FORMATS, formatGithub, formatText, jsonResult, summaryLine, type Format } from '../output/format.js';
@@ -9,7 +11,11 @@ export function configureCompile(command: Command, kind: 'build' | 'check'): voi
     .argument('[config]', 'a dfc.config.ts file, or a directory that holds one', '.')
     .addOption(new Option('--format <format>', 'how to print diagnostics').choices(FORMATS).default('text'))
     .option('--watch', `${kind === 'build' ? 'rebuild' : 'check again'} whenever the config or a file it imports changes`);
-  if (kind === 'build') command.option('--out <dir>', 'where to write the policy (default: <config dir>/dist)');
+  if (kind === 'build') {
+    command
+      .option('--out <dir>', 'where to write the policy (default: <config dir>/dist)')
+      .option('--sign <key-file>', 'also write policy.sig, signed with this Ed25519 private key (`dfc keygen`; env DFC_SIGNING_KEY: the PEM text)');
+  }
 }
 
 /** What one result looks like on the streams, by format. */
@@ -42,10 +48,23 @@ export function report(kind: 'build' | 'check', result: CompileResult, format: F
 
 export async function runCompile(kind: 'build' | 'check', args: CommandArgs, io: CommandIO): Promise<number> {
   const format = args.options.format as Format;
+  let signingKey: string | undefined;
+  if (kind === 'build') {
+    const file = args.options.sign as string | undefined;
+    if (file !== undefined) {
+      try {
+        signingKey = readFileSync(resolve(io.cwd, file), 'utf8');
+      } catch {
+        io.err(`dfc build: cannot read the signing key \`${file}\`\n`);
+        return EXIT.usage;
+      }
+    } else if (io.env.DFC_SIGNING_KEY) signingKey = io.env.DFC_SIGNING_KEY;
+  }
   const options = {
     config: args.operands[0] ?? '.',
     cwd: io.cwd,
     outDir: typeof args.options.out === 'string' ? args.options.out : undefined,
+    signingKey,
   };
   if (!args.options.watch) {
     const result = await (kind === 'build' ? build(options) : check(options));

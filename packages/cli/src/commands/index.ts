@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'test', load: () => import('./test.js') },
   { name: 'explain', load: () => import('./explain.js') },
   { name: 'encrypt', load: () => import('./encrypt.js') },
+  { name: 'keygen', load: () => import('./keygen.js') },
 ];
 
 export { EXIT, type CommandArgs, type CommandIO, type DfcCommand, type ExitCode } from './command.js';

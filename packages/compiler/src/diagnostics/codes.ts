@@ -92,6 +92,7 @@ export const CODES = {
   // 5xxx: writing the artifacts
   DFC5001: { name: 'output-dir-unusable', severity: 'error' },
   DFC5002: { name: 'write-failed', severity: 'error' },
+  DFC5003: { name: 'signing-key-invalid', severity: 'error' },
 
   // 6xxx: reading policies for review
   DFC6001: { name: 'policy-unreadable', severity: 'error' },

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { policyJsonSchema, prettyCanonicalJson, sha256Hex, type Policy } from '@dfc/schema';
+import type { KeyObject } from 'node:crypto';
+import { SIGNATURE_FILE, policyJsonSchema, prettyCanonicalJson, sha256Hex, signArtifact, type Policy } from '@dfc/schema';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 
 /** The file operations emit uses; tests pass one that fails on purpose. */
@@ -71,6 +72,8 @@ export interface EmitInput {
   policy: Policy;
   /** The text of policy.mjs. */
   module: string;
+  /** Ed25519 private key: also write policy.sig (`dfc build --sign`). Without it, a stale policy.sig is removed. */
+  signingKey?: KeyObject | undefined;
   fs?: EmitFileSystem | undefined;
 }
 
@@ -90,6 +93,7 @@ export interface EmitOutput {
 
 /** The artifact files, in the order they are renamed into place: policy.json last. */
 export const ARTIFACT_FILES = ['policy.schema.json', 'policy.mjs', 'policy.json'] as const;
+type ArtifactName = (typeof ARTIFACT_FILES)[number] | typeof SIGNATURE_FILE;
 
 const TEMP = /^\.dfc-(\d+)-[0-9a-f]+-(?:tmp|bak)-/;
 
@@ -99,6 +103,18 @@ export function artifactTexts(policy: Policy, module: string): Record<(typeof AR
     'policy.mjs': module,
     'policy.json': prettyCanonicalJson(policy) + '\n',
   };
+}
+
+/** The files to write, in rename order (policy.sig just before policy.json). */
+function filesToWrite(policy: Policy, module: string, signingKey: KeyObject | undefined): [ArtifactName, string][] {
+  const texts = artifactTexts(policy, module);
+  const out: [ArtifactName, string][] = [
+    ['policy.schema.json', texts['policy.schema.json']],
+    ['policy.mjs', texts['policy.mjs']],
+  ];
+  if (signingKey) out.push([SIGNATURE_FILE, signArtifact({ policyJson: texts['policy.json'], policyMjs: texts['policy.mjs'] }, signingKey)]);
+  out.push(['policy.json', texts['policy.json']]);
+  return out;
 }
 
 /**
@@ -111,7 +127,8 @@ export function artifactTexts(policy: Policy, module: string): Record<(typeof AR
 export async function emit(input: EmitInput): Promise<EmitOutput> {
   const fs = input.fs ?? nodeFileSystem;
   const { outDir } = input;
-  const texts = artifactTexts(input.policy, input.module);
+  const writes = filesToWrite(input.policy, input.module, input.signingKey);
+  const textOf = new Map(writes);
   const shown = basename(outDir);
 
   let created: string | undefined;
@@ -126,20 +143,29 @@ export async function emit(input: EmitInput): Promise<EmitOutput> {
   }
 
   const files: EmittedFile[] = [];
-  const pending: { name: string; target: string; temp: string; backup?: string; existed: boolean }[] = [];
+  const pending: { name: ArtifactName; target: string; temp: string; backup?: string; existed: boolean }[] = [];
   const tag = `.dfc-${process.pid}-${randomBytes(4).toString('hex')}`;
   const renamed: typeof pending = [];
+  // An unsigned build must not leave an old signature next to new files.
+  let staleSignature: { target: string; backup: string; removed: boolean } | undefined;
   try {
-    for (const name of ARTIFACT_FILES) {
+    if (!input.signingKey && (await fs.kind(join(outDir, SIGNATURE_FILE))) === 'file') {
+      staleSignature = { target: join(outDir, SIGNATURE_FILE), backup: join(outDir, `${tag}-bak-${SIGNATURE_FILE}`), removed: false };
+    }
+    for (const [name, text] of writes) {
       const target = join(outDir, name);
-      const text = texts[name];
       const current = await fs.readFile(target);
       const same = current !== undefined && current.equals(Buffer.from(text, 'utf8'));
       files.push({ path: target, bytes: Buffer.byteLength(text), sha256: sha256Hex(text), written: !same });
       if (same) continue;
       pending.push({ name, target, temp: join(outDir, `${tag}-tmp-${name}`), existed: current !== undefined });
     }
-    for (const p of pending) await fs.writeNew(p.temp, texts[p.name as keyof typeof texts]);
+    for (const p of pending) await fs.writeNew(p.temp, textOf.get(p.name)!);
+    if (staleSignature) {
+      await fs.link(staleSignature.target, staleSignature.backup);
+      await fs.unlink(staleSignature.target);
+      staleSignature.removed = true;
+    }
     for (const p of pending) {
       if (!p.existed) continue;
       p.backup = join(outDir, `${tag}-bak-${p.name}`);
@@ -149,8 +175,10 @@ export async function emit(input: EmitInput): Promise<EmitOutput> {
       await fs.rename(p.temp, p.target);
       renamed.push(p);
     }
-    if (pending.length > 0) await fs.syncDir(outDir);
+    if (pending.length > 0 || staleSignature) await fs.syncDir(outDir);
   } catch (error) {
+    if (staleSignature?.removed) await fs.rename(staleSignature.backup, staleSignature.target).catch(() => {});
+    else if (staleSignature) await fs.unlink(staleSignature.backup).catch(() => {});
     // Put back what was replaced, newest first, then remove every temp and backup.
     for (const p of [...renamed].reverse()) {
       await (p.backup ? fs.rename(p.backup, p.target) : fs.unlink(p.target)).catch(() => {});
@@ -169,6 +197,7 @@ export async function emit(input: EmitInput): Promise<EmitOutput> {
     };
   }
   for (const p of pending) if (p.backup) await fs.unlink(p.backup).catch(() => {});
+  if (staleSignature) await fs.unlink(staleSignature.backup).catch(() => {});
   await removeStaleTemps(fs, outDir);
   return { diagnostics: [], files };
 }
