@@ -161,9 +161,9 @@ export default definePolicyTests([
         { id: 2, userId: 'bob', postId: 1 },
       ],
     },
-    // The rule forces `userId` to the caller, ANDed with what was asked: bob's rows stay
-    // out of reach (the role's filter and the forced condition say the same thing).
-    expect: { decision: 'allow', args: { find: { userId: 'alice' } }, where: "userId = 'alice' and userId = 'alice'", response: [] },
+    // The rule forces `userId` to the caller, replacing what was asked: bob's rows stay
+    // out of reach (the role's filter and the forced condition say the same thing, once).
+    expect: { decision: 'allow', args: { find: { userId: 'alice' } }, where: "userId = 'alice'", response: [] },
   }),
   definePolicyTest(blog, 'bookmarks', {
     name: 'a moderator reads bookmarks through `_table/*`, their own only',

@@ -45,11 +45,20 @@ test('generated modules decide exactly as the reference interpreter', async () =
     fc.asyncProperty(
       fc.array(fc.tuple(ruleArb(3), inputArb, inputArb, fc.integer({ min: 0, max: 4 })), { minLength: BATCH, maxLength: BATCH }),
       fc.array(fc.tuple(fc.array(requirementArb, { maxLength: 3 }), fc.boolean(), inputArb), { minLength: 5, maxLength: 5 }),
-      async (cases, reqCases) => {
+      async (cases, allReqCases) => {
         // Rules that fail validation make generate() throw; keep the valid ones.
         const valid = cases.filter(([rule]) => {
           try {
             generate({ hash: 'h', rules: { x: { rule, path: 'p' } }, requirements: {}, code: {} });
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        // Likewise for requirement collections (a rule in one may name a prototype path).
+        const reqCases = allReqCases.filter(([collection]) => {
+          try {
+            generate({ hash: 'h', rules: {}, requirements: { x: { collection, path: 'p', implicitAuthenticated: false } }, code: {} });
             return true;
           } catch {
             return false;

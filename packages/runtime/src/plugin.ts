@@ -225,7 +225,11 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
       // The header stays small: the values each rule compared are in `?explain`.
       const requirements = d.trace.requirements.map(({ events: _e, ...c }) => c);
       const rule = d.trace.rule && 'events' in d.trace.rule ? (({ events: _e, ...r }) => r)(d.trace.rule) : d.trace.rule;
-      reply.header('x-dfc-decision', JSON.stringify({ allow: d.allow, app: d.trace.app, role: d.trace.role, tier: d.trace.access?.tier, requirements, rule }).slice(0, 4000));
+      const head = { allow: d.allow, app: d.trace.app, role: d.trace.role, tier: d.trace.access?.tier };
+      const detailed = JSON.stringify({ ...head, requirements, rule });
+      // Always valid JSON: when the details would make the header too long, they are left
+      // out and `?explain` has them.
+      reply.header('x-dfc-decision', detailed.length <= 4000 ? detailed : JSON.stringify({ ...head, truncated: true }));
       // Debug only: `?explain` answers with the explanation instead of running the request.
       if (wantsExplanation(req)) {
         const origin = req.headers.origin;

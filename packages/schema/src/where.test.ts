@@ -10,6 +10,12 @@ describe('andWhere', () => {
       items: [eq('a', 1), eq('b', 2), eq('c', 3)],
     });
   });
+  test('a condition repeated (a role filter and a forced owner column) is kept once', () => {
+    expect(andWhere([eq('userId', 1), { kind: 'and', items: [eq('userId', 1), eq('b', 2)] }, eq('userId', 1)])).toEqual({
+      kind: 'and',
+      items: [eq('userId', 1), eq('b', 2)],
+    });
+  });
   test('one condition stands alone; none is true; any false is false', () => {
     expect(andWhere([eq('a', 1)])).toEqual(eq('a', 1));
     expect(andWhere([])).toEqual(TRUE);

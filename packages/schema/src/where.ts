@@ -25,14 +25,24 @@ export type CmpOp = '=' | '!=' | '>' | '>=' | '<' | '<=';
 export const TRUE: Where = { kind: 'const', value: true };
 export const FALSE: Where = { kind: 'const', value: false };
 
-/** AND of the given conditions, dropping `true`s and collapsing to `false` where one is. */
+/**
+ * AND of the given conditions, dropping `true`s and repeated conditions (a role filter and
+ * a rule often force the same owner column), collapsing to `false` where one is.
+ */
 export function andWhere(items: readonly (Where | undefined)[]): Where {
   const kept: Where[] = [];
+  const seen = new Set<string>();
+  const keep = (w: Where) => {
+    const key = JSON.stringify(w);
+    if (seen.has(key)) return;
+    seen.add(key);
+    kept.push(w);
+  };
   for (const w of items) {
     if (!w || (w.kind === 'const' && w.value)) continue;
     if (w.kind === 'const') return FALSE;
-    if (w.kind === 'and') kept.push(...w.items);
-    else kept.push(w);
+    if (w.kind === 'and') w.items.forEach(keep);
+    else keep(w);
   }
   if (kept.length === 0) return TRUE;
   return kept.length === 1 ? kept[0]! : { kind: 'and', items: kept };

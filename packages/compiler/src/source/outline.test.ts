@@ -86,7 +86,9 @@ describe('the outline of a policy', () => {
   test('a check returns the text of policy.mjs; without `outline` no outline', async () => {
     const dir = project({ 'dfc.config.ts': CONFIG });
     const result = await check({ config: dir });
-    expect(result.module).toContain(`export const hash = ${JSON.stringify(result.policy!.hash)}`);
+    // (bundled: esbuild writes `var hash = …; export { hash, … }`)
+    expect(result.module).toContain(`hash = ${JSON.stringify(result.policy!.hash)};`);
+    expect(result.module).toMatch(/^export \{[^}]*\bhash\b/m);
     expect(result.outline).toBeUndefined();
   });
 
