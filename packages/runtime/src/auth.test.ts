@@ -114,6 +114,18 @@ describe('JWT verification', () => {
     t += 20;
     await expect(v.verify(token)).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
   });
+  test('a verified token is reused for at most `cacheMaxAge` seconds, then its signature is checked again', async () => {
+    let t = 1_000_000;
+    const v = createJwtVerifier(cfg, secretResolver(env), { now: () => t, cacheMaxAge: 60 });
+    const token = await new SignJWT({ iss: 'https://id.test', aud: 'blog', exp: t + 3600 }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    const first = await v.verify(token);
+    t += 30;
+    expect(await v.verify(token)).toBe(first); // from the cache
+    t += 31;
+    const again = await v.verify(token);
+    expect(again).not.toBe(first); // verified anew
+    expect(again).toEqual(first);
+  });
   test('unusable configurations are refused at startup', () => {
     const bad: PolicyJwt[] = [
       { ...cfg, secret: { $secret: 'SHORT' } },

@@ -111,6 +111,8 @@ export interface JwtVerifier {
 
 export const MIN_HMAC_SECRET_BYTES = 32;
 const MAX_CLOCK_TOLERANCE = 60;
+/** How long a fetched JWKS is used before it is fetched again, and verified tokens under it reused. */
+const JWKS_CACHE_SECONDS = 600;
 
 function invalidToken(): DfcError {
   return new DfcError('DFC_ERR_INVALID_TOKEN');
@@ -119,6 +121,12 @@ function invalidToken(): DfcError {
 export interface JwtOptions {
   /** Bounded cache of verified tokens (entries expire with the token). */
   cacheMax?: number;
+  /**
+   * Longest a verified token is reused without checking its signature again, in seconds.
+   * With a JWKS, a key removed from the set stops working within this time.
+   * @default 600 with `jwksUrl` (the key set's own cache age), else until the token expires
+   */
+  cacheMaxAge?: number;
   /** For tests: the time in seconds. */
   now?: () => number;
 }
@@ -159,7 +167,7 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === 'localhost'))) {
       throw refuse('the session `jwksUrl` must use `https:`');
     }
-    key = createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    key = createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: JWKS_CACHE_SECONDS * 1000 });
   }
   const verifyOptions = {
     algorithms: [...cfg.algorithms],
@@ -169,7 +177,8 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
     ...(cfg.audience !== undefined ? { audience: cfg.audience } : {}),
   };
   const now = opts.now ?? (() => Date.now() / 1000);
-  const cache = new LRUCache<string, { claims: Readonly<Record<string, unknown>>; exp: number }>({ max: opts.cacheMax ?? 10_000 });
+  const maxAge = opts.cacheMaxAge ?? (cfg.jwksUrl !== undefined ? JWKS_CACHE_SECONDS : Infinity);
+  const cache = new LRUCache<string, { claims: Readonly<Record<string, unknown>>; until: number }>({ max: opts.cacheMax ?? 10_000 });
 
   return {
     cacheSize: () => cache.size,
@@ -178,7 +187,7 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
       const id = createHash('sha256').update(token).digest('base64url');
       const hit = cache.get(id);
       if (hit) {
-        if (hit.exp > now()) return hit.claims;
+        if (hit.until > now()) return hit.claims;
         cache.delete(id);
       }
       let payload: JWTPayload;
@@ -195,8 +204,9 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
       // future (a skewed or forged issuer clock) is refused here (checklist B.2 #7).
       if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > now() + verifyOptions.clockTolerance)) throw invalidToken();
       const claims = Object.freeze(copyClaims(payload));
-      // cache until expiry, without the clock tolerance
-      cache.set(id, { claims, exp: payload.exp }, { ttl: Math.max(1, Math.floor((payload.exp - now()) * 1000)) });
+      // cache until expiry (without the clock tolerance), or for at most `maxAge`
+      const until = Math.min(payload.exp, now() + maxAge);
+      cache.set(id, { claims, until }, { ttl: Math.max(1, Math.floor((until - now()) * 1000)) });
       return claims;
     },
   };
