@@ -335,10 +335,10 @@ export const corsBlog = defineCors({
 
 export const corsDocs = defineCors({
   path: '/api/v2/blog/_doc',
-  description: 'The documentation portal reads the OpenAPI description without credentials',
+  description: 'The documentation portal reads the OpenAPI description with its key and a session token, no cookies',
   origins: ['https://docs.example.com'],
   methods: ['GET'],
-  headers: ['X-Api-Key'],
+  headers: ['X-Api-Key', 'Authorization'],
   maxAge: 3600,
   supportsCredentials: false,
   enabled: true,

@@ -1178,7 +1178,7 @@ var q2 = defineRule((input, ctx) => {
   }
   return ALLOW;
 }, false);
-var hash = "sha256:a7de9b572ab3731a493fecf90ba2d0ac90cbeba30f95e1f390794c121cb90b9d";
+var hash = "sha256:7cf2c0e5eb1a2d6e90b0b7a2c3479d6452f3c316de248fc22583101576bfacb1";
 var rules = table([
   ["blog/bookmarks/create", r0],
   ["blog/bookmarks/delete", r1],
