@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { PolicyJwt } from '@dfc/schema';
@@ -184,7 +184,8 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
     cacheSize: () => cache.size,
     async verify(token) {
       if (token.length === 0 || token.length > MAX_CREDENTIAL) throw invalidToken();
-      const id = createHash('sha256').update(token).digest('base64url');
+      // One-shot `hash`: no Hash object per request (the cache is keyed by the digest, not the token).
+      const id = hash('sha256', token, 'base64url');
       const hit = cache.get(id);
       if (hit) {
         if (hit.until > now()) return hit.claims;
