@@ -267,4 +267,6 @@ if (!isMainThread) {
   ];
   console.log(lines.join('\n'));
   if (process.env.DFC_BENCH_OUT) writeFileSync(process.env.DFC_BENCH_OUT, lines.join('\n') + '\n');
+  // For bench/run.mjs: every round's time per engine (it reports spreads and checks the targets).
+  if (process.env.DFC_BENCH_JSON) writeFileSync(process.env.DFC_BENCH_JSON, JSON.stringify({ inputs: N, passes: PASSES, rounds: ROUNDS, allowedShare, engines: engines.map((e, i) => ({ name: e.name, ns: samples[i] })) }));
 }

@@ -1,0 +1,64 @@
+// Child processes for the benchmarks, pinned to cores when `taskset` is available.
+import { execFileSync, fork } from 'node:child_process';
+import { canPin } from './machine.mjs';
+
+export const PINNING = canPin();
+
+/** Pin every thread of this process to `cpu` (no-op where taskset is missing). */
+export function pinSelf(cpu) {
+  if (!PINNING) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Start `node <script> <args>` with IPC, pinned to `cpu`, and wait for its `{ ready }`
+ * message. Resolves to `{ child, message, request(msg) }`.
+ */
+export function startChild(script, args, { cpu, execArgv = [], env, timeoutMs = 120_000 } = {}) {
+  const child = fork(script, args, { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (PINNING && cpu !== undefined) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(child.pid)], { stdio: 'ignore' });
+    } catch {}
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} ${args.join(' ').slice(0, 80)} exited with ${code} before it was ready`));
+    });
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      // Threads started after the first pin (the pool, V8 helpers) are pinned too.
+      if (PINNING && cpu !== undefined) {
+        try {
+          execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(child.pid)], { stdio: 'ignore' });
+        } catch {}
+      }
+      const request = (msg) =>
+        new Promise((res) => {
+          child.once('message', res);
+          child.send(msg);
+        });
+      const stop = () =>
+        new Promise((res) => {
+          const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+          child.once('exit', () => {
+            clearTimeout(t);
+            res();
+          });
+          child.send({ close: true });
+        });
+      resolve({ child, message, request, stop });
+    });
+  });
+}
