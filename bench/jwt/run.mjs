@@ -20,7 +20,7 @@ import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
 import { summary, spread, table, fmt, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' } });
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 7));
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 2 : 7));
 const DURATION = Number(opts.duration ?? (opts.quick ? 2 : 5));
 const MICRO = { HS256: opts.quick ? 2000 : 10_000, ES256: opts.quick ? 300 : 1500 };
 // More distinct tokens than the verifier caches (10,000): cycling through them in order

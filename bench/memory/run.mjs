@@ -1,6 +1,6 @@
 // Benchmark 6: memory. The runtime with the 1,000-table bench policy (SQLite, HS256
 // sessions) in its own process: resident memory and heap once loaded, then under load
-// for 60 s (10 s with --quick) with requests spread over every table and a pool of
+// for 60 s (6 s with --quick) with requests spread over every table and a pool of
 // distinct session tokens larger than the verifier's cache (so the cache fills to its
 // bound), sampled every second; after the run, a full GC and the same numbers again.
 // Bare Fastify and dfc with the 10-table policy are measured the same way for scale.
@@ -17,7 +17,7 @@ import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
 import { table, fmt, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ seconds: { type: 'string' }, tables: { type: 'string', default: '1000' } });
-const SECONDS = Number(opts.seconds ?? (opts.quick ? 10 : 60));
+const SECONDS = Number(opts.seconds ?? (opts.quick ? 6 : 60));
 const TABLES = Number(opts.tables);
 const POOL = 12_000;
 const SERVER = join(import.meta.dirname, '..', 'http', 'server.mjs');

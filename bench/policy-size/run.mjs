@@ -17,8 +17,8 @@ import { pinSelf } from '../lib/proc.mjs';
 import { summary, spread, table, fmt } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' } });
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 5 : 11));
-const N = opts.quick ? 20_000 : 100_000;
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 11));
+const N = opts.quick ? 10_000 : 100_000;
 pinSelf(0);
 
 const env = projectEnv('hs256');
