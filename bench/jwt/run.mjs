@@ -21,7 +21,7 @@ import { summary, spread, table, fmt, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' } });
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 2 : 7));
-const DURATION = Number(opts.duration ?? (opts.quick ? 2 : 5));
+const DURATION = Number(opts.duration ?? (opts.quick ? 1.5 : 5));
 const MICRO = { HS256: opts.quick ? 2000 : 10_000, ES256: opts.quick ? 300 : 1500 };
 // More distinct tokens than the verifier caches (10,000): cycling through them in order
 // evicts each before it comes round again, so every request verifies.
