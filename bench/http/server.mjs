@@ -6,6 +6,7 @@
 // what dfc answers for GET /api/v2/s0/_table/t0000), and `dfc` (the runtime with a built
 // policy; `memory: true` puts the same rows behind an in-memory data source). Tells the
 // parent its port over IPC and answers `{ memory: true }` messages with memoryUsage().
+import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 
 const opts = JSON.parse(process.argv[2]);
@@ -56,7 +57,8 @@ switch (opts.kind) {
     break;
   }
   case 'dfc': {
-    const { createServer } = await import('@dfc/runtime');
+    // `runtime`: another build of the runtime (bench/http/ab.mjs compares two).
+    const { createServer } = await import(opts.runtime ? pathToFileURL(opts.runtime).href : '@dfc/runtime');
     const memoryRows = opts.memory ? opts.rows : undefined;
     const server = await createServer({
       policy: opts.policy,
@@ -75,7 +77,7 @@ switch (opts.kind) {
     throw new Error(`unknown server kind ${opts.kind}`);
 }
 
-/** A data source over rows held in memory: `select` hands out fresh copies, as a driver would. */
+/** A data source over rows held in memory: `select` hands out fresh copies of the columns asked for, as a driver would. */
 function memorySource(rows) {
   const decoded = rows.map((r) => ({ id: r.id, isPublic: r.isPublic === true || r.isPublic === 1, ownerId: r.ownerId, password: r.password, title: r.title }));
   const no = async () => {
@@ -86,7 +88,15 @@ function memorySource(rows) {
     async select(_table, q) {
       const n = Math.min(q.limit ?? decoded.length, decoded.length);
       const out = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = { ...decoded[i] };
+      if (!q.columns) {
+        for (let i = 0; i < n; i++) out[i] = { ...decoded[i] };
+        return out;
+      }
+      for (let i = 0; i < n; i++) {
+        const row = {};
+        for (const c of q.columns) row[c] = decoded[i][c];
+        out[i] = row;
+      }
       return out;
     },
     async count() {

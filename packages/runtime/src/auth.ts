@@ -22,9 +22,23 @@ export interface Credentials {
 
 const KEY_HEADERS = ['x-api-key', 'x-dreamfactory-api-key'] as const;
 /** Only HTTP's optional whitespace (space, tab) surrounds a header value; `String#trim` would also drop no-break and other Unicode spaces. */
-const ows = (v: string) => v.replace(/^[ \t]+|[ \t]+$/g, '');
+function ows(v: string): string {
+  let a = 0;
+  let b = v.length;
+  while (a < b && (v.charCodeAt(a) === 32 || v.charCodeAt(a) === 9)) a++;
+  while (b > a && (v.charCodeAt(b - 1) === 32 || v.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === v.length ? v : v.slice(a, b);
+}
 const TOKEN_HEADERS = ['x-dreamfactory-session-token'] as const;
 const MAX_CREDENTIAL = 8192;
+
+/** The credential headers, in the order their values are taken: index into a request's slots. */
+const SLOT_OF: Readonly<Record<string, number>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, number>, { 'x-api-key': 0, 'x-dreamfactory-api-key': 1, authorization: 2, 'x-dreamfactory-session-token': 3 }),
+);
+const SLOT_NAMES = ['x-api-key', 'x-dreamfactory-api-key', 'authorization', 'x-dreamfactory-session-token'] as const;
+/** Lengths of the credential header names: other headers are skipped without lower-casing them. */
+const NAME_LENGTHS = new Set(SLOT_NAMES.map((n) => n.length));
 
 /**
  * Read the API key and session token. A repeated credential header, a repeated query
@@ -35,32 +49,46 @@ export function readCredentials(
   query: Readonly<Record<string, unknown>>,
   opts: { queryCredentials: boolean },
 ): Credentials {
-  const seen = new Map<string, string[]>();
+  // One pass over the raw headers; per credential header: its first value, how often it
+  // came, and where it first came (a repeated header is reported in order of appearance).
+  const values: (string | undefined)[] = [undefined, undefined, undefined, undefined];
+  const counts = [0, 0, 0, 0];
+  const first = [0, 0, 0, 0];
+  let any = false;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (name === 'authorization' || (KEY_HEADERS as readonly string[]).includes(name) || (TOKEN_HEADERS as readonly string[]).includes(name)) {
-      const list = seen.get(name) ?? [];
-      list.push(rawHeaders[i + 1]!);
-      seen.set(name, list);
+    const raw = rawHeaders[i]!;
+    if (!NAME_LENGTHS.has(raw.length)) continue;
+    const slot = SLOT_OF[raw.toLowerCase()];
+    if (slot === undefined) continue;
+    any = true;
+    const n = counts[slot]!;
+    counts[slot] = n + 1;
+    if (n === 0) {
+      values[slot] = rawHeaders[i + 1]!;
+      first[slot] = i;
     }
   }
   const dup = (what: string) =>
     new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', `the request carries ${what} more than once`, {
       note: 'send each credential once, in one place',
     });
-  for (const [name, values] of seen) if (values.length > 1) throw dup(`\`${name}\``);
+  if (any) {
+    let repeated = -1;
+    for (let s = 0; s < 4; s++) if (counts[s]! > 1 && (repeated < 0 || first[s]! < first[repeated]!)) repeated = s;
+    if (repeated >= 0) throw dup(`\`${SLOT_NAMES[repeated]}\``);
+  }
 
   const sources: string[] = [];
   const keys: string[] = [];
   const tokens: string[] = [];
-  for (const h of KEY_HEADERS) {
-    const v = seen.get(h)?.[0];
+  for (let s = 0; s < KEY_HEADERS.length; s++) {
+    const v = values[s];
     if (v !== undefined) {
       keys.push(ows(v));
-      sources.push(h);
+      sources.push(KEY_HEADERS[s]!);
     }
   }
-  const auth = seen.get('authorization')?.[0];
+  const auth = values[2];
   if (auth !== undefined) {
     // RFC 7235: the scheme is case-insensitive; exactly one space before the token.
     const m = /^bearer ([^\s]+)$/i.exec(ows(auth));
@@ -70,12 +98,10 @@ export function readCredentials(
     tokens.push(m[1]!);
     sources.push('authorization');
   }
-  for (const h of TOKEN_HEADERS) {
-    const v = seen.get(h)?.[0];
-    if (v !== undefined) {
-      tokens.push(ows(v));
-      sources.push(h);
-    }
+  const sessionHeader = values[3];
+  if (sessionHeader !== undefined) {
+    tokens.push(ows(sessionHeader));
+    sources.push(TOKEN_HEADERS[0]);
   }
   for (const [param, list] of [['api_key', keys], ['session_token', tokens]] as const) {
     if (!Object.hasOwn(query, param)) continue;
@@ -89,8 +115,8 @@ export function readCredentials(
     list.push(String(v));
     sources.push(param);
   }
-  if (new Set(keys).size > 1) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different api keys');
-  if (new Set(tokens).size > 1) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different session tokens');
+  if (!allSame(keys)) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different api keys');
+  if (!allSame(tokens)) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different session tokens');
   const out: Credentials = { sources };
   if (keys[0] !== undefined) {
     if (keys[0].length === 0 || keys[0].length > MAX_CREDENTIAL) throw new DfcError('DFC_ERR_INVALID_API_KEY');
@@ -100,12 +126,22 @@ export function readCredentials(
   return out;
 }
 
+function allSame(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list[i] !== list[0]) return false;
+  return true;
+}
+
 // ---------------------------------------------------------------------------
 // JWT
 
 export interface JwtVerifier {
   /** Verified claims; every failure is the same DfcError (no oracle). */
   verify(token: string): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * The claims of a token this verifier verified before and may still reuse (the same
+   * cache `verify` reads), without a promise; undefined otherwise (then call `verify`).
+   */
+  cached(token: string): Readonly<Record<string, unknown>> | undefined;
   readonly cacheSize: () => number;
 }
 
@@ -182,6 +218,11 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
 
   return {
     cacheSize: () => cache.size,
+    cached(token) {
+      if (token.length === 0 || token.length > MAX_CREDENTIAL) return undefined;
+      const hit = cache.get(hash('sha256', token, 'base64url'));
+      return hit !== undefined && hit.until > now() ? hit.claims : undefined;
+    },
     async verify(token) {
       if (token.length === 0 || token.length > MAX_CREDENTIAL) throw invalidToken();
       // One-shot `hash`: no Hash object per request (the cache is keyed by the digest, not the token).

@@ -75,14 +75,16 @@ export function compileCors(entries: readonly PolicyCors[]): CorsPolicy {
     // longest path first; ties keep the artifact's (sorted) order
     .sort((a, b) => b.path.length - a.path.length);
 
-  const cache = new Map<string, CorsEntry | undefined>();
+  // Keyed by the path as given (leading slashes included): a hit costs one lookup.
+  const cache = new Map<string, CorsEntry | null>();
   return {
     entries: compiled,
     match(rawPath) {
+      const cached = cache.get(rawPath);
+      if (cached !== undefined) return cached ?? undefined;
       const path = rawPath.replace(/^\/+/, '');
-      if (cache.has(path)) return cache.get(path);
       const hit = compiled.find((c) => c.re.test(path));
-      if (cache.size < 10_000) cache.set(path, hit);
+      if (cache.size < 10_000) cache.set(rawPath, hit ?? null);
       return hit;
     },
   };
@@ -143,6 +145,34 @@ export function originAllowed(c: CorsEntry, origin: string): boolean {
 /** Headers for an actual (non-preflight) request; empty when there is no entry or no Origin. */
 export function actualHeaders(c: CorsEntry | undefined, origin: string | undefined): HeaderMap {
   if (!c || origin === undefined) return {};
+  return { ...sharedActualHeaders(c, origin) };
+}
+
+const NO_HEADERS: Readonly<HeaderMap> = Object.freeze({});
+/** Most origins an entry keeps answers for; past it the cache starts over (many distinct origins cost what they did uncached). */
+const MAX_CACHED_ORIGINS = 1000;
+const actualCache = new WeakMap<CorsEntry, Map<string, Readonly<HeaderMap>>>();
+
+/**
+ * {@link actualHeaders} as a frozen object shared by every request from the same origin:
+ * the origin is parsed and matched once per entry, not once per request.
+ */
+export function sharedActualHeaders(c: CorsEntry | undefined, origin: string | undefined): Readonly<HeaderMap> {
+  if (!c || origin === undefined) return NO_HEADERS;
+  // Never allowed, and not worth keeping in memory.
+  if (origin.length > MAX_ORIGIN) return computeActualHeaders(c, origin);
+  let byOrigin = actualCache.get(c);
+  if (!byOrigin) actualCache.set(c, (byOrigin = new Map()));
+  let h = byOrigin.get(origin);
+  if (h === undefined) {
+    h = Object.freeze(computeActualHeaders(c, origin));
+    if (byOrigin.size >= MAX_CACHED_ORIGINS) byOrigin.clear();
+    byOrigin.set(origin, h);
+  }
+  return h;
+}
+
+function computeActualHeaders(c: CorsEntry, origin: string): HeaderMap {
   const h: HeaderMap = { vary: 'Origin' };
   if (!originAllowed(c, origin)) return h;
   if (c.allowAll && !c.credentials) h['access-control-allow-origin'] = '*';

@@ -1,8 +1,7 @@
 import { FALSE, andWhere, type Json, type Operation, type PolicyAccess, type Rule, type Verb, type Where } from '@dfc/schema';
-import { evaluate, evaluateRequirements } from '@dfc/rules';
+import { applyResponse, evaluate, evaluateRequirements } from '@dfc/rules';
 import type { Decision, ResponseAction, RuleContext, RuleInput, TraceEvent } from './rule-types.js';
 import { recordIo, type IoRecorder } from './replay.js';
-import { rulesRuntime } from './rules-runtime.js';
 import type { AccessMatch, Tier } from './access.js';
 import { appForKey, type Collection, type CompiledPolicy, type CompiledTable } from './compiled.js';
 import { DfcError, q } from './errors.js';
@@ -291,7 +290,9 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
     for (const [col, c] of table.fieldSecurity) if (present.has(col)) collections.push(c);
   }
   for (const c of collections) {
-    const r = await runCollection(c, roleName, claims, args, ctx, io);
+    const pending = runCollection(c, roleName, claims, args, ctx, io);
+    // Synchronous closures answer without a promise: no microtask per collection.
+    const r = pending instanceof Promise ? await pending : pending;
     if (trace) {
       const t: TracedCollection = { level: c.level, key: c.key, path: c.path, passed: r.passed, failed: r.failed };
       if (r.events) t.events = r.events;
@@ -335,7 +336,8 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
     const findBefore = args.find ? { ...args.find } : undefined;
     const before = io ? snapshot({ args, role: roleName }) : undefined;
     const mark = io?.mark ?? 0;
-    const decision = await runRule(rule.fn, { args, role: roleName }, ctx, rule.key);
+    const ran = runRule(rule.fn, { args, role: roleName }, ctx, rule.key);
+    const decision = ran instanceof Promise ? await ran : ran;
     if (trace) {
       trace.rule = { key: rule.key, path: rule.path, decision };
       const source = ruleSource(compiled, rule.key);
@@ -418,10 +420,15 @@ function authOf(claims: Readonly<Record<string, unknown>>): Record<string, unkno
  * processed, or the reply is refused (never a partially masked one).
  */
 export async function processResponse<T>(decision: Allowed, rows: T, ctx: RuleContext = {}): Promise<T> {
+  return applyResponseWork(decision, rows, ctx);
+}
+
+/** {@link processResponse} without a promise (the response work never waits). */
+export function applyResponseWork<T>(decision: Allowed, rows: T, ctx: RuleContext = {}): T {
   if (!decision.response) return rows;
   let d: Decision;
   try {
-    d = (await rulesRuntime()).applyResponse(decision.response, rows, ctx);
+    d = applyResponse(decision.response, rows, ctx);
   } catch (e) {
     throw new DfcError('DFC_ERR_RESPONSE_REFUSED', undefined, { detail: e instanceof Error ? e.message : String(e) });
   }
@@ -429,15 +436,31 @@ export async function processResponse<T>(decision: Allowed, rows: T, ctx: RuleCo
   return rows;
 }
 
-async function runRule(fn: NonNullable<CompiledTable['rules']['read']>['fn'], input: RuleInput, ctx: RuleContext, key: string): Promise<Decision> {
+/** A rule's decision; a promise only when the closure returned one. */
+function runRule(fn: NonNullable<CompiledTable['rules']['read']>['fn'], input: RuleInput, ctx: RuleContext, key: string): Decision | Promise<Decision> {
+  let d: Decision | Promise<Decision>;
   try {
-    const d = await fn(input, ctx);
-    if (!d || typeof d.allow !== 'boolean') return { allow: false, reason: `rule ${q(key)} returned no decision` };
-    return d;
+    d = fn(input, ctx);
   } catch (e) {
-    // invariant: a rule that throws denies (fail closed).
-    return { allow: false, reason: `rule ${q(key)} failed`, ...(e instanceof Error ? { name: e.name } : {}) };
+    return ruleFailed(key, e);
   }
+  if (d !== null && typeof d === 'object' && typeof (d as { then?: unknown }).then === 'function') {
+    return Promise.resolve(d).then(
+      (v) => checkedDecision(v, key),
+      (e: unknown) => ruleFailed(key, e),
+    );
+  }
+  return checkedDecision(d as Decision, key);
+}
+
+function checkedDecision(d: Decision | null | undefined, key: string): Decision {
+  if (!d || typeof d.allow !== 'boolean') return { allow: false, reason: `rule ${q(key)} returned no decision` };
+  return d;
+}
+
+/** invariant: a rule that throws (or rejects) denies (fail closed). */
+function ruleFailed(key: string, e: unknown): Decision {
+  return { allow: false, reason: `rule ${q(key)} failed`, ...(e instanceof Error ? { name: e.name } : {}) };
 }
 
 interface CollectionResult {
@@ -448,39 +471,56 @@ interface CollectionResult {
   agrees?: boolean;
 }
 
-async function runCollection(
+/** A collection's result; a promise only when its closure returned one or the run is traced. */
+function runCollection(
   c: Collection,
   role: string,
   claims: Readonly<Record<string, unknown>> | null,
   args: RuleInput['args'],
   ctx: RuleContext,
   io?: IoRecorder,
-): Promise<CollectionResult> {
+): CollectionResult | Promise<CollectionResult> {
   if (c.fn) {
     // The module's closure evaluates the whole collection (implied `authenticated` included).
     // Requirements never change the request: a collection whose rules only read gets a
     // shallow copy (its generated closure writes nothing), any other a deep one.
     const input: RuleInput = { args: c.readOnly ? { ...args } : structuredClone(args), role };
-    const before = io ? snapshot(input) : undefined;
-    const mark = io?.mark ?? 0;
-    const d = await runRule(c.fn, input, ctx, c.key);
-    const out: CollectionResult = d.allow
-      ? { passed: true, failed: [], needsSession: false }
-      : { passed: false, failed: [...(d.failed ?? c.requirements.map((r) => r.name))], needsSession: d.code === 'unauthenticated' && !claims };
-    if (io && before) {
-      const events: TraceEvent[] = [];
-      const replay = io.replay(mark);
-      const again = await evaluateRequirements(
-        [{ collection: c.requirements, path: c.path, implicitAuthenticated: c.level === 'service' }],
-        before,
-        replay.ctx,
-        { trace: events },
-      ).catch(() => undefined);
-      out.events = events;
-      out.agrees = again !== undefined && again.allow === d.allow && !replay.diverged();
-    }
-    return out;
+    if (io) return tracedCollection(c, input, claims, ctx, io);
+    const d = runRule(c.fn, input, ctx, c.key);
+    return d instanceof Promise ? d.then((v) => collectionResult(c, v, claims)) : collectionResult(c, d, claims);
   }
+  return builtinCollection(c, role, claims);
+}
+
+function collectionResult(c: Collection, d: Decision, claims: Readonly<Record<string, unknown>> | null): CollectionResult {
+  return d.allow
+    ? { passed: true, failed: [], needsSession: false }
+    : { passed: false, failed: [...(d.failed ?? c.requirements.map((r) => r.name))], needsSession: d.code === 'unauthenticated' && !claims };
+}
+
+/** A collection run with its I/O recorded, then replayed through the interpreter for the trace. */
+async function tracedCollection(c: Collection, input: RuleInput, claims: Readonly<Record<string, unknown>> | null, ctx: RuleContext, io: IoRecorder): Promise<CollectionResult> {
+  const before = snapshot(input);
+  const mark = io.mark;
+  const d = await runRule(c.fn!, input, ctx, c.key);
+  const out = collectionResult(c, d, claims);
+  if (before) {
+    const events: TraceEvent[] = [];
+    const replay = io.replay(mark);
+    const again = await evaluateRequirements(
+      [{ collection: c.requirements, path: c.path, implicitAuthenticated: c.level === 'service' }],
+      before,
+      replay.ctx,
+      { trace: events },
+    ).catch(() => undefined);
+    out.events = events;
+    out.agrees = again !== undefined && again.allow === d.allow && !replay.diverged();
+  }
+  return out;
+}
+
+/** A collection without a closure: only allowAnonymous, authenticated and role requirements can pass. */
+function builtinCollection(c: Collection, role: string, claims: Readonly<Record<string, unknown>> | null): CollectionResult {
   const pass = { passed: true, failed: [], needsSession: false };
   const failed: string[] = [];
   // Aptify: the endpoint collection holds an implied `authenticated` unless it allows anonymous.

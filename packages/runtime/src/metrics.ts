@@ -19,8 +19,8 @@ export class Metrics {
   request(kind: string, status: number, seconds: number): void {
     const key = `${kind}\0${status}`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
-    let i = BUCKETS.findIndex((b) => seconds <= b);
-    if (i < 0) i = BUCKETS.length;
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
     this.#buckets[i]!++;
     this.#sum += seconds;
     this.#count++;

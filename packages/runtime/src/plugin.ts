@@ -3,7 +3,7 @@ import { andWhere, type Json, type PolicyTable, type Verb, type Where } from '@d
 import { createWebhookFetch } from '@dfc/rules';
 import { readCredentials } from './auth.js';
 import { isJsonMediaType, parseJsonBody, DEFAULT_JSON_DEPTH } from './body.js';
-import { actualHeaders, preflight } from './cors.js';
+import { preflight, sharedActualHeaders } from './cors.js';
 import {
   DataError,
   FilterError,
@@ -17,7 +17,7 @@ import {
   type DataSource,
   type Row,
 } from './data/index.js';
-import { decide, processResponse, type Allowed, type DecideRequest, type RequestArgs } from './decide.js';
+import { applyResponseWork, decide, processResponse, type Allowed, type DecideRequest, type RequestArgs } from './decide.js';
 import { DfcError, errorBody, isDfcError, q, type ErrorCode } from './errors.js';
 import { explain, type Explanation } from './explain.js';
 import { openApiFor } from './openapi.js';
@@ -58,9 +58,14 @@ interface Identity {
   claims: Readonly<Record<string, unknown>> | null;
 }
 
-type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: bigint; [kKind]?: string };
+type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: number; [kKind]?: string };
 
 const MAX_RECORDS = 1000;
+
+/** A request's rule context: the policy's, plus where a `query` rule's database outage is noted. */
+interface RequestContext extends RuleContext {
+  outage: DataError | undefined;
+}
 
 /** One decided update, ready to run inside a transaction. */
 interface UpdatePlan {
@@ -81,7 +86,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   const maxUrl = opts.maxUrlLength ?? 8192;
   const bodyLimit = runtime.state.compiled.policy.server.bodyLimit;
   const prefix = app.prefix;
-  const contexts = new WeakMap<State, RuleContext>();
+  const contexts = new WeakMap<State, { ctx: RuleContext; query: RequestContext['query'] }>();
 
   app.decorate('dfc', runtime);
 
@@ -100,43 +105,53 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     }
   });
 
-  app.addHook('onRequest', async (req: DfcRequest, reply) => {
-    req[kStart] = process.hrtime.bigint();
+  // Headers every answer of these routes carries, errors included (Fastify keeps them when
+  // a handler throws). Set once at the start of the request, in one pass.
+  const fixedHeaders: Readonly<Record<string, string>> = Object.freeze({
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+    ...(opts.hsts ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
+  });
+
+  // Callback-style hooks (no promise per hook per request).
+  app.addHook('onRequest', (req: DfcRequest, reply, done) => {
+    req[kStart] = performance.now();
     const state = runtime.state; // invariant: a request keeps the policy it started with
     req[kState] = state;
     reply.header('x-request-id', req.id);
-    if (req.url.length > maxUrl) throw new DfcError('DFC_ERR_URI_TOO_LONG');
+    reply.headers(fixedHeaders);
+    if (req.url.length > maxUrl) return done(new DfcError('DFC_ERR_URI_TOO_LONG'));
     const origin = req.headers.origin;
-    const path = pathOf(req.url, prefix);
-    const entry = state.cors.match(path);
+    const entry = state.cors.match(pathOf(req.url, prefix));
     if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
       // Preflights are answered here, before any authentication.
       const a = preflight(entry, origin, String(req.headers['access-control-request-method']));
       req[kKind] = 'preflight';
       reply.headers(a.headers).code(a.status);
-      if (a.status === 204) return reply.send();
+      if (a.status === 204) return void reply.send();
       const code: ErrorCode = a.status === 403 ? 'DFC_ERR_ACCESS_DENIED' : 'DFC_ERR_METHOD_NOT_ALLOWED';
       const message = a.status === 403 ? 'the origin is not allowed by the CORS policy' : 'the method is not allowed by the CORS policy';
-      return reply.send(errorBody(new DfcError(code, message), req.id, false));
+      return void reply.send(errorBody(new DfcError(code, message), req.id, false));
     }
-    reply.headers(actualHeaders(entry, origin));
-    for (const v of Object.values(req.query as Record<string, unknown>)) {
-      if (Array.isArray(v)) throw new DfcError('DFC_ERR_DUPLICATE_PARAMETER', 'a query parameter is repeated', { note: 'send each parameter once' });
+    if (origin !== undefined) reply.headers(sharedActualHeaders(entry, origin));
+    const query = req.query as Record<string, unknown>;
+    for (const k in query) {
+      if (Array.isArray(query[k])) return done(new DfcError('DFC_ERR_DUPLICATE_PARAMETER', 'a query parameter is repeated', { note: 'send each parameter once' }));
     }
+    done();
   });
 
-  app.addHook('onSend', async (req: DfcRequest, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', 'no-store');
+  app.addHook('onSend', (_req: DfcRequest, reply, payload, done) => {
+    // Whatever an outer hook added: the server does not advertise itself.
     reply.removeHeader('x-powered-by');
-    if (opts.hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook('onResponse', async (req: DfcRequest, reply) => {
+  app.addHook('onResponse', (req: DfcRequest, reply, done) => {
     const start = req[kStart];
-    const seconds = start ? Number(process.hrtime.bigint() - start) / 1e9 : 0;
+    const seconds = start !== undefined ? (performance.now() - start) / 1000 : 0;
     runtime.metrics.request(req[kKind] ?? 'other', reply.statusCode, seconds);
+    done();
   });
 
   app.setErrorHandler(async (err, req: DfcRequest, reply) => {
@@ -162,64 +177,82 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   // -------------------------------------------------------------------------
   // identity and decisions
 
-  async function identify(req: DfcRequest, state: State): Promise<Identity> {
+  /** The caller's credentials, verified; without a promise when nothing has to wait (a cached token, an in-process limiter). */
+  function identify(req: DfcRequest, state: State): Identity | Promise<Identity> {
     const cached = req[kIdentity];
     if (cached) return cached;
-    if (runtime.limiter) {
-      const wait = await runtime.limiter.blockedFor(req.ip);
-      if (wait > 0) throw new DfcError('DFC_ERR_RATE_LIMITED', undefined, { headers: { 'retry-after': String(wait) } });
-    }
+    const wait = runtime.limiter ? runtime.limiter.blockedFor(req.ip) : 0;
+    if (typeof wait !== 'number') return wait.then((w) => identified(req, state, w));
+    return identified(req, state, wait);
+  }
+
+  function identified(req: DfcRequest, state: State, wait: number): Identity | Promise<Identity> {
+    if (wait > 0) throw new DfcError('DFC_ERR_RATE_LIMITED', undefined, { headers: { 'retry-after': String(wait) } });
     const creds = readCredentials(req.raw.rawHeaders, req.query as Record<string, unknown>, {
       queryCredentials: state.compiled.policy.auth.queryCredentials,
     });
-    let claims: Readonly<Record<string, unknown>> | null = null;
-    if (creds.token !== undefined) {
-      if (!state.jwt) throw new DfcError('DFC_ERR_INVALID_TOKEN', 'this service does not accept session tokens');
-      claims = await state.jwt.verify(creds.token);
-    }
-    const id: Identity = { claims };
+    const id: Identity = { claims: null };
     if (creds.apiKey !== undefined) id.apiKey = creds.apiKey;
-    if (creds.token !== undefined) id.token = creds.token;
+    if (creds.token !== undefined) {
+      id.token = creds.token;
+      if (!state.jwt) throw new DfcError('DFC_ERR_INVALID_TOKEN', 'this service does not accept session tokens');
+      const claims = state.jwt.cached(creds.token);
+      if (claims === undefined) {
+        return state.jwt.verify(creds.token).then((verified) => {
+          id.claims = verified;
+          req[kIdentity] = id;
+          return id;
+        });
+      }
+      id.claims = claims;
+    }
     req[kIdentity] = id;
     return id;
   }
 
   function ruleContext(state: State): RuleContext {
-    let ctx = contexts.get(state);
-    if (!ctx) {
+    return hostOf(state).ctx;
+  }
+
+  /** Per policy: the rule context, and the `query` every request's own context shares. */
+  function hostOf(state: State): { ctx: RuleContext; query: RequestContext['query'] } {
+    let host = contexts.get(state);
+    if (!host) {
       const hooks = state.compiled.policy.webhooks;
-      ctx = {
+      const ctx: RuleContext = {
         query: (service, table, find) => queryForRule(state, service, table, find),
         // Only URLs written in the policy are called; private targets need an explicit allow.
         fetch: createWebhookFetch({ allowHttp: hooks.allowHttp, allowPrivateHosts: hooks.allowPrivateHosts }),
         code: state.compiled.module.code,
       };
       if (state.crypto) ctx.crypto = state.crypto;
-      contexts.set(state, ctx);
+      // Called as a method of a request's context (the rule engine calls `ctx.query(…)`):
+      // an outage is noted on that context, so one function serves every request.
+      const query = async function (this: RequestContext | undefined, service: string, table: string, find: Record<string, Json>) {
+        try {
+          return await queryForRule(state, service, table, find);
+        } catch (e) {
+          if (e instanceof DataError && e.kind === 'unavailable' && this !== null && typeof this === 'object') this.outage = e;
+          throw e;
+        }
+      };
+      contexts.set(state, (host = { ctx, query }));
     }
-    return ctx;
+    return host;
   }
 
   async function allow(req: DfcRequest, reply: FastifyReply, state: State, r: Omit<DecideRequest, 'apiKey' | 'claims' | 'token' | 'trace'>): Promise<Allowed> {
-    const id = await identify(req, state);
+    const known = identify(req, state);
+    const id = known instanceof Promise ? await known : known;
     const full: DecideRequest = { ...r, claims: id.claims, trace: state.debug };
     if (id.apiKey !== undefined) full.apiKey = id.apiKey;
     if (id.token !== undefined) full.token = id.token;
     // A `query` rule that cannot read because the database is down still denies (fail
     // closed), but the caller is told the truth: 503, try again, not 403.
-    let outage: DataError | undefined;
-    const shared = ruleContext(state);
-    const ctx: RuleContext = {
-      ...shared,
-      query: async (service, table, find) => {
-        try {
-          return await shared.query!(service, table, find);
-        } catch (e) {
-          if (e instanceof DataError && e.kind === 'unavailable') outage = e;
-          throw e;
-        }
-      },
-    };
+    const host = hostOf(state);
+    const shared = host.ctx;
+    const ctx: RequestContext = { query: host.query, fetch: shared.fetch!, code: shared.code!, outage: undefined };
+    if (shared.crypto) ctx.crypto = shared.crypto;
     const d = await decide(state.compiled, full, ctx);
     if (state.debug && d.trace) {
       // The header stays small: the values each rule compared are in `?explain`.
@@ -237,7 +270,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         throw new ExplainAnswer(explain(d, full, cors ? { cors } : {}));
       }
     }
-    if (!d.allow) throw outage ?? d.error;
+    if (!d.allow) throw ctx.outage ?? d.error;
     return d;
   }
 
@@ -347,22 +380,38 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   async function listRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined) {
     const query = req.query as Record<string, string | undefined>;
     // A filter that does not parse is answered only to a caller who may read the table.
-    const clientWhere = def ? await clientFilterFor(req, reply, state, service, table, def, 'GET', query) : undefined;
+    let clientWhere: Where | undefined;
+    if (def) {
+      try {
+        clientWhere = clientFilter(query, def);
+      } catch (e) {
+        await allow(req, reply, state, { service, table, verb: 'GET', args: {} });
+        throw e;
+      }
+    }
     const find = clientWhere ? findOf(clientWhere) : undefined;
     const d = await allow(req, reply, state, { service, table, verb: 'GET', args: find ? { find } : {} });
     const tdef = def!;
-    const where = andWhere([clientWhere, d.where]);
+    const where = clientWhere ? andWhere([clientWhere, d.where]) : d.where;
     const { limit, offset } = paging(query, state, service);
-    const columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
+    let columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
     const order = query.order !== undefined && query.order !== '' ? parse(() => parseOrder(query.order!, tdef)) : undefined;
-    // A field the rules remove from this caller's rows cannot be probed through filter or order.
-    const hidden = removedColumns(d);
-    if (hidden.size > 0) {
-      for (const c of clientWhere ? columnsOf(clientWhere) : []) {
-        if (hidden.has(c)) throw new DfcError('DFC_ERR_BAD_FILTER', `invalid \`filter\`: field ${q(c)} is not readable by this caller`);
-      }
-      for (const o of order ?? []) {
-        if (hidden.has(o.column)) throw new DfcError('DFC_ERR_BAD_PARAMETER', `invalid \`order\`: field ${q(o.column)} is not readable by this caller`);
+    if (d.response) {
+      // A field the rules remove from this caller's rows cannot be probed through filter or order.
+      const hidden = removedColumns(d);
+      if (hidden.size > 0) {
+        for (const c of clientWhere ? columnsOf(clientWhere) : []) {
+          if (hidden.has(c)) throw new DfcError('DFC_ERR_BAD_FILTER', `invalid \`filter\`: field ${q(c)} is not readable by this caller`);
+        }
+        for (const o of order ?? []) {
+          if (hidden.has(o.column)) throw new DfcError('DFC_ERR_BAD_PARAMETER', `invalid \`order\`: field ${q(o.column)} is not readable by this caller`);
+        }
+        // When the response work only removes top-level fields, those columns are not even
+        // read (the work still runs on every row, and finds nothing left to remove).
+        if (d.response.length === hidden.size) {
+          const kept = (columns ?? Object.keys(tdef.columns)).filter((c) => !hidden.has(c));
+          if (kept.length > 0) columns = kept;
+        }
       }
     }
     const ds = sourceOf(state, service);
@@ -373,7 +422,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
       limit,
       offset,
     });
-    const out = await processResponse(d, rows, ruleContext(state));
+    const out = d.response ? applyResponseWork(d, rows, ruleContext(state)) : rows;
     const body: { resource: Row[]; meta?: { count: number } } = { resource: out };
     if (truthy(query.include_count)) body.meta = { count: await ds.count(table, where) };
     return body;
