@@ -3,6 +3,23 @@
  * define* function returns its argument (`defineRule` wraps it with the service
  * and table); the types do the work, in the editor and in `dfc build`.
  */
+/**
+ * Settings a program may merge into with a module augmentation. `dfc build` sets
+ * `{ hoverDocs: false }`: it shows no hover text, so it leaves out the
+ * documentation-only types the define* functions intersect a valid argument with
+ * (their JSDoc is what an editor shows on hover). They never change what is
+ * accepted, and relating every rule, clause list and access entry to them was most
+ * of the type checker's work on large configs.
+ *
+ * @example
+ * declare module '@dfc/config' { interface TypeSettings { hoverDocs: false } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by module augmentation
+export interface TypeSettings {}
+
+/** `D`, a documentation-only type; `unknown` when the program turned hover text off. */
+export type HoverDocs<D> = TypeSettings extends { hoverDocs: false } ? unknown : D;
+
 export { defineConfig } from './config.js';
 export { defineService } from './service.js';
 export { defineRule } from './rule-set.js';

@@ -1,5 +1,6 @@
 import type { AllColumns, ServiceLike, TablesOf, UnknownOption } from './check.js';
 import type { JsonValue } from './context.js';
+import type { HoverDocs } from './index.js';
 import { trace } from './trace.js';
 import type { FilterOperator, Role, Verb } from './values.js';
 
@@ -176,7 +177,7 @@ export type CheckRole<R> = {
 export function defineRole<N extends string, R extends RoleInput<N>>(
   // Valid: the checked shape with the declared options, whose JSDoc becomes hover
   // text (also inside access entries). Invalid: the check's messages.
-  role: R extends CheckRole<R> ? CheckRole<R> & RoleOptions : CheckRole<R>,
+  role: R extends CheckRole<R> ? CheckRole<R> & HoverDocs<RoleOptions> : CheckRole<R>,
 ): Role<R['name']> {
   const value: unknown = role; // the checked parameter type is not needed past this point
   return trace('role', value) as Role<R['name']>;

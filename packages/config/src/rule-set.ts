@@ -1,6 +1,7 @@
 import type { CheckRuleSet, ContextOf, RuleTable, ServiceLike } from './check.js';
 import type { Operation } from './context.js';
 import type { Rule, RuleDocs } from './rules.js';
+import type { HoverDocs } from './index.js';
 import { trace } from './trace.js';
 import type { RuleSet } from './values.js';
 
@@ -53,7 +54,7 @@ export function defineRule<S extends ServiceLike, T extends RuleTable<S>, R exte
   table: T,
   // Valid: intersected with documentation-only types, whose JSDoc becomes hover
   // text. Invalid: the check's messages alone.
-  rules: R extends CheckRuleSet<S, T, R> ? R & RuleSetDocs : CheckRuleSet<S, T, R>,
+  rules: R extends CheckRuleSet<S, T, R> ? R & HoverDocs<RuleSetDocs> : CheckRuleSet<S, T, R>,
 ): RuleSet<S['name'], T> {
   const value: unknown = rules; // the checked parameter type is not needed past this point
   return trace('rule', { service: service.name, table, rules: value } as RuleSet<S['name'], T>);
