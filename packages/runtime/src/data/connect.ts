@@ -45,6 +45,11 @@ function checkNames(service: PolicyService): void {
   }
 }
 
+/** A core's statement caches and transaction count, empty. */
+function caches(): Pick<Core, 'openTransactions' | 'selects' | 'statements'> {
+  return { openTransactions: 0, selects: new Map(), statements: new Map() };
+}
+
 function positive(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
 }
@@ -96,11 +101,13 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
             db.close();
             throw err;
           }
+          opened.sqlite = db;
           return db;
         },
       });
       const db = new Kysely<any>({ dialect });
-      core = { dialect: 'sqlite', service, db, closed: false, destroy: () => db.destroy(), busyTimeoutMs: busy };
+      const opened: Core = { dialect: 'sqlite', service, db, closed: false, destroy: () => db.destroy(), busyTimeoutMs: busy, ...caches() };
+      core = opened;
       break;
     }
     case 'postgres': {
@@ -136,7 +143,7 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
       });
       dialect = new PostgresDialect({ pool });
       const db = new Kysely<any>({ dialect });
-      core = { dialect: 'postgres', service, db, closed: false, destroy: () => db.destroy() };
+      core = { dialect: 'postgres', service, db, closed: false, destroy: () => db.destroy(), ...caches() };
       break;
     }
     case 'mysql': {
@@ -189,7 +196,7 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
         },
       });
       const db = new Kysely<any>({ dialect });
-      core = { dialect: 'mysql', service, db, closed: false, destroy: () => db.destroy() };
+      core = { dialect: 'mysql', service, db, closed: false, destroy: () => db.destroy(), ...caches() };
       if (state.flavor) core.flavor = state.flavor;
       break;
     }

@@ -1,9 +1,10 @@
 import type { Json, PolicyService, PolicyTable, Where } from '@dfc/schema';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { DataError } from './errors.js';
 import { mapError } from './map-error.js';
 import { WhereRenderer, fullOrder } from './render.js';
-import type { DataSource, Row, SelectQuery } from './types.js';
+import { sameParams, selectShape } from './select-shape.js';
+import type { DataSource, OrderBy, Row, SelectQuery } from './types.js';
 import { shorten } from './text.js';
 import { checkWriteRow, decodeRow, toParam, type Dialect } from './values.js';
 
@@ -29,7 +30,26 @@ export interface Core {
    * stop every other request); the rest of the wait is between attempts.
    */
   readonly busyTimeoutMs?: number;
+  /** SQLite: the database once the dialect has opened it; selects run on it as prepared statements. */
+  sqlite?: SqliteDatabase;
+  /** Transactions begun and not yet ended (on SQLite, a select then waits for kysely's connection lock). */
+  openTransactions: number;
+  /** Compiled selects by shape (see select-shape.ts); null for a shape that renders every time. */
+  readonly selects: Map<string, CompiledQuery | null>;
+  /** SQLite: prepared statements by SQL text. */
+  readonly statements: Map<string, SqliteStatement>;
 }
+
+/** The parts of better-sqlite3 the data source uses directly. */
+export interface SqliteDatabase {
+  prepare(sql: string): SqliteStatement;
+}
+export interface SqliteStatement {
+  all(params: readonly unknown[]): unknown[];
+}
+
+/** Most shapes (and SQLite statements) kept per database; past it they start over. */
+const MAX_SHAPES = 1000;
 
 const cores = new WeakMap<DataSource, { core: Core; db: Kysely<any> | Transaction<any> }>();
 
@@ -117,7 +137,36 @@ export class SqlDataSource implements DataSource {
   /** Runs `fn` inside a transaction, joining the current one if there is one. */
   private atomic<T>(fn: (db: Kysely<any> | Transaction<any>) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this.db);
-    return this.db.transaction().execute((trx) => fn(trx));
+    return this.counted(() => this.db.transaction().execute((trx) => fn(trx)));
+  }
+
+  /** Runs `fn`, which opens a transaction, counted as open from before it begins until after it ends. */
+  private async counted<T>(fn: () => Promise<T>): Promise<T> {
+    this.core.openTransactions++;
+    try {
+      return await fn();
+    } finally {
+      this.core.openTransactions--;
+    }
+  }
+
+  /**
+   * Runs a compiled select. On SQLite, outside any transaction, as a prepared statement
+   * on the open database (the driver runs it synchronously, so nothing interleaves);
+   * otherwise through kysely, which waits for the connection.
+   */
+  private async rowsOf(compiled: CompiledQuery): Promise<unknown[]> {
+    const db = this.core.sqlite;
+    if (db !== undefined && !this.inTransaction && this.core.openTransactions === 0) {
+      let stmt = this.core.statements.get(compiled.sql);
+      if (stmt === undefined) {
+        stmt = db.prepare(compiled.sql);
+        if (this.core.statements.size >= MAX_SHAPES) this.core.statements.clear();
+        this.core.statements.set(compiled.sql, stmt);
+      }
+      return stmt.all(compiled.parameters);
+    }
+    return (await this.db.executeQuery(compiled)).rows;
   }
 
   private columns(t: PolicyTable, tableName: string, requested?: string[]): string[] {
@@ -149,32 +198,59 @@ export class SqlDataSource implements DataSource {
       const columns = this.columns(t, tableName, q.columns);
       const limit = checkCount('limit', q.limit);
       const offset = checkCount('offset', q.offset);
-      const renderer = new WhereRenderer(this.dialect, t, tableName);
-      let query = this.db
-        .selectFrom(tableName)
-        .select(columns)
-        .where((eb) => renderer.render(eb, q.where));
-      const order = q.order ?? [];
-      if (order.length > 0 || limit !== undefined || offset !== undefined) {
-        for (const o of fullOrder(t, tableName, order)) {
-          if (this.dialect === 'mysql') {
-            // MySQL has no NULLS FIRST/LAST: sort on `col is null` first.
-            query = query.orderBy(sql`${sql.ref(o.column)} is null`, o.nulls === 'last' ? 'asc' : 'desc');
-            query = query.orderBy(o.column, o.direction);
-          } else {
-            query = query.orderBy(o.column, (ob) => {
-              const dir = o.direction === 'asc' ? ob.asc() : ob.desc();
-              return o.nulls === 'first' ? dir.nullsFirst() : dir.nullsLast();
-            });
-          }
+      const requested = q.order ?? [];
+      const ordered = requested.length > 0 || limit !== undefined || offset !== undefined;
+      // An order the renderer would refuse gives no shape (it then fails where it always did).
+      let order: Required<OrderBy>[] | undefined;
+      let orderOk = true;
+      try {
+        if (ordered) order = fullOrder(t, tableName, requested);
+      } catch {
+        orderOk = false;
+      }
+      const shape = orderOk ? selectShape(this.dialect, t, tableName, columns, q.where, order, limit, offset, NO_LIMIT) : undefined;
+      const known = shape ? this.core.selects.get(shape.key) : undefined;
+      let raw: unknown[];
+      if (shape && known) {
+        raw = await this.rowsOf({ ...known, parameters: shape.params });
+      } else {
+        const compiled = this.selectQuery(t, tableName, columns, q.where, requested, ordered, limit, offset).compile();
+        if (shape && known === undefined) {
+          // Trusted only when the statement binds exactly the values the shape found, in order.
+          if (this.core.selects.size >= MAX_SHAPES) this.core.selects.clear();
+          this.core.selects.set(shape.key, sameParams(compiled.parameters, shape.params) ? compiled : null);
+        }
+        raw = await this.rowsOf(compiled);
+      }
+      return raw.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+    });
+  }
+
+  /** A select built with kysely's query builder (compiled once per shape by `select`). */
+  private selectQuery(t: PolicyTable, tableName: string, columns: string[], where: Where, requested: OrderBy[], ordered: boolean, limit: number | undefined, offset: number | undefined) {
+    const renderer = new WhereRenderer(this.dialect, t, tableName);
+    let query = this.db
+      .selectFrom(tableName)
+      .select(columns)
+      .where((eb) => renderer.render(eb, where));
+    if (ordered) {
+      for (const o of fullOrder(t, tableName, requested)) {
+        if (this.dialect === 'mysql') {
+          // MySQL has no NULLS FIRST/LAST: sort on `col is null` first.
+          query = query.orderBy(sql`${sql.ref(o.column)} is null`, o.nulls === 'last' ? 'asc' : 'desc');
+          query = query.orderBy(o.column, o.direction);
+        } else {
+          query = query.orderBy(o.column, (ob) => {
+            const dir = o.direction === 'asc' ? ob.asc() : ob.desc();
+            return o.nulls === 'first' ? dir.nullsFirst() : dir.nullsLast();
+          });
         }
       }
-      if (limit !== undefined) query = query.limit(limit);
-      else if (offset !== undefined && this.dialect !== 'postgres') query = query.limit(NO_LIMIT);
-      if (offset !== undefined) query = query.offset(offset);
-      const rows = await query.execute();
-      return rows.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
-    });
+    }
+    if (limit !== undefined) query = query.limit(limit);
+    else if (offset !== undefined && this.dialect !== 'postgres') query = query.limit(NO_LIMIT);
+    if (offset !== undefined) query = query.offset(offset);
+    return query;
   }
 
   async count(tableName: string, where: Where): Promise<number> {
@@ -314,14 +390,16 @@ export class SqlDataSource implements DataSource {
     if (this.core.closed) throw new DataError('unavailable', 'the database connection is closed');
     if (this.inTransaction) return fn(this);
     try {
-      return await this.whileBusy(() =>
-        this.db.transaction().execute(async (trx) => {
-          try {
-            return await fn(new SqlDataSource(this.core, trx, true));
-          } catch (err) {
-            throw new CallerError(err);
-          }
-        }),
+      return await this.counted(() =>
+        this.whileBusy(() =>
+          this.db.transaction().execute(async (trx) => {
+            try {
+              return await fn(new SqlDataSource(this.core, trx, true));
+            } catch (err) {
+              throw new CallerError(err);
+            }
+          }),
+        ),
       );
     } catch (err) {
       if (err instanceof CallerError) throw err.error;
