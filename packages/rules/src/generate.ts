@@ -153,8 +153,24 @@ class Emitter {
   #prelude: Code[] = [];
 
 
-  constructor(scope: Scope) {
+  /**
+   * In a closure factory (policy.mjs), the parameter that holds the closure's config
+   * path and that path: a reported path below it is emitted as `P + ".clauses[1]"`, so
+   * rules that differ only in where they are written share one factory.
+   */
+  readonly #base: { name: Name; path: string } | undefined;
+
+  constructor(scope: Scope, base?: { name: Name; path: string }) {
     this.#scope = scope;
+    this.#base = base;
+  }
+
+  /** A reported config path as code: relative to the factory's parameter when below it. */
+  #pathCode(path: string): Code {
+    const base = this.#base;
+    if (base === undefined || !path.startsWith(base.path)) return _`${path}`;
+    const rest = path.slice(base.path.length);
+    return rest === '' ? base.name : _`${base.name} + ${rest}`;
   }
 
   get scope(): Scope {
@@ -165,7 +181,7 @@ class Emitter {
     const h = this.#scope.h('denial');
     const r = site.override ?? reason;
     return this.#scope.hoist(
-      site.name !== undefined ? _`${h}(${code}, ${r}, ${site.path}, ${site.name})` : _`${h}(${code}, ${r}, ${site.path})`,
+      site.name !== undefined ? _`${h}(${code}, ${r}, ${this.#pathCode(site.path)}, ${site.name})` : _`${h}(${code}, ${r}, ${this.#pathCode(site.path)})`,
     );
   }
 
@@ -369,7 +385,7 @@ class Emitter {
     const names = reqs.map((r) => r.name);
     const reason = msg.requirementsFailed(names);
     const h = this.#scope.h('denial');
-    const fixed = (code: DenialCode) => this.#scope.hoist(_`${h}(${code}, ${reason}, ${c.path}, undefined, ${this.#scope.strings(names)})`);
+    const fixed = (code: DenialCode) => this.#scope.hoist(_`${h}(${code}, ${reason}, ${this.#pathCode(c.path)}, undefined, ${this.#scope.strings(names)})`);
     const d403 = fixed('denied');
     const dErr = anyRule ? fixed('error') : d403;
     const pick = anyRule ? _`${erred} ? ${dErr} : ${d403}` : d403;
@@ -790,7 +806,8 @@ class Emitter {
   #action(op: string, field: string, segments: readonly string[], site: Site): Code {
     const h = this.#scope.h('action');
     const segs = this.#scope.strings(segments);
-    return site.name !== undefined ? _`${h}(${op}, ${field}, ${segs}, ${site.path}, ${site.name})` : _`${h}(${op}, ${field}, ${segs}, ${site.path})`;
+    const at = this.#pathCode(site.path);
+    return site.name !== undefined ? _`${h}(${op}, ${field}, ${segs}, ${at}, ${site.name})` : _`${h}(${op}, ${field}, ${segs}, ${at})`;
   }
 
   /** `force`'s value: a reference (must exist; copied), or a literal (objects copied per request). */
@@ -980,11 +997,45 @@ function trusted(source: string): Code {
   return _(strings);
 }
 
+const PATH_PARAM = name('P');
+
+/**
+ * Closure factories of one module. Each rule and requirement closure is emitted in its
+ * own scope as a factory taking the closure's config path, `(P) => { constants; return
+ * closure; }`; closures whose factories are identical (the same rule written in many
+ * places) share one. The module stays small, with few top-level bindings however many
+ * rules it holds, and shared code is optimised once, not once per table.
+ */
+class Factories {
+  readonly #scope: Scope;
+  readonly #byText = new Map<string, Name>();
+
+  constructor(scope: Scope) {
+    this.#scope = scope;
+  }
+
+  /** `FN(path)`: the closure `build` emits, from a factory shared with identical closures. */
+  closure(path: string, build: (emitter: Emitter) => Name): Code {
+    const local = new Scope();
+    const n = build(new Emitter(local, { name: PATH_PARAM, path }));
+    for (const h of local.helpers) this.#scope.h(h);
+    const factory = _`(${PATH_PARAM}) => {\n${local.declarations}\nreturn ${n};\n}`;
+    const text = factory.toString();
+    let f = this.#byText.get(text);
+    if (f === undefined) {
+      f = this.#scope.mint('F');
+      this.#byText.set(text, f);
+      this.#scope.declare(_`const ${f} = ${factory};`);
+    }
+    return _`${f}(${path})`;
+  }
+}
+
 /** The ES module source that the compiler writes as policy.mjs. Deterministic. */
 export function generate(input: GenerateInput): string {
   if (typeof input.hash !== 'string') throw new TypeError('generate needs a `hash` string');
   const scope = new Scope();
-  const emitter = new Emitter(scope);
+  const factories = new Factories(scope);
   const codeEntries: Code[] = [];
   for (const id of sortedKeys(input.code ?? {})) {
     const c = scope.mint('c');
@@ -996,13 +1047,13 @@ export function generate(input: GenerateInput): string {
   for (const key of sortedKeys(input.rules ?? {})) {
     const { rule, path } = input.rules[key]!;
     assertRule(rule);
-    ruleEntries.push(_`[${key}, ${emitter.ruleClosure(rule as AnyRule, path, true)}]`);
+    ruleEntries.push(_`[${key}, ${factories.closure(path, (e) => e.ruleClosure(rule as AnyRule, path, true))}]`);
   }
   const reqEntries: Code[] = [];
   for (const key of sortedKeys(input.requirements ?? {})) {
     const c = input.requirements[key]!;
     assertRequirements(c.collection);
-    reqEntries.push(_`[${key}, ${emitter.requirementsClosure([c])}]`);
+    reqEntries.push(_`[${key}, ${factories.closure(c.path, (e) => e.requirementsClosure([c]))}]`);
   }
   const table = scope.h('table');
   const helpers = scope.helpers;

@@ -52,8 +52,8 @@ export const RUNTIME_HELPERS = [
 ] as const;
 export type Helper = (typeof RUNTIME_HELPERS)[number];
 
-/** Prefixes of minted names: rules, requirements, constants, values, labels, code functions. */
-export type Prefix = 'r' | 'q' | 'k' | 'v' | 'L' | 'c';
+/** Prefixes of minted names: rules, requirements, constants, values, labels, code functions, closure factories. */
+export type Prefix = 'r' | 'q' | 'k' | 'v' | 'L' | 'c' | 'F';
 
 export class Scope {
   readonly #counters = new Map<string, number>();

@@ -411,800 +411,749 @@ function settle(x) {
 // policy.mjs
 var c0 = (({ auth, find }) => auth?.role === "moderator" || typeof auth?.id === "string" && auth.id === find?.userId);
 var codeTable = table([["cde372e21fb676859", c0]]);
-var k0 = denial("unauthenticated", "authentication is required", "rules.blog.bookmarks.create");
-var k1 = denial("error", "`args.auth.id` is missing", "rules.blog.bookmarks.create");
-var k2 = json('["doc","userId"]');
-var k3 = denial("error", "`args.doc.userId` cannot be set", "rules.blog.bookmarks.create");
-var r0 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v0)) return k0;
-  const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
-  if (v1 === void 0) {
+var F0 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("error", "`args.auth.id` is missing", P);
+  const k2 = json('["doc","userId"]');
+  const k3 = denial("error", "`args.doc.userId` cannot be set", P);
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+    if (v1 === void 0) {
+      return k1;
+    }
+    if (!setPath(args, k2, clone(v1))) {
+      return k3;
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F1 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("error", "`args.auth.id` is missing", P);
+  const k2 = json('["find","userId"]');
+  const k3 = denial("error", "`args.find.userId` cannot be set", P);
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+    if (v1 === void 0) {
+      return k1;
+    }
+    if (!setPath(args, k2, clone(v1))) {
+      return k3;
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F2 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("denied", "the operation is denied", P);
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
     return k1;
-  }
-  if (!setPath(args, k2, clone(v1))) {
-    return k3;
-  }
-  return ALLOW;
-}, false);
-var k4 = denial("unauthenticated", "authentication is required", "rules.blog.bookmarks.delete");
-var k5 = denial("error", "`args.auth.id` is missing", "rules.blog.bookmarks.delete");
-var k6 = json('["find","userId"]');
-var k7 = denial("error", "`args.find.userId` cannot be set", "rules.blog.bookmarks.delete");
-var r1 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v2 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v2)) return k4;
-  const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["id"], "id", baseProto["id"]) : void 0;
-  if (v3 === void 0) {
-    return k5;
-  }
-  if (!setPath(args, k6, clone(v3))) {
-    return k7;
-  }
-  return ALLOW;
-}, false);
-var k8 = denial("unauthenticated", "authentication is required", "rules.blog.bookmarks.read");
-var k9 = denial("error", "`args.auth.id` is missing", "rules.blog.bookmarks.read");
-var k10 = denial("error", "`args.find.userId` cannot be set", "rules.blog.bookmarks.read");
-var r2 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v4 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v4)) return k8;
-  const v5 = v4 !== null && typeof v4 === "object" ? rd(v4, v4["id"], "id", baseProto["id"]) : void 0;
-  if (v5 === void 0) {
-    return k9;
-  }
-  if (!setPath(args, k6, clone(v5))) {
-    return k10;
-  }
-  return ALLOW;
-}, false);
-var k11 = denial("unauthenticated", "authentication is required", "rules.blog.default.update");
-var k12 = denial("denied", "the operation is denied", "rules.blog.default.update");
-var r3 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v6 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v6)) return k11;
-  return k12;
-  return ALLOW;
-}, false);
-var k13 = denial("unauthenticated", "authentication is required", "rules.blog.comments.create");
-var k14 = denial("unauthenticated", "authentication is required", "rules.blog.comments.create.clauses[0]");
-var k15 = denial("error", "`args.auth.id` is missing", "rules.blog.comments.create.clauses[1]");
-var k16 = denial("error", "`args.doc.userId` cannot be set", "rules.blog.comments.create.clauses[1]");
-var k17 = denial("error", "no webhook client is configured", "rules.blog.comments.create.clauses[2]", "moderation");
-var k18 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", "rules.blog.comments.create.clauses[2]", "moderation");
-var k19 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", "rules.blog.comments.create.clauses[2]", "moderation");
-var k20 = denial("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", "rules.blog.comments.create.clauses[2]", "moderation");
-var k21 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", "rules.blog.comments.create.clauses[2]", "moderation");
-var k22 = json('["result"]');
-var k23 = denial("error", "`args.result` cannot be set", "rules.blog.comments.create.clauses[2]", "moderation");
-var r4 = defineRule(async (input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v7 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v7)) return k13;
-  if (!isObj(v7)) {
-    return k14;
-  }
-  const v8 = v7 !== null && typeof v7 === "object" ? rd(v7, v7["id"], "id", baseProto["id"]) : void 0;
-  if (v8 === void 0) {
-    return k15;
-  }
-  if (!setPath(args, k2, clone(v8))) {
-    return k16;
-  }
-  const v9 = await webhook(ctx, "https://hooks.example.com/dfc/moderate", args, 2e3);
-  if (typeof v9 === "number") {
-    if (v9 === IO_MISSING) {
-      return k17;
-    } else if (v9 === IO_TIMEOUT) {
-      return k18;
-    } else {
-      return k19;
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F3 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+  const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+  const k3 = json('["doc","userId"]');
+  const k4 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+  const k5 = denial("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
+  const k6 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
+  const k7 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
+  const k8 = denial("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
+  const k9 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
+  const k10 = json('["result"]');
+  const k11 = denial("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
+  const r0 = defineRule(async (input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    if (!isObj(v0)) {
+      return k1;
     }
-  }
-  if (!ok2xx(v9.status)) {
-    return k20;
-  }
-  if (v9.body === void 0) {
-    return k21;
-  }
-  if (!setPath(args, k22, v9.body)) {
-    return k23;
-  }
-  return ALLOW;
-}, true);
-var k24 = denial("unauthenticated", "authentication is required", "rules.blog.comments.delete", "moderatorOrAuthor");
-var k25 = denial("error", "the code rule is not loaded", "rules.blog.comments.delete", "moderatorOrAuthor");
-var k26 = denial("error", "the code rule failed", "rules.blog.comments.delete", "moderatorOrAuthor");
-var k27 = denial("denied", "the code rule denied the request", "rules.blog.comments.delete", "moderatorOrAuthor");
-var r5 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v10 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v10)) return k24;
-  const v11 = codeFn(codeTable, ctx, "cde372e21fb676859");
-  if (v11 === void 0) {
-    return k25;
-  }
-  let v12;
-  try {
-    v12 = v11(args);
-  } catch {
-    return k26;
-  }
-  if (v12 !== true) {
-    settle(v12);
-    return k27;
-  }
-  return ALLOW;
-}, false);
-var r6 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  return ALLOW;
-}, false);
-var k28 = denial("unauthenticated", "authentication is required", "rules.blog.comments.update", "owner");
-var k29 = denial("error", "`args.auth.id` is missing", "rules.blog.comments.update", "owner");
-var k30 = denial("error", "`args.auth.id` is not a string", "rules.blog.comments.update", "owner");
-var k31 = denial("error", "`args.find.userId` is missing", "rules.blog.comments.update", "owner");
-var k32 = denial("error", "`args.find.userId` is not a string", "rules.blog.comments.update", "owner");
-var k33 = denial("denied", "`args.auth.id` == `args.find.userId` does not hold", "rules.blog.comments.update", "owner");
-var r7 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v13 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v13)) return k28;
-  const v14 = v13 !== null && typeof v13 === "object" ? rd(v13, v13["id"], "id", baseProto["id"]) : void 0;
-  if (v14 === void 0) {
-    return k29;
-  }
-  if (typeof v14 !== "string") {
-    return k30;
-  }
-  const v15 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
-  const v16 = v15 !== null && typeof v15 === "object" ? rd(v15, v15["userId"], "userId", baseProto["userId"]) : void 0;
-  if (v16 === void 0) {
-    return k31;
-  }
-  if (typeof v16 !== "string") {
-    return k32;
-  }
-  if (!(v14 === v16)) {
-    return k33;
-  }
-  return ALLOW;
-}, false);
-var k34 = denial("unauthenticated", "authentication is required", "rules.blog.posts.create");
-var k35 = denial("unauthenticated", "authentication is required", "rules.blog.posts.create.clauses[0]");
-var k36 = denial("error", "`args.auth.id` is missing", "rules.blog.posts.create.clauses[1]");
-var k37 = denial("error", "`args.doc.userId` cannot be set", "rules.blog.posts.create.clauses[1]");
-var r8 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v17 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v17)) return k34;
-  if (!isObj(v17)) {
-    return k35;
-  }
-  const v18 = v17 !== null && typeof v17 === "object" ? rd(v17, v17["id"], "id", baseProto["id"]) : void 0;
-  if (v18 === void 0) {
-    return k36;
-  }
-  if (!setPath(args, k2, clone(v18))) {
-    return k37;
-  }
-  return ALLOW;
-}, false);
-var k38 = denial("unauthenticated", "authentication is required", "rules.blog.posts.delete", "staff");
-var k39 = denial("error", "only admins and moderators may delete posts", "rules.blog.posts.delete", "staff");
-var k40 = denial("denied", "only admins and moderators may delete posts", "rules.blog.posts.delete", "staff");
-var r9 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v19 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v19)) return k38;
-  const v20 = v19 !== null && typeof v19 === "object" ? rd(v19, v19["role"], "role", baseProto["role"]) : void 0;
-  if (v20 === void 0) {
-    return k39;
-  }
-  if (typeof v20 !== "string") {
-    return k39;
-  }
-  if (!(v20 === "admin" || v20 === "moderator")) {
-    return k40;
-  }
-  return ALLOW;
-}, false);
-var r10 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  return ALLOW;
-}, false);
-var k41 = denial("unauthenticated", "authentication is required", "rules.blog.posts.update", "owner");
-var k42 = denial("error", "`args.auth.id` is missing", "rules.blog.posts.update", "owner");
-var k43 = denial("error", "`args.auth.id` is not a string", "rules.blog.posts.update", "owner");
-var k44 = denial("error", "`args.find.userId` is missing", "rules.blog.posts.update", "owner");
-var k45 = denial("error", "`args.find.userId` is not a string", "rules.blog.posts.update", "owner");
-var k46 = denial("denied", "`args.auth.id` == `args.find.userId` does not hold", "rules.blog.posts.update", "owner");
-var r11 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v21 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v21)) return k41;
-  const v22 = v21 !== null && typeof v21 === "object" ? rd(v21, v21["id"], "id", baseProto["id"]) : void 0;
-  if (v22 === void 0) {
-    return k42;
-  }
-  if (typeof v22 !== "string") {
-    return k43;
-  }
-  const v23 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
-  const v24 = v23 !== null && typeof v23 === "object" ? rd(v23, v23["userId"], "userId", baseProto["userId"]) : void 0;
-  if (v24 === void 0) {
-    return k44;
-  }
-  if (typeof v24 !== "string") {
-    return k45;
-  }
-  if (!(v22 === v24)) {
-    return k46;
-  }
-  return ALLOW;
-}, false);
-var k47 = denial("unauthenticated", "authentication is required", "rules.blog.profiles.create");
-var k48 = denial("error", "`args.auth.id` is missing", "rules.blog.profiles.create");
-var k49 = denial("error", "`args.doc.userId` cannot be set", "rules.blog.profiles.create");
-var r12 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v25 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v25)) return k47;
-  const v26 = v25 !== null && typeof v25 === "object" ? rd(v25, v25["id"], "id", baseProto["id"]) : void 0;
-  if (v26 === void 0) {
-    return k48;
-  }
-  if (!setPath(args, k2, clone(v26))) {
-    return k49;
-  }
-  return ALLOW;
-}, false);
-var k50 = denial("unauthenticated", "authentication is required", "rules.blog.profiles.delete");
-var k51 = denial("denied", "the operation is denied", "rules.blog.profiles.delete");
-var r13 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v27 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v27)) return k50;
-  return k51;
-  return ALLOW;
-}, false);
-var k52 = denial("unauthenticated", "authentication is required", "rules.blog.profiles.read");
-var k53 = denial("error", "`args.find.userId` is missing", "rules.blog.profiles.read.clauses[0]", "public");
-var k54 = denial("error", "no database is available to `query` rules", "rules.blog.profiles.read.clauses[0]", "public");
-var k55 = denial("error", "the query on `blog`.`profiles` failed", "rules.blog.profiles.read.clauses[0]", "public");
-var k56 = denial("error", "`args.result` cannot be set", "rules.blog.profiles.read.clauses[0]", "public");
-var k57 = denial("error", "`args.result` is missing", "rules.blog.profiles.read.clauses[0].clause", "public");
-var k58 = denial("error", "`args.result` has no length", "rules.blog.profiles.read.clauses[0].clause", "public");
-var k59 = denial("error", "`utils.length(args.result)` is not a number", "rules.blog.profiles.read.clauses[0].clause", "public");
-var k60 = denial("denied", "`utils.length(args.result)` == `1` does not hold", "rules.blog.profiles.read.clauses[0].clause", "public");
-var k61 = denial("error", "`args.find.userId` is missing", "rules.blog.profiles.read.clauses[1]", "follower");
-var k62 = denial("error", "`args.auth.id` is missing", "rules.blog.profiles.read.clauses[1]", "follower");
-var k63 = denial("error", "no database is available to `query` rules", "rules.blog.profiles.read.clauses[1]", "follower");
-var k64 = denial("error", "the query on `blog`.`profiles` failed", "rules.blog.profiles.read.clauses[1]", "follower");
-var k65 = denial("error", "`args.result` cannot be set", "rules.blog.profiles.read.clauses[1]", "follower");
-var k66 = denial("denied", "the query on `blog`.`profiles` found no rows", "rules.blog.profiles.read.clauses[1]", "follower");
-var r14 = defineRule(async (input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v28 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v28)) return k52;
-  L0: {
-    let v29, v30;
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+    if (v1 === void 0) {
+      return k2;
+    }
+    if (!setPath(args, k3, clone(v1))) {
+      return k4;
+    }
+    const v2 = await webhook(ctx, "https://hooks.example.com/dfc/moderate", args, 2e3);
+    if (typeof v2 === "number") {
+      if (v2 === IO_MISSING) {
+        return k5;
+      } else if (v2 === IO_TIMEOUT) {
+        return k6;
+      } else {
+        return k7;
+      }
+    }
+    if (!ok2xx(v2.status)) {
+      return k8;
+    }
+    if (v2.body === void 0) {
+      return k9;
+    }
+    if (!setPath(args, k10, v2.body)) {
+      return k11;
+    }
+    return ALLOW;
+  }, true);
+  return r0;
+};
+var F4 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P, "moderatorOrAuthor");
+  const k1 = denial("error", "the code rule is not loaded", P, "moderatorOrAuthor");
+  const k2 = denial("error", "the code rule failed", P, "moderatorOrAuthor");
+  const k3 = denial("denied", "the code rule denied the request", P, "moderatorOrAuthor");
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    const v1 = codeFn(codeTable, ctx, "cde372e21fb676859");
+    if (v1 === void 0) {
+      return k1;
+    }
+    let v2;
+    try {
+      v2 = v1(args);
+    } catch {
+      return k2;
+    }
+    if (v2 !== true) {
+      settle(v2);
+      return k3;
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F5 = (P) => {
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F6 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P, "owner");
+  const k1 = denial("error", "`args.auth.id` is missing", P, "owner");
+  const k2 = denial("error", "`args.auth.id` is not a string", P, "owner");
+  const k3 = denial("error", "`args.find.userId` is missing", P, "owner");
+  const k4 = denial("error", "`args.find.userId` is not a string", P, "owner");
+  const k5 = denial("denied", "`args.auth.id` == `args.find.userId` does not hold", P, "owner");
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+    if (v1 === void 0) {
+      return k1;
+    }
+    if (typeof v1 !== "string") {
+      return k2;
+    }
+    const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
+    const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["userId"], "userId", baseProto["userId"]) : void 0;
+    if (v3 === void 0) {
+      return k3;
+    }
+    if (typeof v3 !== "string") {
+      return k4;
+    }
+    if (!(v1 === v3)) {
+      return k5;
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F7 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+  const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+  const k3 = json('["doc","userId"]');
+  const k4 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    if (!isObj(v0)) {
+      return k1;
+    }
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+    if (v1 === void 0) {
+      return k2;
+    }
+    if (!setPath(args, k3, clone(v1))) {
+      return k4;
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F8 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P, "staff");
+  const k1 = denial("error", "only admins and moderators may delete posts", P, "staff");
+  const k2 = denial("denied", "only admins and moderators may delete posts", P, "staff");
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
+    if (v1 === void 0) {
+      return k1;
+    }
+    if (typeof v1 !== "string") {
+      return k1;
+    }
+    if (!(v1 === "admin" || v1 === "moderator")) {
+      return k2;
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F9 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("error", "`args.find.userId` is missing", P + ".clauses[0]", "public");
+  const k2 = denial("error", "no database is available to `query` rules", P + ".clauses[0]", "public");
+  const k3 = denial("error", "the query on `blog`.`profiles` failed", P + ".clauses[0]", "public");
+  const k4 = json('["result"]');
+  const k5 = denial("error", "`args.result` cannot be set", P + ".clauses[0]", "public");
+  const k6 = denial("error", "`args.result` is missing", P + ".clauses[0].clause", "public");
+  const k7 = denial("error", "`args.result` has no length", P + ".clauses[0].clause", "public");
+  const k8 = denial("error", "`utils.length(args.result)` is not a number", P + ".clauses[0].clause", "public");
+  const k9 = denial("denied", "`utils.length(args.result)` == `1` does not hold", P + ".clauses[0].clause", "public");
+  const k10 = denial("error", "`args.find.userId` is missing", P + ".clauses[1]", "follower");
+  const k11 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]", "follower");
+  const k12 = denial("error", "no database is available to `query` rules", P + ".clauses[1]", "follower");
+  const k13 = denial("error", "the query on `blog`.`profiles` failed", P + ".clauses[1]", "follower");
+  const k14 = denial("error", "`args.result` cannot be set", P + ".clauses[1]", "follower");
+  const k15 = denial("denied", "the query on `blog`.`profiles` found no rows", P + ".clauses[1]", "follower");
+  const r0 = defineRule(async (input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    L0: {
+      let v1, v2;
+      L1: {
+        const v3 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
+        const v4 = v3 !== null && typeof v3 === "object" ? rd(v3, v3["userId"], "userId", baseProto["userId"]) : void 0;
+        if (v4 === void 0) {
+          v1 = k1;
+          v2 = k1;
+          break L1;
+        }
+        const v5 = await query(ctx, "blog", "profiles", obj([["userId", v4], ["isPublic", true]]));
+        if (typeof v5 === "number") {
+          if (v5 === IO_MISSING) {
+            v1 = k2;
+            v2 = k2;
+            break L1;
+          } else {
+            v1 = k3;
+            v2 = k3;
+            break L1;
+          }
+        }
+        if (!setPath(args, k4, v5)) {
+          v1 = k5;
+          v2 = k5;
+          break L1;
+        }
+        const v6 = args !== null && typeof args === "object" ? rd(args, args["result"], "result", baseProto["result"]) : void 0;
+        if (v6 === void 0) {
+          v1 = k6;
+          v2 = k6;
+          break L1;
+        }
+        const v7 = length(v6);
+        if (v7 === void 0) {
+          v1 = k7;
+          v2 = k7;
+          break L1;
+        }
+        if (typeof v7 !== "number") {
+          v1 = k8;
+          v2 = k8;
+          break L1;
+        }
+        if (!(v7 === 1)) {
+          v1 = k9;
+          break L1;
+        }
+        break L0;
+      }
+      L2: {
+        const v8 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
+        const v9 = v8 !== null && typeof v8 === "object" ? rd(v8, v8["userId"], "userId", baseProto["userId"]) : void 0;
+        if (v9 === void 0) {
+          v1 = k10;
+          v2 = k10;
+          break L2;
+        }
+        const v10 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+        if (v10 === void 0) {
+          v1 = k11;
+          v2 = k11;
+          break L2;
+        }
+        const v11 = await query(ctx, "blog", "profiles", obj([["userId", v9], ["followers", obj([["$in", v10]])]]));
+        if (typeof v11 === "number") {
+          if (v11 === IO_MISSING) {
+            v1 = k12;
+            v2 = k12;
+            break L2;
+          } else {
+            v1 = k13;
+            v2 = k13;
+            break L2;
+          }
+        }
+        if (!setPath(args, k4, v11)) {
+          v1 = k14;
+          v2 = k14;
+          break L2;
+        }
+        if (v11.length === 0) {
+          v1 = k15;
+          break L2;
+        }
+        break L0;
+      }
+      const v12 = v2 !== void 0 ? v2 : v1;
+      return v12;
+    }
+    return ALLOW;
+  }, true);
+  return r0;
+};
+var F10 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+  const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+  const k3 = json('["doc","id"]');
+  const k4 = denial("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
+  const k5 = denial("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
+  const k6 = denial("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
+  const k7 = json('["doc","role"]');
+  const k8 = denial("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
+  const k9 = json('["doc","email"]');
+  const k10 = denial("error", "`args.doc.email` is not a string", P + ".clauses[3]");
+  const k11 = denial("error", "no encryption key is configured", P + ".clauses[3]");
+  const k12 = denial("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
+  const k13 = json('["doc","name"]');
+  const k14 = denial("error", "`args.doc.name` is not a string", P + ".clauses[3]");
+  const k15 = denial("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
+  const k16 = json('["doc","password"]');
+  const k17 = denial("error", "`args.doc.password` is not a string", P + ".clauses[4]");
+  const k18 = denial("error", "no encryption key is configured", P + ".clauses[4]");
+  const k19 = denial("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    if (!isObj(v0)) {
+      return k1;
+    }
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+    if (v1 === void 0) {
+      return k2;
+    }
+    if (!setPath(args, k3, clone(v1))) {
+      return k4;
+    }
+    L0: {
+      const v2 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
+      if (v2 === void 0) {
+        return k5;
+      }
+      if (typeof v2 !== "string") {
+        return k6;
+      }
+      if (!(v2 !== "admin")) {
+        break L0;
+      }
+      if (!setPath(args, k7, "user")) {
+        return k8;
+      }
+    }
+    const v3 = transformPath(args, k9, "encrypt", ctx);
+    if (v3 !== 0) {
+      if (v3 === TRANSFORM_NOT_STRING) {
+        return k10;
+      } else if (v3 === TRANSFORM_NO_CRYPTO) {
+        return k11;
+      } else {
+        return k12;
+      }
+    }
+    const v4 = transformPath(args, k13, "encrypt", ctx);
+    if (v4 !== 0) {
+      if (v4 === TRANSFORM_NOT_STRING) {
+        return k14;
+      } else if (v4 === TRANSFORM_NO_CRYPTO) {
+        return k11;
+      } else {
+        return k15;
+      }
+    }
+    const v5 = transformPath(args, k16, "hash", ctx);
+    if (v5 !== 0) {
+      if (v5 === TRANSFORM_NOT_STRING) {
+        return k17;
+      } else if (v5 === TRANSFORM_NO_CRYPTO) {
+        return k18;
+      } else {
+        return k19;
+      }
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F11 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("error", "`args.auth.role` is missing", P);
+  const k2 = denial("error", "`args.auth.role` is not a string", P);
+  const k3 = denial("denied", "`args.auth.role` == `admin` does not hold", P);
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
+    if (v1 === void 0) {
+      return k1;
+    }
+    if (typeof v1 !== "string") {
+      return k2;
+    }
+    if (!(v1 === "admin")) {
+      return k3;
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F12 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+  const k2 = denial("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
+  const k3 = denial("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
+  const k4 = json('["password"]');
+  const k5 = action("remove", "res.password", k4, P + ".clauses[1]");
+  const k6 = denial("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
+  const k7 = denial("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
+  const k8 = denial("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+  const k9 = denial("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
+  const k10 = denial("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+  const k11 = json('["email"]');
+  const k12 = action("decrypt", "res.email", k11, P + ".clauses[2]");
+  const k13 = json('["name"]');
+  const k14 = action("decrypt", "res.name", k13, P + ".clauses[2]");
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    const acts = [];
+    if (!isObj(v0)) {
+      return k1;
+    }
+    L0: {
+      const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
+      if (v1 === void 0) {
+        return k2;
+      }
+      if (typeof v1 !== "string") {
+        return k3;
+      }
+      if (!(v1 !== "admin")) {
+        break L0;
+      }
+      acts.push(k5);
+    }
     L1: {
-      const v31 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
-      const v32 = v31 !== null && typeof v31 === "object" ? rd(v31, v31["userId"], "userId", baseProto["userId"]) : void 0;
-      if (v32 === void 0) {
-        v29 = k53;
-        v30 = k53;
+      const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
+      const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["id"], "id", baseProto["id"]) : void 0;
+      const v4 = v3 !== void 0;
+      if (typeof v4 !== "boolean") {
+        return k6;
+      }
+      if (!(v4 === true)) {
         break L1;
       }
-      const v33 = await query(ctx, "blog", "profiles", obj([["userId", v32], ["isPublic", true]]));
-      if (typeof v33 === "number") {
-        if (v33 === IO_MISSING) {
-          v29 = k54;
-          v30 = k54;
-          break L1;
-        } else {
-          v29 = k55;
-          v30 = k55;
+      const v5 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+      if (v5 === void 0) {
+        return k7;
+      }
+      if (typeof v5 !== "string") {
+        return k8;
+      }
+      if (v3 === void 0) {
+        return k9;
+      }
+      if (typeof v3 !== "string") {
+        return k10;
+      }
+      if (!(v5 === v3)) {
+        break L1;
+      }
+      acts.push(k12);
+      acts.push(k14);
+    }
+    return finish(input, ctx, acts);
+  }, false);
+  return r0;
+};
+var F13 = (P) => {
+  const k0 = denial("unauthenticated", "authentication is required", P);
+  const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[0].clauses[0]");
+  const k2 = denial("error", "`args.auth.id` is not a string", P + ".clauses[0].clauses[0]");
+  const k3 = denial("error", "`args.find.id` is missing", P + ".clauses[0].clauses[0]");
+  const k4 = denial("error", "`args.find.id` is not a string", P + ".clauses[0].clauses[0]");
+  const k5 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", P + ".clauses[0].clauses[0]");
+  const k6 = denial("error", "`args.auth.role` is missing", P + ".clauses[0].clauses[1]");
+  const k7 = denial("error", "`args.auth.role` is not a string", P + ".clauses[0].clauses[1]");
+  const k8 = denial("denied", "`args.auth.role` == `admin` does not hold", P + ".clauses[0].clauses[1]");
+  const k9 = json('["update","$set","role"]');
+  const k10 = denial("error", "`args.update.$set.role` cannot be removed", P + ".clauses[1]");
+  const k11 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", P + ".clauses[2].clause");
+  const k12 = json('["update","$set","email"]');
+  const k13 = denial("error", "`args.update.$set.email` is not a string", P + ".clauses[2]");
+  const k14 = denial("error", "no encryption key is configured", P + ".clauses[2]");
+  const k15 = denial("error", "`args.update.$set.email` could not be encrypted", P + ".clauses[2]");
+  const k16 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", P + ".clauses[3].clause");
+  const k17 = json('["update","$set","name"]');
+  const k18 = denial("error", "`args.update.$set.name` is not a string", P + ".clauses[3]");
+  const k19 = denial("error", "no encryption key is configured", P + ".clauses[3]");
+  const k20 = denial("error", "`args.update.$set.name` could not be encrypted", P + ".clauses[3]");
+  const k21 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", P + ".clauses[4].clause");
+  const k22 = json('["update","$set","password"]');
+  const k23 = denial("error", "`args.update.$set.password` is not a string", P + ".clauses[4]");
+  const k24 = denial("error", "no encryption key is configured", P + ".clauses[4]");
+  const k25 = denial("error", "`args.update.$set.password` could not be encrypted", P + ".clauses[4]");
+  const r0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+    if (!isObj(v0)) return k0;
+    L0: {
+      let v1, v2;
+      L1: {
+        const v3 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
+        if (v3 === void 0) {
+          v1 = k1;
+          v2 = k1;
           break L1;
         }
+        if (typeof v3 !== "string") {
+          v1 = k2;
+          v2 = k2;
+          break L1;
+        }
+        const v4 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
+        const v5 = v4 !== null && typeof v4 === "object" ? rd(v4, v4["id"], "id", baseProto["id"]) : void 0;
+        if (v5 === void 0) {
+          v1 = k3;
+          v2 = k3;
+          break L1;
+        }
+        if (typeof v5 !== "string") {
+          v1 = k4;
+          v2 = k4;
+          break L1;
+        }
+        if (!(v3 === v5)) {
+          v1 = k5;
+          break L1;
+        }
+        break L0;
       }
-      if (!setPath(args, k22, v33)) {
-        v29 = k56;
-        v30 = k56;
-        break L1;
-      }
-      const v34 = args !== null && typeof args === "object" ? rd(args, args["result"], "result", baseProto["result"]) : void 0;
-      if (v34 === void 0) {
-        v29 = k57;
-        v30 = k57;
-        break L1;
-      }
-      const v35 = length(v34);
-      if (v35 === void 0) {
-        v29 = k58;
-        v30 = k58;
-        break L1;
-      }
-      if (typeof v35 !== "number") {
-        v29 = k59;
-        v30 = k59;
-        break L1;
-      }
-      if (!(v35 === 1)) {
-        v29 = k60;
-        break L1;
-      }
-      break L0;
-    }
-    L2: {
-      const v36 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
-      const v37 = v36 !== null && typeof v36 === "object" ? rd(v36, v36["userId"], "userId", baseProto["userId"]) : void 0;
-      if (v37 === void 0) {
-        v29 = k61;
-        v30 = k61;
-        break L2;
-      }
-      const v38 = v28 !== null && typeof v28 === "object" ? rd(v28, v28["id"], "id", baseProto["id"]) : void 0;
-      if (v38 === void 0) {
-        v29 = k62;
-        v30 = k62;
-        break L2;
-      }
-      const v39 = await query(ctx, "blog", "profiles", obj([["userId", v37], ["followers", obj([["$in", v38]])]]));
-      if (typeof v39 === "number") {
-        if (v39 === IO_MISSING) {
-          v29 = k63;
-          v30 = k63;
-          break L2;
-        } else {
-          v29 = k64;
-          v30 = k64;
+      L2: {
+        const v6 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
+        if (v6 === void 0) {
+          v1 = k6;
+          v2 = k6;
           break L2;
         }
+        if (typeof v6 !== "string") {
+          v1 = k7;
+          v2 = k7;
+          break L2;
+        }
+        if (!(v6 === "admin")) {
+          v1 = k8;
+          break L2;
+        }
+        break L0;
       }
-      if (!setPath(args, k22, v39)) {
-        v29 = k65;
-        v30 = k65;
-        break L2;
+      const v7 = v2 !== void 0 ? v2 : v1;
+      return v7;
+    }
+    if (!removePath(args, k9)) {
+      return k10;
+    }
+    L3: {
+      const v8 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : void 0;
+      const v9 = v8 !== null && typeof v8 === "object" ? rd(v8, v8["$set"], "$set", baseProto["$set"]) : void 0;
+      const v10 = v9 !== null && typeof v9 === "object" ? rd(v9, v9["email"], "email", baseProto["email"]) : void 0;
+      const v11 = v10 !== void 0;
+      if (typeof v11 !== "boolean") {
+        return k11;
       }
-      if (v39.length === 0) {
-        v29 = k66;
-        break L2;
+      if (!(v11 === true)) {
+        break L3;
       }
+      const v12 = transformPath(args, k12, "encrypt", ctx);
+      if (v12 !== 0) {
+        if (v12 === TRANSFORM_NOT_STRING) {
+          return k13;
+        } else if (v12 === TRANSFORM_NO_CRYPTO) {
+          return k14;
+        } else {
+          return k15;
+        }
+      }
+    }
+    L4: {
+      const v13 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : void 0;
+      const v14 = v13 !== null && typeof v13 === "object" ? rd(v13, v13["$set"], "$set", baseProto["$set"]) : void 0;
+      const v15 = v14 !== null && typeof v14 === "object" ? rd(v14, v14["name"], "name", baseProto["name"]) : void 0;
+      const v16 = v15 !== void 0;
+      if (typeof v16 !== "boolean") {
+        return k16;
+      }
+      if (!(v16 === true)) {
+        break L4;
+      }
+      const v17 = transformPath(args, k17, "encrypt", ctx);
+      if (v17 !== 0) {
+        if (v17 === TRANSFORM_NOT_STRING) {
+          return k18;
+        } else if (v17 === TRANSFORM_NO_CRYPTO) {
+          return k19;
+        } else {
+          return k20;
+        }
+      }
+    }
+    L5: {
+      const v18 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : void 0;
+      const v19 = v18 !== null && typeof v18 === "object" ? rd(v18, v18["$set"], "$set", baseProto["$set"]) : void 0;
+      const v20 = v19 !== null && typeof v19 === "object" ? rd(v19, v19["password"], "password", baseProto["password"]) : void 0;
+      const v21 = v20 !== void 0;
+      if (typeof v21 !== "boolean") {
+        return k21;
+      }
+      if (!(v21 === true)) {
+        break L5;
+      }
+      const v22 = transformPath(args, k22, "hash", ctx);
+      if (v22 !== 0) {
+        if (v22 === TRANSFORM_NOT_STRING) {
+          return k23;
+        } else if (v22 === TRANSFORM_NO_CRYPTO) {
+          return k24;
+        } else {
+          return k25;
+        }
+      }
+    }
+    return ALLOW;
+  }, false);
+  return r0;
+};
+var F14 = (P) => {
+  const k0 = json('["authenticated","signedIn"]');
+  const k1 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", P, void 0, k0);
+  const k2 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", P, void 0, k0);
+  const q0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    L0: {
+      let v0 = false;
+      const v1 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
+      if (isObj(v1)) break L0;
+      if (isObj(v1)) break L0;
+      const v2 = !isObj(v1) ? k2 : k1;
+      return v2;
+    }
+    return ALLOW;
+  }, false);
+  return q0;
+};
+var F15 = (P) => {
+  const k0 = json('["anyone"]');
+  const k1 = denial("denied", "requirement `anyone` failed", P, void 0, k0);
+  const q0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    L0: {
+      let v0 = false;
       break L0;
+      const v1 = k1;
+      return v1;
     }
-    const v40 = v30 !== void 0 ? v30 : v29;
-    return v40;
-  }
-  return ALLOW;
-}, true);
-var k67 = denial("unauthenticated", "authentication is required", "rules.blog.profiles.update", "owner");
-var k68 = denial("error", "`args.auth.id` is missing", "rules.blog.profiles.update", "owner");
-var k69 = denial("error", "`args.auth.id` is not a string", "rules.blog.profiles.update", "owner");
-var k70 = denial("error", "`args.find.userId` is missing", "rules.blog.profiles.update", "owner");
-var k71 = denial("error", "`args.find.userId` is not a string", "rules.blog.profiles.update", "owner");
-var k72 = denial("denied", "`args.auth.id` == `args.find.userId` does not hold", "rules.blog.profiles.update", "owner");
-var r15 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v41 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v41)) return k67;
-  const v42 = v41 !== null && typeof v41 === "object" ? rd(v41, v41["id"], "id", baseProto["id"]) : void 0;
-  if (v42 === void 0) {
-    return k68;
-  }
-  if (typeof v42 !== "string") {
-    return k69;
-  }
-  const v43 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
-  const v44 = v43 !== null && typeof v43 === "object" ? rd(v43, v43["userId"], "userId", baseProto["userId"]) : void 0;
-  if (v44 === void 0) {
-    return k70;
-  }
-  if (typeof v44 !== "string") {
-    return k71;
-  }
-  if (!(v42 === v44)) {
-    return k72;
-  }
-  return ALLOW;
-}, false);
-var k73 = denial("unauthenticated", "authentication is required", "rules.blog.users.create");
-var k74 = denial("unauthenticated", "authentication is required", "rules.blog.users.create.clauses[0]");
-var k75 = denial("error", "`args.auth.id` is missing", "rules.blog.users.create.clauses[1]");
-var k76 = json('["doc","id"]');
-var k77 = denial("error", "`args.doc.id` cannot be set", "rules.blog.users.create.clauses[1]");
-var k78 = denial("error", "`args.auth.role` is missing", "rules.blog.users.create.clauses[2].clause");
-var k79 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.create.clauses[2].clause");
-var k80 = json('["doc","role"]');
-var k81 = denial("error", "`args.doc.role` cannot be set", "rules.blog.users.create.clauses[2]");
-var k82 = json('["doc","email"]');
-var k83 = denial("error", "`args.doc.email` is not a string", "rules.blog.users.create.clauses[3]");
-var k84 = denial("error", "no encryption key is configured", "rules.blog.users.create.clauses[3]");
-var k85 = denial("error", "`args.doc.email` could not be encrypted", "rules.blog.users.create.clauses[3]");
-var k86 = json('["doc","name"]');
-var k87 = denial("error", "`args.doc.name` is not a string", "rules.blog.users.create.clauses[3]");
-var k88 = denial("error", "`args.doc.name` could not be encrypted", "rules.blog.users.create.clauses[3]");
-var k89 = json('["doc","password"]');
-var k90 = denial("error", "`args.doc.password` is not a string", "rules.blog.users.create.clauses[4]");
-var k91 = denial("error", "no encryption key is configured", "rules.blog.users.create.clauses[4]");
-var k92 = denial("error", "`args.doc.password` could not be encrypted", "rules.blog.users.create.clauses[4]");
-var r16 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v45 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v45)) return k73;
-  if (!isObj(v45)) {
-    return k74;
-  }
-  const v46 = v45 !== null && typeof v45 === "object" ? rd(v45, v45["id"], "id", baseProto["id"]) : void 0;
-  if (v46 === void 0) {
-    return k75;
-  }
-  if (!setPath(args, k76, clone(v46))) {
-    return k77;
-  }
-  L3: {
-    const v47 = v45 !== null && typeof v45 === "object" ? rd(v45, v45["role"], "role", baseProto["role"]) : void 0;
-    if (v47 === void 0) {
-      return k78;
-    }
-    if (typeof v47 !== "string") {
-      return k79;
-    }
-    if (!(v47 !== "admin")) {
-      break L3;
-    }
-    if (!setPath(args, k80, "user")) {
-      return k81;
-    }
-  }
-  const v48 = transformPath(args, k82, "encrypt", ctx);
-  if (v48 !== 0) {
-    if (v48 === TRANSFORM_NOT_STRING) {
-      return k83;
-    } else if (v48 === TRANSFORM_NO_CRYPTO) {
-      return k84;
-    } else {
-      return k85;
-    }
-  }
-  const v49 = transformPath(args, k86, "encrypt", ctx);
-  if (v49 !== 0) {
-    if (v49 === TRANSFORM_NOT_STRING) {
-      return k87;
-    } else if (v49 === TRANSFORM_NO_CRYPTO) {
-      return k84;
-    } else {
-      return k88;
-    }
-  }
-  const v50 = transformPath(args, k89, "hash", ctx);
-  if (v50 !== 0) {
-    if (v50 === TRANSFORM_NOT_STRING) {
-      return k90;
-    } else if (v50 === TRANSFORM_NO_CRYPTO) {
-      return k91;
-    } else {
-      return k92;
-    }
-  }
-  return ALLOW;
-}, false);
-var k93 = denial("unauthenticated", "authentication is required", "rules.blog.users.delete");
-var k94 = denial("error", "`args.auth.role` is missing", "rules.blog.users.delete");
-var k95 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.delete");
-var k96 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.delete");
-var r17 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v51 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v51)) return k93;
-  const v52 = v51 !== null && typeof v51 === "object" ? rd(v51, v51["role"], "role", baseProto["role"]) : void 0;
-  if (v52 === void 0) {
-    return k94;
-  }
-  if (typeof v52 !== "string") {
-    return k95;
-  }
-  if (!(v52 === "admin")) {
-    return k96;
-  }
-  return ALLOW;
-}, false);
-var k97 = denial("unauthenticated", "authentication is required", "rules.blog.users.read");
-var k98 = denial("unauthenticated", "authentication is required", "rules.blog.users.read.clauses[0]");
-var k99 = denial("error", "`args.auth.role` is missing", "rules.blog.users.read.clauses[1].clause");
-var k100 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.read.clauses[1].clause");
-var k101 = json('["password"]');
-var k102 = action("remove", "res.password", k101, "rules.blog.users.read.clauses[1]");
-var k103 = denial("error", "`utils.exists(args.find.id)` is not a boolean", "rules.blog.users.read.clauses[2].clause.clauses[0]");
-var k104 = denial("error", "`args.auth.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-var k105 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-var k106 = denial("error", "`args.find.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-var k107 = denial("error", "`args.find.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-var k108 = json('["email"]');
-var k109 = action("decrypt", "res.email", k108, "rules.blog.users.read.clauses[2]");
-var k110 = json('["name"]');
-var k111 = action("decrypt", "res.name", k110, "rules.blog.users.read.clauses[2]");
-var r18 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v53 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v53)) return k97;
-  const acts = [];
-  if (!isObj(v53)) {
-    return k98;
-  }
-  L4: {
-    const v54 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["role"], "role", baseProto["role"]) : void 0;
-    if (v54 === void 0) {
-      return k99;
-    }
-    if (typeof v54 !== "string") {
-      return k100;
-    }
-    if (!(v54 !== "admin")) {
-      break L4;
-    }
-    acts.push(k102);
-  }
-  L5: {
-    const v55 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
-    const v56 = v55 !== null && typeof v55 === "object" ? rd(v55, v55["id"], "id", baseProto["id"]) : void 0;
-    const v57 = v56 !== void 0;
-    if (typeof v57 !== "boolean") {
-      return k103;
-    }
-    if (!(v57 === true)) {
-      break L5;
-    }
-    const v58 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["id"], "id", baseProto["id"]) : void 0;
-    if (v58 === void 0) {
-      return k104;
-    }
-    if (typeof v58 !== "string") {
-      return k105;
-    }
-    if (v56 === void 0) {
-      return k106;
-    }
-    if (typeof v56 !== "string") {
-      return k107;
-    }
-    if (!(v58 === v56)) {
-      break L5;
-    }
-    acts.push(k109);
-    acts.push(k111);
-  }
-  return finish(input, ctx, acts);
-}, false);
-var k112 = denial("unauthenticated", "authentication is required", "rules.blog.users.update");
-var k113 = denial("error", "`args.auth.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-var k114 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-var k115 = denial("error", "`args.find.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-var k116 = denial("error", "`args.find.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-var k117 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", "rules.blog.users.update.clauses[0].clauses[0]");
-var k118 = denial("error", "`args.auth.role` is missing", "rules.blog.users.update.clauses[0].clauses[1]");
-var k119 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.update.clauses[0].clauses[1]");
-var k120 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.update.clauses[0].clauses[1]");
-var k121 = json('["update","$set","role"]');
-var k122 = denial("error", "`args.update.$set.role` cannot be removed", "rules.blog.users.update.clauses[1]");
-var k123 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", "rules.blog.users.update.clauses[2].clause");
-var k124 = json('["update","$set","email"]');
-var k125 = denial("error", "`args.update.$set.email` is not a string", "rules.blog.users.update.clauses[2]");
-var k126 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[2]");
-var k127 = denial("error", "`args.update.$set.email` could not be encrypted", "rules.blog.users.update.clauses[2]");
-var k128 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", "rules.blog.users.update.clauses[3].clause");
-var k129 = json('["update","$set","name"]');
-var k130 = denial("error", "`args.update.$set.name` is not a string", "rules.blog.users.update.clauses[3]");
-var k131 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[3]");
-var k132 = denial("error", "`args.update.$set.name` could not be encrypted", "rules.blog.users.update.clauses[3]");
-var k133 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", "rules.blog.users.update.clauses[4].clause");
-var k134 = json('["update","$set","password"]');
-var k135 = denial("error", "`args.update.$set.password` is not a string", "rules.blog.users.update.clauses[4]");
-var k136 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[4]");
-var k137 = denial("error", "`args.update.$set.password` could not be encrypted", "rules.blog.users.update.clauses[4]");
-var r19 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  const v59 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-  if (!isObj(v59)) return k112;
-  L6: {
-    let v60, v61;
-    L7: {
-      const v62 = v59 !== null && typeof v59 === "object" ? rd(v59, v59["id"], "id", baseProto["id"]) : void 0;
-      if (v62 === void 0) {
-        v60 = k113;
-        v61 = k113;
-        break L7;
+    return ALLOW;
+  }, false);
+  return q0;
+};
+var F16 = (P) => {
+  const k0 = set(["admin"]);
+  const k1 = json('["adminsOnly"]');
+  const k2 = denial("denied", "requirement `adminsOnly` failed", P, void 0, k1);
+  const q0 = defineRule((input, ctx) => {
+    const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
+    L0: {
+      let v0 = false;
+      {
+        const v1 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : void 0;
+        if (typeof v1 === "string" && k0.has(v1)) break L0;
       }
-      if (typeof v62 !== "string") {
-        v60 = k114;
-        v61 = k114;
-        break L7;
-      }
-      const v63 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
-      const v64 = v63 !== null && typeof v63 === "object" ? rd(v63, v63["id"], "id", baseProto["id"]) : void 0;
-      if (v64 === void 0) {
-        v60 = k115;
-        v61 = k115;
-        break L7;
-      }
-      if (typeof v64 !== "string") {
-        v60 = k116;
-        v61 = k116;
-        break L7;
-      }
-      if (!(v62 === v64)) {
-        v60 = k117;
-        break L7;
-      }
-      break L6;
+      const v2 = k2;
+      return v2;
     }
-    L8: {
-      const v65 = v59 !== null && typeof v59 === "object" ? rd(v59, v59["role"], "role", baseProto["role"]) : void 0;
-      if (v65 === void 0) {
-        v60 = k118;
-        v61 = k118;
-        break L8;
-      }
-      if (typeof v65 !== "string") {
-        v60 = k119;
-        v61 = k119;
-        break L8;
-      }
-      if (!(v65 === "admin")) {
-        v60 = k120;
-        break L8;
-      }
-      break L6;
-    }
-    const v66 = v61 !== void 0 ? v61 : v60;
-    return v66;
-  }
-  if (!removePath(args, k121)) {
-    return k122;
-  }
-  L9: {
-    const v67 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : void 0;
-    const v68 = v67 !== null && typeof v67 === "object" ? rd(v67, v67["$set"], "$set", baseProto["$set"]) : void 0;
-    const v69 = v68 !== null && typeof v68 === "object" ? rd(v68, v68["email"], "email", baseProto["email"]) : void 0;
-    const v70 = v69 !== void 0;
-    if (typeof v70 !== "boolean") {
-      return k123;
-    }
-    if (!(v70 === true)) {
-      break L9;
-    }
-    const v71 = transformPath(args, k124, "encrypt", ctx);
-    if (v71 !== 0) {
-      if (v71 === TRANSFORM_NOT_STRING) {
-        return k125;
-      } else if (v71 === TRANSFORM_NO_CRYPTO) {
-        return k126;
-      } else {
-        return k127;
-      }
-    }
-  }
-  L10: {
-    const v72 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : void 0;
-    const v73 = v72 !== null && typeof v72 === "object" ? rd(v72, v72["$set"], "$set", baseProto["$set"]) : void 0;
-    const v74 = v73 !== null && typeof v73 === "object" ? rd(v73, v73["name"], "name", baseProto["name"]) : void 0;
-    const v75 = v74 !== void 0;
-    if (typeof v75 !== "boolean") {
-      return k128;
-    }
-    if (!(v75 === true)) {
-      break L10;
-    }
-    const v76 = transformPath(args, k129, "encrypt", ctx);
-    if (v76 !== 0) {
-      if (v76 === TRANSFORM_NOT_STRING) {
-        return k130;
-      } else if (v76 === TRANSFORM_NO_CRYPTO) {
-        return k131;
-      } else {
-        return k132;
-      }
-    }
-  }
-  L11: {
-    const v77 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : void 0;
-    const v78 = v77 !== null && typeof v77 === "object" ? rd(v77, v77["$set"], "$set", baseProto["$set"]) : void 0;
-    const v79 = v78 !== null && typeof v78 === "object" ? rd(v78, v78["password"], "password", baseProto["password"]) : void 0;
-    const v80 = v79 !== void 0;
-    if (typeof v80 !== "boolean") {
-      return k133;
-    }
-    if (!(v80 === true)) {
-      break L11;
-    }
-    const v81 = transformPath(args, k134, "hash", ctx);
-    if (v81 !== 0) {
-      if (v81 === TRANSFORM_NOT_STRING) {
-        return k135;
-      } else if (v81 === TRANSFORM_NO_CRYPTO) {
-        return k136;
-      } else {
-        return k137;
-      }
-    }
-  }
-  return ALLOW;
-}, false);
-var k138 = json('["authenticated","signedIn"]');
-var k139 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", void 0, k138);
-var k140 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", void 0, k138);
-var q0 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  L12: {
-    let v82 = false;
-    const v83 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
-    if (isObj(v83)) break L12;
-    if (isObj(v83)) break L12;
-    const v84 = !isObj(v83) ? k140 : k139;
-    return v84;
-  }
-  return ALLOW;
-}, false);
-var k141 = json('["anyone"]');
-var k142 = denial("denied", "requirement `anyone` failed", "services.blog.tables.posts.security", void 0, k141);
-var q1 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  L13: {
-    let v85 = false;
-    break L13;
-    const v86 = k142;
-    return v86;
-  }
-  return ALLOW;
-}, false);
-var k143 = set(["admin"]);
-var k144 = json('["adminsOnly"]');
-var k145 = denial("denied", "requirement `adminsOnly` failed", "services.blog.tables.users.columns.role.security", void 0, k144);
-var q2 = defineRule((input, ctx) => {
-  const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : void 0;
-  L14: {
-    let v87 = false;
-    {
-      const v88 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : void 0;
-      if (typeof v88 === "string" && k143.has(v88)) break L14;
-    }
-    const v89 = k145;
-    return v89;
-  }
-  return ALLOW;
-}, false);
+    return ALLOW;
+  }, false);
+  return q0;
+};
 var hash = "sha256:7cf2c0e5eb1a2d6e90b0b7a2c3479d6452f3c316de248fc22583101576bfacb1";
 var rules = table([
-  ["blog/bookmarks/create", r0],
-  ["blog/bookmarks/delete", r1],
-  ["blog/bookmarks/read", r2],
-  ["blog/bookmarks/update", r3],
-  ["blog/comments/create", r4],
-  ["blog/comments/delete", r5],
-  ["blog/comments/read", r6],
-  ["blog/comments/update", r7],
-  ["blog/posts/create", r8],
-  ["blog/posts/delete", r9],
-  ["blog/posts/read", r10],
-  ["blog/posts/update", r11],
-  ["blog/profiles/create", r12],
-  ["blog/profiles/delete", r13],
-  ["blog/profiles/read", r14],
-  ["blog/profiles/update", r15],
-  ["blog/users/create", r16],
-  ["blog/users/delete", r17],
-  ["blog/users/read", r18],
-  ["blog/users/update", r19]
+  ["blog/bookmarks/create", F0("rules.blog.bookmarks.create")],
+  ["blog/bookmarks/delete", F1("rules.blog.bookmarks.delete")],
+  ["blog/bookmarks/read", F1("rules.blog.bookmarks.read")],
+  ["blog/bookmarks/update", F2("rules.blog.default.update")],
+  ["blog/comments/create", F3("rules.blog.comments.create")],
+  ["blog/comments/delete", F4("rules.blog.comments.delete")],
+  ["blog/comments/read", F5("rules.blog.comments.read")],
+  ["blog/comments/update", F6("rules.blog.comments.update")],
+  ["blog/posts/create", F7("rules.blog.posts.create")],
+  ["blog/posts/delete", F8("rules.blog.posts.delete")],
+  ["blog/posts/read", F5("rules.blog.posts.read")],
+  ["blog/posts/update", F6("rules.blog.posts.update")],
+  ["blog/profiles/create", F0("rules.blog.profiles.create")],
+  ["blog/profiles/delete", F2("rules.blog.profiles.delete")],
+  ["blog/profiles/read", F9("rules.blog.profiles.read")],
+  ["blog/profiles/update", F6("rules.blog.profiles.update")],
+  ["blog/users/create", F10("rules.blog.users.create")],
+  ["blog/users/delete", F11("rules.blog.users.delete")],
+  ["blog/users/read", F12("rules.blog.users.read")],
+  ["blog/users/update", F13("rules.blog.users.update")]
 ]);
 var requirements = table([
-  ["blog", q0],
-  ["blog/posts", q1],
-  ["blog/users/role", q2]
+  ["blog", F14("services.blog.security")],
+  ["blog/posts", F15("services.blog.tables.posts.security")],
+  ["blog/users/role", F16("services.blog.tables.users.columns.role.security")]
 ]);
 export {
   codeTable as code,

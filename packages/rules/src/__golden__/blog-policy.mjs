@@ -5,10 +5,11 @@ const c0 = (
 ({ auth, find }) => auth?.role === "moderator" || (typeof auth?.id === "string" && auth.id === find?.userId)
 );
 const codeTable = table([["c0", c0]]);
-const k0 = denial("unauthenticated", "authentication is required", "rules.blog.bookmarks.create");
-const k1 = denial("error", "`args.auth.id` is missing", "rules.blog.bookmarks.create");
+const F0 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("error", "`args.auth.id` is missing", P);
 const k2 = json("[\"doc\",\"userId\"]");
-const k3 = denial("error", "`args.doc.userId` cannot be set", "rules.blog.bookmarks.create");
+const k3 = denial("error", "`args.doc.userId` cannot be set", P);
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
@@ -18,469 +19,476 @@ if (v1 === undefined) { return k1; }
 if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
-const k4 = denial("unauthenticated", "authentication is required", "rules.blog.bookmarks.delete");
-const k5 = denial("error", "`args.auth.id` is missing", "rules.blog.bookmarks.delete");
-const k6 = json("[\"find\",\"userId\"]");
-const k7 = denial("error", "`args.find.userId` cannot be set", "rules.blog.bookmarks.delete");
-const r1 = defineRule((input, ctx) => {
+return r0;
+};
+const F1 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("error", "`args.auth.id` is missing", P);
+const k2 = json("[\"find\",\"userId\"]");
+const k3 = denial("error", "`args.find.userId` cannot be set", P);
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v2 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v2)) return k4;
-const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["id"], "id", baseProto["id"]) : undefined;
-if (v3 === undefined) { return k5; }
-if (!setPath(args, k6, clone(v3))) { return k7; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v1 === undefined) { return k1; }
+if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
-const k8 = denial("unauthenticated", "authentication is required", "rules.blog.bookmarks.read");
-const k9 = denial("error", "`args.auth.id` is missing", "rules.blog.bookmarks.read");
-const k10 = denial("error", "`args.find.userId` cannot be set", "rules.blog.bookmarks.read");
-const r2 = defineRule((input, ctx) => {
+return r0;
+};
+const F2 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("denied", "the operation is denied", P);
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v4 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v4)) return k8;
-const v5 = v4 !== null && typeof v4 === "object" ? rd(v4, v4["id"], "id", baseProto["id"]) : undefined;
-if (v5 === undefined) { return k9; }
-if (!setPath(args, k6, clone(v5))) { return k10; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+return k1;
 return ALLOW;
 }, false);
-const k11 = denial("unauthenticated", "authentication is required", "rules.blog.bookmarks.update");
-const k12 = denial("denied", "the operation is denied", "rules.blog.bookmarks.update");
-const r3 = defineRule((input, ctx) => {
+return r0;
+};
+const F3 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+const k3 = json("[\"doc\",\"userId\"]");
+const k4 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+const k5 = denial("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
+const k6 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
+const k7 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
+const k8 = denial("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
+const k9 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
+const k10 = json("[\"result\"]");
+const k11 = denial("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
+const r0 = defineRule(async (input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v6 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v6)) return k11;
-return k12;
-return ALLOW;
-}, false);
-const k13 = denial("unauthenticated", "authentication is required", "rules.blog.comments.create");
-const k14 = denial("unauthenticated", "authentication is required", "rules.blog.comments.create.clauses[0]");
-const k15 = denial("error", "`args.auth.id` is missing", "rules.blog.comments.create.clauses[1]");
-const k16 = denial("error", "`args.doc.userId` cannot be set", "rules.blog.comments.create.clauses[1]");
-const k17 = denial("error", "no webhook client is configured", "rules.blog.comments.create.clauses[2]", "moderation");
-const k18 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", "rules.blog.comments.create.clauses[2]", "moderation");
-const k19 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", "rules.blog.comments.create.clauses[2]", "moderation");
-const k20 = denial("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", "rules.blog.comments.create.clauses[2]", "moderation");
-const k21 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", "rules.blog.comments.create.clauses[2]", "moderation");
-const k22 = json("[\"result\"]");
-const k23 = denial("error", "`args.result` cannot be set", "rules.blog.comments.create.clauses[2]", "moderation");
-const r4 = defineRule(async (input, ctx) => {
-const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v7 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v7)) return k13;
-if (!isObj(v7)) { return k14; }
-const v8 = v7 !== null && typeof v7 === "object" ? rd(v7, v7["id"], "id", baseProto["id"]) : undefined;
-if (v8 === undefined) { return k15; }
-if (!setPath(args, k2, clone(v8))) { return k16; }
-const v9 = await webhook(ctx, "https://hooks.example.com/dfc/moderate", args, 2000);
-if (typeof v9 === "number") { if (v9 === IO_MISSING) { return k17; } else if (v9 === IO_TIMEOUT) { return k18; } else { return k19; } }
-if (!ok2xx(v9.status)) { return k20; }
-if (v9.body === undefined) { return k21; }
-if (!setPath(args, k22, v9.body)) { return k23; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+if (!isObj(v0)) { return k1; }
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v1 === undefined) { return k2; }
+if (!setPath(args, k3, clone(v1))) { return k4; }
+const v2 = await webhook(ctx, "https://hooks.example.com/dfc/moderate", args, 2000);
+if (typeof v2 === "number") { if (v2 === IO_MISSING) { return k5; } else if (v2 === IO_TIMEOUT) { return k6; } else { return k7; } }
+if (!ok2xx(v2.status)) { return k8; }
+if (v2.body === undefined) { return k9; }
+if (!setPath(args, k10, v2.body)) { return k11; }
 return ALLOW;
 }, true);
-const k24 = denial("unauthenticated", "authentication is required", "rules.blog.comments.delete", "moderatorOrAuthor");
-const k25 = denial("error", "the code rule is not loaded", "rules.blog.comments.delete", "moderatorOrAuthor");
-const k26 = denial("error", "the code rule failed", "rules.blog.comments.delete", "moderatorOrAuthor");
-const k27 = denial("denied", "the code rule denied the request", "rules.blog.comments.delete", "moderatorOrAuthor");
-const r5 = defineRule((input, ctx) => {
+return r0;
+};
+const F4 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P, "moderatorOrAuthor");
+const k1 = denial("error", "the code rule is not loaded", P, "moderatorOrAuthor");
+const k2 = denial("error", "the code rule failed", P, "moderatorOrAuthor");
+const k3 = denial("denied", "the code rule denied the request", P, "moderatorOrAuthor");
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v10 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v10)) return k24;
-const v11 = codeFn(codeTable, ctx, "c0");
-if (v11 === undefined) { return k25; }
-let v12;
-try { v12 = v11(args); } catch { return k26; }
-if (v12 !== true) { settle(v12); return k27; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+const v1 = codeFn(codeTable, ctx, "c0");
+if (v1 === undefined) { return k1; }
+let v2;
+try { v2 = v1(args); } catch { return k2; }
+if (v2 !== true) { settle(v2); return k3; }
 return ALLOW;
 }, false);
-const r6 = defineRule((input, ctx) => {
+return r0;
+};
+const F5 = (P) => {
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 
 return ALLOW;
 }, false);
-const k28 = denial("unauthenticated", "authentication is required", "rules.blog.comments.update", "owner");
-const k29 = denial("error", "`args.auth.id` is missing", "rules.blog.comments.update", "owner");
-const k30 = denial("error", "`args.auth.id` is not a string", "rules.blog.comments.update", "owner");
-const k31 = denial("error", "`args.find.userId` is missing", "rules.blog.comments.update", "owner");
-const k32 = denial("error", "`args.find.userId` is not a string", "rules.blog.comments.update", "owner");
-const k33 = denial("denied", "`args.auth.id` == `args.find.userId` does not hold", "rules.blog.comments.update", "owner");
-const r7 = defineRule((input, ctx) => {
+return r0;
+};
+const F6 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P, "owner");
+const k1 = denial("error", "`args.auth.id` is missing", P, "owner");
+const k2 = denial("error", "`args.auth.id` is not a string", P, "owner");
+const k3 = denial("error", "`args.find.userId` is missing", P, "owner");
+const k4 = denial("error", "`args.find.userId` is not a string", P, "owner");
+const k5 = denial("denied", "`args.auth.id` == `args.find.userId` does not hold", P, "owner");
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v13 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v13)) return k28;
-const v14 = v13 !== null && typeof v13 === "object" ? rd(v13, v13["id"], "id", baseProto["id"]) : undefined;
-if (v14 === undefined) { return k29; }
-if (typeof v14 !== "string") { return k30; }
-const v15 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v16 = v15 !== null && typeof v15 === "object" ? rd(v15, v15["userId"], "userId", baseProto["userId"]) : undefined;
-if (v16 === undefined) { return k31; }
-if (typeof v16 !== "string") { return k32; }
-if (!(v14 === v16)) { return k33; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v1 === undefined) { return k1; }
+if (typeof v1 !== "string") { return k2; }
+const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["userId"], "userId", baseProto["userId"]) : undefined;
+if (v3 === undefined) { return k3; }
+if (typeof v3 !== "string") { return k4; }
+if (!(v1 === v3)) { return k5; }
 return ALLOW;
 }, false);
-const k34 = denial("unauthenticated", "authentication is required", "rules.blog.default.create");
-const k35 = denial("denied", "the operation is denied", "rules.blog.default.create");
-const r8 = defineRule((input, ctx) => {
+return r0;
+};
+const F7 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+const k3 = json("[\"doc\",\"userId\"]");
+const k4 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v17 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v17)) return k34;
-return k35;
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+if (!isObj(v0)) { return k1; }
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v1 === undefined) { return k2; }
+if (!setPath(args, k3, clone(v1))) { return k4; }
 return ALLOW;
 }, false);
-const k36 = denial("unauthenticated", "authentication is required", "rules.blog.posts.create");
-const k37 = denial("unauthenticated", "authentication is required", "rules.blog.posts.create.clauses[0]");
-const k38 = denial("error", "`args.auth.id` is missing", "rules.blog.posts.create.clauses[1]");
-const k39 = denial("error", "`args.doc.userId` cannot be set", "rules.blog.posts.create.clauses[1]");
-const r9 = defineRule((input, ctx) => {
+return r0;
+};
+const F8 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P, "staff");
+const k1 = denial("error", "only admins and moderators may delete posts", P, "staff");
+const k2 = denial("denied", "only admins and moderators may delete posts", P, "staff");
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v18 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v18)) return k36;
-if (!isObj(v18)) { return k37; }
-const v19 = v18 !== null && typeof v18 === "object" ? rd(v18, v18["id"], "id", baseProto["id"]) : undefined;
-if (v19 === undefined) { return k38; }
-if (!setPath(args, k2, clone(v19))) { return k39; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+if (v1 === undefined) { return k1; }
+if (typeof v1 !== "string") { return k1; }
+if (!(v1 === "admin" || v1 === "moderator")) { return k2; }
 return ALLOW;
 }, false);
-const k40 = denial("unauthenticated", "authentication is required", "rules.blog.posts.delete", "staff");
-const k41 = denial("error", "only admins and moderators may delete posts", "rules.blog.posts.delete", "staff");
-const k42 = denial("denied", "only admins and moderators may delete posts", "rules.blog.posts.delete", "staff");
-const r10 = defineRule((input, ctx) => {
+return r0;
+};
+const F9 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("error", "`args.find.userId` is missing", P + ".clauses[0]", "public");
+const k2 = denial("error", "no database is available to `query` rules", P + ".clauses[0]", "public");
+const k3 = denial("error", "the query on `blog`.`profiles` failed", P + ".clauses[0]", "public");
+const k4 = json("[\"result\"]");
+const k5 = denial("error", "`args.result` cannot be set", P + ".clauses[0]", "public");
+const k6 = denial("error", "`args.result` is missing", P + ".clauses[0].clause", "public");
+const k7 = denial("error", "`args.result` has no length", P + ".clauses[0].clause", "public");
+const k8 = denial("error", "`utils.length(args.result)` is not a number", P + ".clauses[0].clause", "public");
+const k9 = denial("denied", "`utils.length(args.result)` == `1` does not hold", P + ".clauses[0].clause", "public");
+const k10 = denial("error", "`args.find.userId` is missing", P + ".clauses[1]", "follower");
+const k11 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]", "follower");
+const k12 = denial("error", "no database is available to `query` rules", P + ".clauses[1]", "follower");
+const k13 = denial("error", "the query on `blog`.`profiles` failed", P + ".clauses[1]", "follower");
+const k14 = denial("error", "`args.result` cannot be set", P + ".clauses[1]", "follower");
+const k15 = denial("denied", "the query on `blog`.`profiles` found no rows", P + ".clauses[1]", "follower");
+const r0 = defineRule(async (input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v20 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v20)) return k40;
-const v21 = v20 !== null && typeof v20 === "object" ? rd(v20, v20["role"], "role", baseProto["role"]) : undefined;
-if (v21 === undefined) { return k41; }
-if (typeof v21 !== "string") { return k41; }
-if (!(v21 === "admin" || v21 === "moderator")) { return k42; }
-return ALLOW;
-}, false);
-const r11 = defineRule((input, ctx) => {
-const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-
-return ALLOW;
-}, false);
-const k43 = denial("unauthenticated", "authentication is required", "rules.blog.posts.update", "owner");
-const k44 = denial("error", "`args.auth.id` is missing", "rules.blog.posts.update", "owner");
-const k45 = denial("error", "`args.auth.id` is not a string", "rules.blog.posts.update", "owner");
-const k46 = denial("error", "`args.find.userId` is missing", "rules.blog.posts.update", "owner");
-const k47 = denial("error", "`args.find.userId` is not a string", "rules.blog.posts.update", "owner");
-const k48 = denial("denied", "`args.auth.id` == `args.find.userId` does not hold", "rules.blog.posts.update", "owner");
-const r12 = defineRule((input, ctx) => {
-const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v22 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v22)) return k43;
-const v23 = v22 !== null && typeof v22 === "object" ? rd(v22, v22["id"], "id", baseProto["id"]) : undefined;
-if (v23 === undefined) { return k44; }
-if (typeof v23 !== "string") { return k45; }
-const v24 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v25 = v24 !== null && typeof v24 === "object" ? rd(v24, v24["userId"], "userId", baseProto["userId"]) : undefined;
-if (v25 === undefined) { return k46; }
-if (typeof v25 !== "string") { return k47; }
-if (!(v23 === v25)) { return k48; }
-return ALLOW;
-}, false);
-const k49 = denial("unauthenticated", "authentication is required", "rules.blog.profiles.read");
-const k50 = denial("error", "`args.find.userId` is missing", "rules.blog.profiles.read.clauses[0]", "public");
-const k51 = denial("error", "no database is available to `query` rules", "rules.blog.profiles.read.clauses[0]", "public");
-const k52 = denial("error", "the query on `blog`.`profiles` failed", "rules.blog.profiles.read.clauses[0]", "public");
-const k53 = denial("error", "`args.result` cannot be set", "rules.blog.profiles.read.clauses[0]", "public");
-const k54 = denial("error", "`args.result` is missing", "rules.blog.profiles.read.clauses[0].clause", "public");
-const k55 = denial("error", "`args.result` has no length", "rules.blog.profiles.read.clauses[0].clause", "public");
-const k56 = denial("error", "`utils.length(args.result)` is not a number", "rules.blog.profiles.read.clauses[0].clause", "public");
-const k57 = denial("denied", "`utils.length(args.result)` == `1` does not hold", "rules.blog.profiles.read.clauses[0].clause", "public");
-const k58 = denial("error", "`args.find.userId` is missing", "rules.blog.profiles.read.clauses[1]", "follower");
-const k59 = denial("error", "`args.auth.id` is missing", "rules.blog.profiles.read.clauses[1]", "follower");
-const k60 = denial("error", "no database is available to `query` rules", "rules.blog.profiles.read.clauses[1]", "follower");
-const k61 = denial("error", "the query on `blog`.`profiles` failed", "rules.blog.profiles.read.clauses[1]", "follower");
-const k62 = denial("error", "`args.result` cannot be set", "rules.blog.profiles.read.clauses[1]", "follower");
-const k63 = denial("denied", "the query on `blog`.`profiles` found no rows", "rules.blog.profiles.read.clauses[1]", "follower");
-const r13 = defineRule(async (input, ctx) => {
-const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v26 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v26)) return k49;
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
 L0: {
-let v27, v28;
+let v1, v2;
 L1: {
-const v29 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v30 = v29 !== null && typeof v29 === "object" ? rd(v29, v29["userId"], "userId", baseProto["userId"]) : undefined;
-if (v30 === undefined) { v27 = k50; v28 = k50; break L1; }
-const v31 = await query(ctx, "blog", "profiles", obj([["userId", v30], ["isPublic", true]]));
-if (typeof v31 === "number") { if (v31 === IO_MISSING) { v27 = k51; v28 = k51; break L1; } else { v27 = k52; v28 = k52; break L1; } }
-if (!setPath(args, k22, v31)) { v27 = k53; v28 = k53; break L1; }
-const v32 = args !== null && typeof args === "object" ? rd(args, args["result"], "result", baseProto["result"]) : undefined;
-if (v32 === undefined) { v27 = k54; v28 = k54; break L1; }
-const v33 = length(v32);
-if (v33 === undefined) { v27 = k55; v28 = k55; break L1; }
-if (typeof v33 !== "number") { v27 = k56; v28 = k56; break L1; }
-if (!(v33 === 1)) { v27 = k57; break L1; }
+const v3 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v4 = v3 !== null && typeof v3 === "object" ? rd(v3, v3["userId"], "userId", baseProto["userId"]) : undefined;
+if (v4 === undefined) { v1 = k1; v2 = k1; break L1; }
+const v5 = await query(ctx, "blog", "profiles", obj([["userId", v4], ["isPublic", true]]));
+if (typeof v5 === "number") { if (v5 === IO_MISSING) { v1 = k2; v2 = k2; break L1; } else { v1 = k3; v2 = k3; break L1; } }
+if (!setPath(args, k4, v5)) { v1 = k5; v2 = k5; break L1; }
+const v6 = args !== null && typeof args === "object" ? rd(args, args["result"], "result", baseProto["result"]) : undefined;
+if (v6 === undefined) { v1 = k6; v2 = k6; break L1; }
+const v7 = length(v6);
+if (v7 === undefined) { v1 = k7; v2 = k7; break L1; }
+if (typeof v7 !== "number") { v1 = k8; v2 = k8; break L1; }
+if (!(v7 === 1)) { v1 = k9; break L1; }
 break L0;
 }
 L2: {
-const v34 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v35 = v34 !== null && typeof v34 === "object" ? rd(v34, v34["userId"], "userId", baseProto["userId"]) : undefined;
-if (v35 === undefined) { v27 = k58; v28 = k58; break L2; }
-const v36 = v26 !== null && typeof v26 === "object" ? rd(v26, v26["id"], "id", baseProto["id"]) : undefined;
-if (v36 === undefined) { v27 = k59; v28 = k59; break L2; }
-const v37 = await query(ctx, "blog", "profiles", obj([["userId", v35], ["followers", obj([["$in", v36]])]]));
-if (typeof v37 === "number") { if (v37 === IO_MISSING) { v27 = k60; v28 = k60; break L2; } else { v27 = k61; v28 = k61; break L2; } }
-if (!setPath(args, k22, v37)) { v27 = k62; v28 = k62; break L2; }
-if (v37.length === 0) { v27 = k63; break L2; }
+const v8 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v9 = v8 !== null && typeof v8 === "object" ? rd(v8, v8["userId"], "userId", baseProto["userId"]) : undefined;
+if (v9 === undefined) { v1 = k10; v2 = k10; break L2; }
+const v10 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v10 === undefined) { v1 = k11; v2 = k11; break L2; }
+const v11 = await query(ctx, "blog", "profiles", obj([["userId", v9], ["followers", obj([["$in", v10]])]]));
+if (typeof v11 === "number") { if (v11 === IO_MISSING) { v1 = k12; v2 = k12; break L2; } else { v1 = k13; v2 = k13; break L2; } }
+if (!setPath(args, k4, v11)) { v1 = k14; v2 = k14; break L2; }
+if (v11.length === 0) { v1 = k15; break L2; }
 break L0;
 }
-const v38 = v28 !== undefined ? v28 : v27;
-return v38;
+const v12 = v2 !== undefined ? v2 : v1;
+return v12;
 }
 return ALLOW;
 }, true);
-const k64 = denial("unauthenticated", "authentication is required", "rules.blog.users.create");
-const k65 = denial("unauthenticated", "authentication is required", "rules.blog.users.create.clauses[0]");
-const k66 = denial("error", "`args.auth.id` is missing", "rules.blog.users.create.clauses[1]");
-const k67 = json("[\"doc\",\"id\"]");
-const k68 = denial("error", "`args.doc.id` cannot be set", "rules.blog.users.create.clauses[1]");
-const k69 = denial("error", "`args.auth.role` is missing", "rules.blog.users.create.clauses[2].clause");
-const k70 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.create.clauses[2].clause");
-const k71 = json("[\"doc\",\"role\"]");
-const k72 = denial("error", "`args.doc.role` cannot be set", "rules.blog.users.create.clauses[2]");
-const k73 = json("[\"doc\",\"email\"]");
-const k74 = denial("error", "`args.doc.email` is not a string", "rules.blog.users.create.clauses[3]");
-const k75 = denial("error", "no encryption key is configured", "rules.blog.users.create.clauses[3]");
-const k76 = denial("error", "`args.doc.email` could not be encrypted", "rules.blog.users.create.clauses[3]");
-const k77 = json("[\"doc\",\"name\"]");
-const k78 = denial("error", "`args.doc.name` is not a string", "rules.blog.users.create.clauses[3]");
-const k79 = denial("error", "`args.doc.name` could not be encrypted", "rules.blog.users.create.clauses[3]");
-const k80 = json("[\"doc\",\"password\"]");
-const k81 = denial("error", "`args.doc.password` is not a string", "rules.blog.users.create.clauses[4]");
-const k82 = denial("error", "no encryption key is configured", "rules.blog.users.create.clauses[4]");
-const k83 = denial("error", "`args.doc.password` could not be encrypted", "rules.blog.users.create.clauses[4]");
-const r14 = defineRule((input, ctx) => {
+return r0;
+};
+const F10 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+const k3 = json("[\"doc\",\"id\"]");
+const k4 = denial("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
+const k5 = denial("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
+const k6 = denial("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
+const k7 = json("[\"doc\",\"role\"]");
+const k8 = denial("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
+const k9 = json("[\"doc\",\"email\"]");
+const k10 = denial("error", "`args.doc.email` is not a string", P + ".clauses[3]");
+const k11 = denial("error", "no encryption key is configured", P + ".clauses[3]");
+const k12 = denial("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
+const k13 = json("[\"doc\",\"name\"]");
+const k14 = denial("error", "`args.doc.name` is not a string", P + ".clauses[3]");
+const k15 = denial("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
+const k16 = json("[\"doc\",\"password\"]");
+const k17 = denial("error", "`args.doc.password` is not a string", P + ".clauses[4]");
+const k18 = denial("error", "no encryption key is configured", P + ".clauses[4]");
+const k19 = denial("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v39 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v39)) return k64;
-if (!isObj(v39)) { return k65; }
-const v40 = v39 !== null && typeof v39 === "object" ? rd(v39, v39["id"], "id", baseProto["id"]) : undefined;
-if (v40 === undefined) { return k66; }
-if (!setPath(args, k67, clone(v40))) { return k68; }
-L3: {
-const v41 = v39 !== null && typeof v39 === "object" ? rd(v39, v39["role"], "role", baseProto["role"]) : undefined;
-if (v41 === undefined) { return k69; }
-if (typeof v41 !== "string") { return k70; }
-if (!(v41 !== "admin")) { break L3; }
-if (!setPath(args, k71, "user")) { return k72; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+if (!isObj(v0)) { return k1; }
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v1 === undefined) { return k2; }
+if (!setPath(args, k3, clone(v1))) { return k4; }
+L0: {
+const v2 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+if (v2 === undefined) { return k5; }
+if (typeof v2 !== "string") { return k6; }
+if (!(v2 !== "admin")) { break L0; }
+if (!setPath(args, k7, "user")) { return k8; }
 }
-const v42 = transformPath(args, k73, "encrypt", ctx);
-if (v42 !== 0) { if (v42 === TRANSFORM_NOT_STRING) { return k74; } else if (v42 === TRANSFORM_NO_CRYPTO) { return k75; } else { return k76; } }
-const v43 = transformPath(args, k77, "encrypt", ctx);
-if (v43 !== 0) { if (v43 === TRANSFORM_NOT_STRING) { return k78; } else if (v43 === TRANSFORM_NO_CRYPTO) { return k75; } else { return k79; } }
-const v44 = transformPath(args, k80, "hash", ctx);
-if (v44 !== 0) { if (v44 === TRANSFORM_NOT_STRING) { return k81; } else if (v44 === TRANSFORM_NO_CRYPTO) { return k82; } else { return k83; } }
+const v3 = transformPath(args, k9, "encrypt", ctx);
+if (v3 !== 0) { if (v3 === TRANSFORM_NOT_STRING) { return k10; } else if (v3 === TRANSFORM_NO_CRYPTO) { return k11; } else { return k12; } }
+const v4 = transformPath(args, k13, "encrypt", ctx);
+if (v4 !== 0) { if (v4 === TRANSFORM_NOT_STRING) { return k14; } else if (v4 === TRANSFORM_NO_CRYPTO) { return k11; } else { return k15; } }
+const v5 = transformPath(args, k16, "hash", ctx);
+if (v5 !== 0) { if (v5 === TRANSFORM_NOT_STRING) { return k17; } else if (v5 === TRANSFORM_NO_CRYPTO) { return k18; } else { return k19; } }
 return ALLOW;
 }, false);
-const k84 = denial("unauthenticated", "authentication is required", "rules.blog.users.delete");
-const k85 = denial("error", "`args.auth.role` is missing", "rules.blog.users.delete");
-const k86 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.delete");
-const k87 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.delete");
-const r15 = defineRule((input, ctx) => {
+return r0;
+};
+const F11 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("error", "`args.auth.role` is missing", P);
+const k2 = denial("error", "`args.auth.role` is not a string", P);
+const k3 = denial("denied", "`args.auth.role` == `admin` does not hold", P);
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v45 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v45)) return k84;
-const v46 = v45 !== null && typeof v45 === "object" ? rd(v45, v45["role"], "role", baseProto["role"]) : undefined;
-if (v46 === undefined) { return k85; }
-if (typeof v46 !== "string") { return k86; }
-if (!(v46 === "admin")) { return k87; }
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+if (v1 === undefined) { return k1; }
+if (typeof v1 !== "string") { return k2; }
+if (!(v1 === "admin")) { return k3; }
 return ALLOW;
 }, false);
-const k88 = denial("unauthenticated", "authentication is required", "rules.blog.users.read");
-const k89 = denial("unauthenticated", "authentication is required", "rules.blog.users.read.clauses[0]");
-const k90 = denial("error", "`args.auth.role` is missing", "rules.blog.users.read.clauses[1].clause");
-const k91 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.read.clauses[1].clause");
-const k92 = json("[\"password\"]");
-const k93 = action("remove", "res.password", k92, "rules.blog.users.read.clauses[1]");
-const k94 = denial("error", "`utils.exists(args.find.id)` is not a boolean", "rules.blog.users.read.clauses[2].clause.clauses[0]");
-const k95 = denial("error", "`args.auth.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-const k96 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-const k97 = denial("error", "`args.find.id` is missing", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-const k98 = denial("error", "`args.find.id` is not a string", "rules.blog.users.read.clauses[2].clause.clauses[1]");
-const k99 = json("[\"email\"]");
-const k100 = action("decrypt", "res.email", k99, "rules.blog.users.read.clauses[2]");
-const k101 = json("[\"name\"]");
-const k102 = action("decrypt", "res.name", k101, "rules.blog.users.read.clauses[2]");
-const r16 = defineRule((input, ctx) => {
+return r0;
+};
+const F12 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
+const k2 = denial("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
+const k3 = denial("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
+const k4 = json("[\"password\"]");
+const k5 = action("remove", "res.password", k4, P + ".clauses[1]");
+const k6 = denial("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
+const k7 = denial("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
+const k8 = denial("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+const k9 = denial("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
+const k10 = denial("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+const k11 = json("[\"email\"]");
+const k12 = action("decrypt", "res.email", k11, P + ".clauses[2]");
+const k13 = json("[\"name\"]");
+const k14 = action("decrypt", "res.name", k13, P + ".clauses[2]");
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v47 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v47)) return k88;
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
 const acts = [];
-if (!isObj(v47)) { return k89; }
-L4: {
-const v48 = v47 !== null && typeof v47 === "object" ? rd(v47, v47["role"], "role", baseProto["role"]) : undefined;
-if (v48 === undefined) { return k90; }
-if (typeof v48 !== "string") { return k91; }
-if (!(v48 !== "admin")) { break L4; }
-acts.push(k93);
+if (!isObj(v0)) { return k1; }
+L0: {
+const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+if (v1 === undefined) { return k2; }
+if (typeof v1 !== "string") { return k3; }
+if (!(v1 !== "admin")) { break L0; }
+acts.push(k5);
 }
-L5: {
-const v49 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v50 = v49 !== null && typeof v49 === "object" ? rd(v49, v49["id"], "id", baseProto["id"]) : undefined;
-const v51 = v50 !== undefined;
-if (typeof v51 !== "boolean") { return k94; }
-if (!(v51 === true)) { break L5; }
-const v52 = v47 !== null && typeof v47 === "object" ? rd(v47, v47["id"], "id", baseProto["id"]) : undefined;
-if (v52 === undefined) { return k95; }
-if (typeof v52 !== "string") { return k96; }
-if (v50 === undefined) { return k97; }
-if (typeof v50 !== "string") { return k98; }
-if (!(v52 === v50)) { break L5; }
-acts.push(k100);
-acts.push(k102);
+L1: {
+const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["id"], "id", baseProto["id"]) : undefined;
+const v4 = v3 !== undefined;
+if (typeof v4 !== "boolean") { return k6; }
+if (!(v4 === true)) { break L1; }
+const v5 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v5 === undefined) { return k7; }
+if (typeof v5 !== "string") { return k8; }
+if (v3 === undefined) { return k9; }
+if (typeof v3 !== "string") { return k10; }
+if (!(v5 === v3)) { break L1; }
+acts.push(k12);
+acts.push(k14);
 }
 return finish(input, ctx, acts);
 }, false);
-const k103 = denial("unauthenticated", "authentication is required", "rules.blog.users.update");
-const k104 = denial("error", "`args.auth.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-const k105 = denial("error", "`args.auth.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-const k106 = denial("error", "`args.find.id` is missing", "rules.blog.users.update.clauses[0].clauses[0]");
-const k107 = denial("error", "`args.find.id` is not a string", "rules.blog.users.update.clauses[0].clauses[0]");
-const k108 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", "rules.blog.users.update.clauses[0].clauses[0]");
-const k109 = denial("error", "`args.auth.role` is missing", "rules.blog.users.update.clauses[0].clauses[1]");
-const k110 = denial("error", "`args.auth.role` is not a string", "rules.blog.users.update.clauses[0].clauses[1]");
-const k111 = denial("denied", "`args.auth.role` == `admin` does not hold", "rules.blog.users.update.clauses[0].clauses[1]");
-const k112 = json("[\"update\",\"$set\",\"role\"]");
-const k113 = denial("error", "`args.update.$set.role` cannot be removed", "rules.blog.users.update.clauses[1]");
-const k114 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", "rules.blog.users.update.clauses[2].clause");
-const k115 = json("[\"update\",\"$set\",\"email\"]");
-const k116 = denial("error", "`args.update.$set.email` is not a string", "rules.blog.users.update.clauses[2]");
-const k117 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[2]");
-const k118 = denial("error", "`args.update.$set.email` could not be encrypted", "rules.blog.users.update.clauses[2]");
-const k119 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", "rules.blog.users.update.clauses[3].clause");
-const k120 = json("[\"update\",\"$set\",\"name\"]");
-const k121 = denial("error", "`args.update.$set.name` is not a string", "rules.blog.users.update.clauses[3]");
-const k122 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[3]");
-const k123 = denial("error", "`args.update.$set.name` could not be encrypted", "rules.blog.users.update.clauses[3]");
-const k124 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", "rules.blog.users.update.clauses[4].clause");
-const k125 = json("[\"update\",\"$set\",\"password\"]");
-const k126 = denial("error", "`args.update.$set.password` is not a string", "rules.blog.users.update.clauses[4]");
-const k127 = denial("error", "no encryption key is configured", "rules.blog.users.update.clauses[4]");
-const k128 = denial("error", "`args.update.$set.password` could not be encrypted", "rules.blog.users.update.clauses[4]");
-const r17 = defineRule((input, ctx) => {
+return r0;
+};
+const F13 = (P) => {
+const k0 = denial("unauthenticated", "authentication is required", P);
+const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[0].clauses[0]");
+const k2 = denial("error", "`args.auth.id` is not a string", P + ".clauses[0].clauses[0]");
+const k3 = denial("error", "`args.find.id` is missing", P + ".clauses[0].clauses[0]");
+const k4 = denial("error", "`args.find.id` is not a string", P + ".clauses[0].clauses[0]");
+const k5 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", P + ".clauses[0].clauses[0]");
+const k6 = denial("error", "`args.auth.role` is missing", P + ".clauses[0].clauses[1]");
+const k7 = denial("error", "`args.auth.role` is not a string", P + ".clauses[0].clauses[1]");
+const k8 = denial("denied", "`args.auth.role` == `admin` does not hold", P + ".clauses[0].clauses[1]");
+const k9 = json("[\"update\",\"$set\",\"role\"]");
+const k10 = denial("error", "`args.update.$set.role` cannot be removed", P + ".clauses[1]");
+const k11 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", P + ".clauses[2].clause");
+const k12 = json("[\"update\",\"$set\",\"email\"]");
+const k13 = denial("error", "`args.update.$set.email` is not a string", P + ".clauses[2]");
+const k14 = denial("error", "no encryption key is configured", P + ".clauses[2]");
+const k15 = denial("error", "`args.update.$set.email` could not be encrypted", P + ".clauses[2]");
+const k16 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", P + ".clauses[3].clause");
+const k17 = json("[\"update\",\"$set\",\"name\"]");
+const k18 = denial("error", "`args.update.$set.name` is not a string", P + ".clauses[3]");
+const k19 = denial("error", "no encryption key is configured", P + ".clauses[3]");
+const k20 = denial("error", "`args.update.$set.name` could not be encrypted", P + ".clauses[3]");
+const k21 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", P + ".clauses[4].clause");
+const k22 = json("[\"update\",\"$set\",\"password\"]");
+const k23 = denial("error", "`args.update.$set.password` is not a string", P + ".clauses[4]");
+const k24 = denial("error", "no encryption key is configured", P + ".clauses[4]");
+const k25 = denial("error", "`args.update.$set.password` could not be encrypted", P + ".clauses[4]");
+const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-const v53 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (!isObj(v53)) return k103;
-L6: {
-let v54, v55;
-L7: {
-const v56 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["id"], "id", baseProto["id"]) : undefined;
-if (v56 === undefined) { v54 = k104; v55 = k104; break L7; }
-if (typeof v56 !== "string") { v54 = k105; v55 = k105; break L7; }
-const v57 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
-const v58 = v57 !== null && typeof v57 === "object" ? rd(v57, v57["id"], "id", baseProto["id"]) : undefined;
-if (v58 === undefined) { v54 = k106; v55 = k106; break L7; }
-if (typeof v58 !== "string") { v54 = k107; v55 = k107; break L7; }
-if (!(v56 === v58)) { v54 = k108; break L7; }
-break L6;
+const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (!isObj(v0)) return k0;
+L0: {
+let v1, v2;
+L1: {
+const v3 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+if (v3 === undefined) { v1 = k1; v2 = k1; break L1; }
+if (typeof v3 !== "string") { v1 = k2; v2 = k2; break L1; }
+const v4 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v5 = v4 !== null && typeof v4 === "object" ? rd(v4, v4["id"], "id", baseProto["id"]) : undefined;
+if (v5 === undefined) { v1 = k3; v2 = k3; break L1; }
+if (typeof v5 !== "string") { v1 = k4; v2 = k4; break L1; }
+if (!(v3 === v5)) { v1 = k5; break L1; }
+break L0;
 }
-L8: {
-const v59 = v53 !== null && typeof v53 === "object" ? rd(v53, v53["role"], "role", baseProto["role"]) : undefined;
-if (v59 === undefined) { v54 = k109; v55 = k109; break L8; }
-if (typeof v59 !== "string") { v54 = k110; v55 = k110; break L8; }
-if (!(v59 === "admin")) { v54 = k111; break L8; }
-break L6;
+L2: {
+const v6 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+if (v6 === undefined) { v1 = k6; v2 = k6; break L2; }
+if (typeof v6 !== "string") { v1 = k7; v2 = k7; break L2; }
+if (!(v6 === "admin")) { v1 = k8; break L2; }
+break L0;
 }
-const v60 = v55 !== undefined ? v55 : v54;
-return v60;
+const v7 = v2 !== undefined ? v2 : v1;
+return v7;
 }
-if (!removePath(args, k112)) { return k113; }
-L9: {
-const v61 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v62 = v61 !== null && typeof v61 === "object" ? rd(v61, v61["$set"], "$set", baseProto["$set"]) : undefined;
-const v63 = v62 !== null && typeof v62 === "object" ? rd(v62, v62["email"], "email", baseProto["email"]) : undefined;
-const v64 = v63 !== undefined;
-if (typeof v64 !== "boolean") { return k114; }
-if (!(v64 === true)) { break L9; }
-const v65 = transformPath(args, k115, "encrypt", ctx);
-if (v65 !== 0) { if (v65 === TRANSFORM_NOT_STRING) { return k116; } else if (v65 === TRANSFORM_NO_CRYPTO) { return k117; } else { return k118; } }
+if (!removePath(args, k9)) { return k10; }
+L3: {
+const v8 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v9 = v8 !== null && typeof v8 === "object" ? rd(v8, v8["$set"], "$set", baseProto["$set"]) : undefined;
+const v10 = v9 !== null && typeof v9 === "object" ? rd(v9, v9["email"], "email", baseProto["email"]) : undefined;
+const v11 = v10 !== undefined;
+if (typeof v11 !== "boolean") { return k11; }
+if (!(v11 === true)) { break L3; }
+const v12 = transformPath(args, k12, "encrypt", ctx);
+if (v12 !== 0) { if (v12 === TRANSFORM_NOT_STRING) { return k13; } else if (v12 === TRANSFORM_NO_CRYPTO) { return k14; } else { return k15; } }
 }
-L10: {
-const v66 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v67 = v66 !== null && typeof v66 === "object" ? rd(v66, v66["$set"], "$set", baseProto["$set"]) : undefined;
-const v68 = v67 !== null && typeof v67 === "object" ? rd(v67, v67["name"], "name", baseProto["name"]) : undefined;
-const v69 = v68 !== undefined;
-if (typeof v69 !== "boolean") { return k119; }
-if (!(v69 === true)) { break L10; }
-const v70 = transformPath(args, k120, "encrypt", ctx);
-if (v70 !== 0) { if (v70 === TRANSFORM_NOT_STRING) { return k121; } else if (v70 === TRANSFORM_NO_CRYPTO) { return k122; } else { return k123; } }
+L4: {
+const v13 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v14 = v13 !== null && typeof v13 === "object" ? rd(v13, v13["$set"], "$set", baseProto["$set"]) : undefined;
+const v15 = v14 !== null && typeof v14 === "object" ? rd(v14, v14["name"], "name", baseProto["name"]) : undefined;
+const v16 = v15 !== undefined;
+if (typeof v16 !== "boolean") { return k16; }
+if (!(v16 === true)) { break L4; }
+const v17 = transformPath(args, k17, "encrypt", ctx);
+if (v17 !== 0) { if (v17 === TRANSFORM_NOT_STRING) { return k18; } else if (v17 === TRANSFORM_NO_CRYPTO) { return k19; } else { return k20; } }
 }
-L11: {
-const v71 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
-const v72 = v71 !== null && typeof v71 === "object" ? rd(v71, v71["$set"], "$set", baseProto["$set"]) : undefined;
-const v73 = v72 !== null && typeof v72 === "object" ? rd(v72, v72["password"], "password", baseProto["password"]) : undefined;
-const v74 = v73 !== undefined;
-if (typeof v74 !== "boolean") { return k124; }
-if (!(v74 === true)) { break L11; }
-const v75 = transformPath(args, k125, "hash", ctx);
-if (v75 !== 0) { if (v75 === TRANSFORM_NOT_STRING) { return k126; } else if (v75 === TRANSFORM_NO_CRYPTO) { return k127; } else { return k128; } }
+L5: {
+const v18 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v19 = v18 !== null && typeof v18 === "object" ? rd(v18, v18["$set"], "$set", baseProto["$set"]) : undefined;
+const v20 = v19 !== null && typeof v19 === "object" ? rd(v19, v19["password"], "password", baseProto["password"]) : undefined;
+const v21 = v20 !== undefined;
+if (typeof v21 !== "boolean") { return k21; }
+if (!(v21 === true)) { break L5; }
+const v22 = transformPath(args, k22, "hash", ctx);
+if (v22 !== 0) { if (v22 === TRANSFORM_NOT_STRING) { return k23; } else if (v22 === TRANSFORM_NO_CRYPTO) { return k24; } else { return k25; } }
 }
 return ALLOW;
 }, false);
-const k129 = json("[\"authenticated\",\"signedIn\"]");
-const k130 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k129);
-const k131 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", "services.blog.security", undefined, k129);
+return r0;
+};
+const F14 = (P) => {
+const k0 = json("[\"authenticated\",\"signedIn\"]");
+const k1 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", P, undefined, k0);
+const k2 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", P, undefined, k0);
 const q0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-L12: {
-let v76 = false;
-const v77 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
-if (isObj(v77)) break L12;
-if (isObj(v77)) break L12;
-const v78 = !isObj(v77) ? k131 : k130;
-return v78;
+L0: {
+let v0 = false;
+const v1 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
+if (isObj(v1)) break L0;
+if (isObj(v1)) break L0;
+const v2 = !isObj(v1) ? k2 : k1;
+return v2;
 }
 return ALLOW;
 }, false);
-const k132 = json("[\"anyone\"]");
-const k133 = denial("denied", "requirement `anyone` failed", "services.blog.tables.posts.security", undefined, k132);
-const q1 = defineRule((input, ctx) => {
+return q0;
+};
+const F15 = (P) => {
+const k0 = json("[\"anyone\"]");
+const k1 = denial("denied", "requirement `anyone` failed", P, undefined, k0);
+const q0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-L13: {
-let v79 = false;
-break L13;
-const v80 = k133;
-return v80;
+L0: {
+let v0 = false;
+break L0;
+const v1 = k1;
+return v1;
 }
 return ALLOW;
 }, false);
-const k134 = set(["admin"]);
-const k135 = json("[\"adminsOnly\"]");
-const k136 = denial("denied", "requirement `adminsOnly` failed", "services.blog.tables.users.columns.role.security", undefined, k135);
-const q2 = defineRule((input, ctx) => {
+return q0;
+};
+const F16 = (P) => {
+const k0 = set(["admin"]);
+const k1 = json("[\"adminsOnly\"]");
+const k2 = denial("denied", "requirement `adminsOnly` failed", P, undefined, k1);
+const q0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
-L14: {
-let v81 = false;
-{ const v82 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : undefined; if (typeof v82 === "string" && k134.has(v82)) break L14; }
-const v83 = k136;
-return v83;
+L0: {
+let v0 = false;
+{ const v1 = input !== null && typeof input === "object" ? rd(input, input["role"], "role", baseProto["role"]) : undefined; if (typeof v1 === "string" && k0.has(v1)) break L0; }
+const v2 = k2;
+return v2;
 }
 return ALLOW;
 }, false);
+return q0;
+};
 
 export const hash = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 export { codeTable as code };
-export const rules = table([["blog/bookmarks/create", r0],
-  ["blog/bookmarks/delete", r1],
-  ["blog/bookmarks/read", r2],
-  ["blog/bookmarks/update", r3],
-  ["blog/comments/create", r4],
-  ["blog/comments/delete", r5],
-  ["blog/comments/read", r6],
-  ["blog/comments/update", r7],
-  ["blog/default/create", r8],
-  ["blog/posts/create", r9],
-  ["blog/posts/delete", r10],
-  ["blog/posts/read", r11],
-  ["blog/posts/update", r12],
-  ["blog/profiles/read", r13],
-  ["blog/users/create", r14],
-  ["blog/users/delete", r15],
-  ["blog/users/read", r16],
-  ["blog/users/update", r17]]);
-export const requirements = table([["blog", q0],
-  ["blog/posts", q1],
-  ["blog/users/role", q2]]);
+export const rules = table([["blog/bookmarks/create", F0("rules.blog.bookmarks.create")],
+  ["blog/bookmarks/delete", F1("rules.blog.bookmarks.delete")],
+  ["blog/bookmarks/read", F1("rules.blog.bookmarks.read")],
+  ["blog/bookmarks/update", F2("rules.blog.bookmarks.update")],
+  ["blog/comments/create", F3("rules.blog.comments.create")],
+  ["blog/comments/delete", F4("rules.blog.comments.delete")],
+  ["blog/comments/read", F5("rules.blog.comments.read")],
+  ["blog/comments/update", F6("rules.blog.comments.update")],
+  ["blog/default/create", F2("rules.blog.default.create")],
+  ["blog/posts/create", F7("rules.blog.posts.create")],
+  ["blog/posts/delete", F8("rules.blog.posts.delete")],
+  ["blog/posts/read", F5("rules.blog.posts.read")],
+  ["blog/posts/update", F6("rules.blog.posts.update")],
+  ["blog/profiles/read", F9("rules.blog.profiles.read")],
+  ["blog/users/create", F10("rules.blog.users.create")],
+  ["blog/users/delete", F11("rules.blog.users.delete")],
+  ["blog/users/read", F12("rules.blog.users.read")],
+  ["blog/users/update", F13("rules.blog.users.update")]]);
+export const requirements = table([["blog", F14("services.blog.security")],
+  ["blog/posts", F15("services.blog.tables.posts.security")],
+  ["blog/users/role", F16("services.blog.tables.users.columns.role.security")]]);
