@@ -129,6 +129,8 @@ export const STAGES: readonly Stage[] = [
         configFile: need(s.configFile, 'configFile'),
         configDir: need(s.configDir, 'configDir'),
         session: s.session.typecheck,
+        // A caller that keeps a session rebuilds (`--watch`): keep what a rebuild reuses.
+        incremental: s.options.session !== undefined,
         alsoCheck: s.options.typecheckAlso,
       });
       s.typecheck = out;

@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import ts from 'typescript';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
@@ -14,6 +14,8 @@ export interface TypecheckInput {
   configDir: string;
   /** The previous run's session (`--watch` rebuilds). */
   session?: TypecheckSession | undefined;
+  /** Keep, in the returned session, what the next run can reuse (a caller that rebuilds). */
+  incremental?: boolean | undefined;
 }
 
 export interface TypecheckOutput {
@@ -30,9 +32,29 @@ export interface TypecheckOutput {
  * alive while the next run built another, and a rebuild of a 1,000-table config ran out
  * of heap; parsed files are reused through the document cache below instead (passing
  * the old program saved nothing measurable on top of it).
+ *
+ * What it keeps is text: the declarations (`.d.ts`) of the user's imported files as
+ * the run inferred them. A file that has not changed since, had no error, and imports
+ * only such files is given to the next run's program as its declarations: the checker
+ * then reads its exported types instead of inferring them again from every
+ * `defineService`/`defineRule` call in it (a TypeScript builder program re-checks
+ * only changed files too, but checking the config still infers every imported file's
+ * exports, which is nearly all of the work).
  */
 export interface TypecheckSession {
   readonly optionsKey: string;
+  /** Per imported user file (not the config, not a policy test). */
+  readonly declarations?: ReadonlyMap<string, FileDeclarations>;
+}
+
+/** A file's declarations as one run emitted them. */
+export interface FileDeclarations {
+  /** The file's mtime and size when it was read. */
+  readonly stamp: string;
+  /** The `.d.ts` text. */
+  readonly text: string;
+  /** The user files it imports. */
+  readonly imports: readonly string[];
 }
 
 /**
@@ -110,21 +132,80 @@ function compilerOptionsFor(configDir: string): { options: ts.CompilerOptions; d
   return { options, diagnostics };
 }
 
+/**
+ * A declaration file the program gets besides the config: it turns off the
+ * documentation-only types of the authoring API (`TypeSettings` in @dfc/config),
+ * which only give an editor its hover text and cost the checker most of its time
+ * on large configs. Never written to disk; never reported (a declaration file).
+ */
+function typeSettingsFile(dfcTypes: string): { fileName: string; text: string } {
+  let real = dfcTypes;
+  try {
+    real = realpathSync(dfcTypes);
+  } catch {
+    // keep the path as found
+  }
+  const module = real.replace(/\.d\.ts$|\.ts$/, '').split(sep).join('/');
+  return {
+    fileName: join(dirname(real), '__dfc_build_type_settings__.d.ts').split(sep).join('/'),
+    text: `export {};\ndeclare module ${JSON.stringify(module)} {\n  interface TypeSettings {\n    hoverDocs: false;\n  }\n}\n`,
+  };
+}
+
+/** Where a reused file's declarations stand in the program (beside the file, so its imports resolve alike). */
+const reusedName = (file: string) => file.replace(/\.ts$/, '.dfc-reused.d.ts');
+
+/**
+ * Files whose previous declarations still hold: unchanged since they were emitted,
+ * and importing only such files (an error-free file whose import changed may infer
+ * other types now).
+ */
+function reusableDeclarations(previous: ReadonlyMap<string, FileDeclarations> | undefined, roots: ReadonlySet<string>): Map<string, FileDeclarations> {
+  const out = new Map<string, FileDeclarations>();
+  if (!previous) return out;
+  const state = new Map<string, boolean>();
+  const ok = (file: string): boolean => {
+    const known = state.get(file);
+    if (known !== undefined) return known;
+    const decl = previous.get(file);
+    state.set(file, true); // an import cycle of unchanged files holds
+    const result = decl !== undefined && !roots.has(file) && stampOf(file) === decl.stamp && decl.imports.every(ok);
+    state.set(file, result);
+    return result;
+  };
+  for (const [file, decl] of previous) if (ok(file)) out.set(file, decl);
+  return out;
+}
+
 export function typecheck(input: TypecheckInput): TypecheckOutput {
   const { options: userOptions, diagnostics: configDiagnostics } = compilerOptionsFor(input.configDir);
   const options: ts.CompilerOptions = { ...userOptions, noEmit: true, skipLibCheck: true };
   const optionsKey = JSON.stringify(options);
   const dfc = dfcConfigPackage();
+  const rootNames = [input.configFile, ...(input.alsoCheck ?? [])];
+  const previous = input.incremental && input.session?.optionsKey === optionsKey ? input.session.declarations : undefined;
+  const reused = reusableDeclarations(previous, new Set(rootNames));
+  const reusedByName = new Map([...reused].map(([file, decl]) => [reusedName(file), { file, decl }]));
+  /** Stamps of the files as read, and the user files each one imports. */
+  const readStamps = new Map<string, string>();
+  const importsOf = new Map<string, Set<string>>();
 
   const host = ts.createCompilerHost(options, true);
+  const settings = typeSettingsFile(dfc.types);
   const baseGetSourceFile = host.getSourceFile.bind(host);
+  const baseFileExists = host.fileExists.bind(host);
+  host.fileExists = (fileName) => fileName === settings.fileName || reusedByName.has(fileName) || baseFileExists(fileName);
   host.getSourceFile = (fileName, languageVersionOrOptions, onError, shouldCreate) => {
+    if (fileName === settings.fileName) return ts.createSourceFile(fileName, settings.text, languageVersionOrOptions, true);
+    const reuse = reusedByName.get(fileName);
+    if (reuse) return ts.createSourceFile(fileName, reuse.decl.text, languageVersionOrOptions, true);
     const lv =
       typeof languageVersionOrOptions === 'object'
         ? `${languageVersionOrOptions.languageVersion}:${languageVersionOrOptions.impliedNodeFormat ?? ''}`
         : String(languageVersionOrOptions);
     const key = `${optionsKey}\0${fileName}\0${lv}`;
     const stamp = stampOf(fileName);
+    if (stamp !== undefined) readStamps.set(fileName, stamp);
     const hit = documentCache.get(key);
     if (hit && stamp !== undefined && hit.stamp === stamp && !shouldCreate) return hit.file;
     const file = baseGetSourceFile(fileName, languageVersionOrOptions, onError, shouldCreate);
@@ -139,7 +220,16 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     literals.map((literal) => {
       const mode = ts.getModeForUsageLocation(containingSourceFile, literal, opts);
       const result = ts.resolveModuleName(literal.text, containingFile, opts, host, resolutionCache, redirected, mode);
-      if (result.resolvedModule || !DFC_SPECIFIERS.has(literal.text)) return result;
+      const resolved = result.resolvedModule;
+      if (resolved && !resolved.isExternalLibraryImport) {
+        const imports = importsOf.get(containingFile) ?? new Set<string>();
+        importsOf.set(containingFile, imports);
+        imports.add(resolved.resolvedFileName);
+        if (reused.has(resolved.resolvedFileName)) {
+          return { resolvedModule: { ...resolved, resolvedFileName: reusedName(resolved.resolvedFileName), extension: ts.Extension.Dts } };
+        }
+      }
+      if (resolved || !DFC_SPECIFIERS.has(literal.text)) return result;
       return {
         resolvedModule: {
           resolvedFileName: dfc.types,
@@ -150,7 +240,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     });
 
   const program = ts.createProgram({
-    rootNames: [input.configFile, ...(input.alsoCheck ?? [])],
+    rootNames: [...rootNames, settings.fileName],
     options,
     host,
     configFileParsingDiagnostics: configDiagnostics,
@@ -169,11 +259,56 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     for (const sf of checked) found.push(...program.getSemanticDiagnostics(sf));
   }
 
-  const diagnostics = found
-    .filter((d) => d.category === ts.DiagnosticCategory.Error)
-    .map((d) => toDiagnostic(d, configDiagnostics.includes(d)));
-  const files = userFiles.map((sf) => sf.fileName).sort();
-  return { diagnostics, program, files, session: { optionsKey } };
+  const errors = found.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  const diagnostics = errors.map((d) => toDiagnostic(d, configDiagnostics.includes(d)));
+  const reusedInProgram = [...reusedByName].filter(([name]) => program.getSourceFile(name)).map(([, r]) => r);
+  const files = [...userFiles.map((sf) => sf.fileName), ...reusedInProgram.map((r) => r.file)].sort();
+  const session: TypecheckSession = input.incremental
+    ? { optionsKey, declarations: declarationsFor(program, userFiles, rootNames, errors, reusedInProgram, readStamps, importsOf) }
+    : { optionsKey };
+  return { diagnostics, program, files, session };
+}
+
+/**
+ * The declarations the next run may reuse: those of this run's reused files, and
+ * those emitted now for the imported `.ts` files checked without an error. (Emitted
+ * as the builder program does to compare a file's shape, whatever `noEmit` says; a
+ * file whose declarations cannot be emitted cleanly is checked from source again.)
+ */
+function declarationsFor(
+  program: ts.Program,
+  userFiles: readonly ts.SourceFile[],
+  rootNames: readonly string[],
+  errors: readonly ts.Diagnostic[],
+  reusedInProgram: readonly { file: string; decl: FileDeclarations }[],
+  readStamps: ReadonlyMap<string, string>,
+  importsOf: ReadonlyMap<string, ReadonlySet<string>>,
+): Map<string, FileDeclarations> {
+  const out = new Map(reusedInProgram.map((r) => [r.file, r.decl]));
+  const withErrors = new Set(errors.map((d) => d.file?.fileName));
+  if (errors.some((d) => !d.file)) return out;
+  const userNames = new Set([...userFiles.map((sf) => sf.fileName), ...out.keys()]);
+  const emit = program.emit as (
+    targetSourceFile: ts.SourceFile,
+    writeFile: ts.WriteFileCallback,
+    cancellationToken: undefined,
+    emitOnlyDtsFiles: true,
+    customTransformers: undefined,
+    forceDtsEmit: true,
+  ) => ts.EmitResult;
+  for (const sf of userFiles) {
+    const stamp = readStamps.get(sf.fileName);
+    if (rootNames.includes(sf.fileName) || !sf.fileName.endsWith('.ts') || withErrors.has(sf.fileName) || stamp === undefined) continue;
+    let text: string | undefined;
+    const result = emit.call(program, sf, (name, data) => {
+      if (name.endsWith('.d.ts')) text = data;
+    }, undefined, true, undefined, true);
+    // (`emitSkipped` is set under `noEmit` even though the declarations were written.)
+    if (text === undefined || result.diagnostics.length > 0) continue;
+    const imports = [...(importsOf.get(sf.fileName) ?? [])].filter((f) => userNames.has(f)).sort();
+    out.set(sf.fileName, { stamp, text, imports });
+  }
+  return out;
 }
 
 function isJavaScript(sf: ts.SourceFile): boolean {
