@@ -10,7 +10,23 @@ import type {
   SuggestedPath,
   UpdateOperator,
 } from './context.js';
-import type { AllowRule, DenyRule, Rule } from './rules.js';
+import type {
+  AllowRule,
+  AndRule,
+  AuthenticatedRule,
+  CodeRule,
+  DecryptRule,
+  DenyRule,
+  EncryptRule,
+  ForceRule,
+  HashRule,
+  MatchRule,
+  OrRule,
+  QueryRule,
+  RemoveRule,
+  RuleKind,
+  WebhookRule,
+} from './rules.js';
 
 /**
  * Check types: given what the user wrote (inferred as literal types), produce the
@@ -224,9 +240,31 @@ type CheckFields<X extends RuleContext, F, Kind extends string> = F extends read
 // ---------------------------------------------------------------------------
 // rules
 
-type RuleKeys<X extends RuleContext, Kind> = Kind extends Rule<X>['rule']
-  ? keyof Extract<Rule<X>, { rule: Kind }>
-  : never;
+/**
+ * The options of each kind of rule. They do not depend on the table, so they are
+ * looked up here once instead of picked out of `Rule<X>` for every table.
+ */
+interface RuleOptionsByKind {
+  allow: keyof AllowRule;
+  deny: keyof DenyRule;
+  authenticated: keyof AuthenticatedRule;
+  match: keyof MatchRule<RuleContext>;
+  and: keyof AndRule<RuleContext>;
+  or: keyof OrRule<RuleContext>;
+  query: keyof QueryRule<RuleContext>;
+  remove: keyof RemoveRule<RuleContext>;
+  force: keyof ForceRule<RuleContext>;
+  encrypt: keyof EncryptRule<RuleContext>;
+  decrypt: keyof DecryptRule<RuleContext>;
+  hash: keyof HashRule<RuleContext>;
+  webhook: keyof WebhookRule<RuleContext>;
+  code: keyof CodeRule<RuleContext>;
+}
+
+type RuleKeys<Kind> = Kind extends RuleKind ? RuleOptionsByKind[Kind] : never;
+
+/** Options used as written (their declared types already say what is allowed). */
+type PlainOption = 'rule' | 'name' | 'error' | 'eval' | 'type' | 'db' | 'url' | 'timeout' | 'store' | 'fn';
 
 type CheckQueryCol<X extends RuleContext, R> = R extends { db: infer D; col: infer C extends string }
   ? string extends C
@@ -250,8 +288,10 @@ type CheckFind<X extends RuleContext, R, F> = R extends { db: infer D; col: infe
     : { [K in keyof F]: CheckValue<X, F[K]> }
   : F;
 
-type CheckRuleProp<X extends RuleContext, R, Kind, P extends keyof R> = P extends RuleKeys<X, Kind>
-  ? P extends 'clause'
+type CheckRuleProp<X extends RuleContext, R, Kind, P extends keyof R> = P extends RuleKeys<Kind>
+  ? P extends PlainOption
+    ? R[P]
+    : P extends 'clause'
     ? CheckRule<X, R[P]>
     : P extends 'clauses'
       ? CheckRules<X, R[P]>
@@ -313,7 +353,9 @@ export interface ServiceLike {
   readonly name: string;
   /** Its tables and their columns. */
   readonly tables: {
-    readonly [table: string]: { readonly columns: { readonly [column: string]: unknown } };
+    // `object`, not a record of unknown: relating each table's columns to a record
+    // resolved every column's type, for every service a rule or role names.
+    readonly [table: string]: { readonly columns: object };
   };
 }
 

@@ -150,7 +150,7 @@ type CheckAccess<E> = E extends { service: infer Svc }
   : E;
 
 /** Each entry checked (a homomorphic map over the tuple, so `length` stays as is). */
-type CheckAccessList<L> = { [I in keyof L]: CheckAccess<L[I]> & AccessOptions };
+type CheckAccessList<L> = { [I in keyof L]: CheckAccess<L[I]> & HoverDocs<AccessOptions> };
 
 /** Checks a role: components and filter columns against each entry's service. */
 export type CheckRole<R> = {

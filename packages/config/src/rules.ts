@@ -228,7 +228,16 @@ export interface QueryRule<X extends RuleContext> extends RuleMeta {
 /** A field a transforming rule may name: a column under `args.doc`, `args.find`, `args.update.$set`…, or `res`. */
 export type FieldOperand<X extends RuleContext, C extends string = ColumnName<X>> = FieldLiteral<X, C> | (string & {});
 
-interface ClauseOption<X extends RuleContext> {
+/**
+ * Removes fields from the request (`args.…`) or from every returned row (`res.…`).
+ * Always passes.
+ * @example { rule: 'remove', fields: ['args.update.$set.role'] }
+ */
+export interface RemoveRule<X extends RuleContext> extends RuleMeta {
+  /** The kind of rule. */
+  rule: 'remove';
+  /** The fields to remove. */
+  fields: readonly FieldOperand<X>[];
   /**
    * When given, the rule only acts if the clause passes; a failing clause skips it
    * (the rule still passes), an error in the clause denies.
@@ -237,62 +246,70 @@ interface ClauseOption<X extends RuleContext> {
 }
 
 /**
- * Removes fields from the request (`args.…`) or from every returned row (`res.…`).
- * Always passes.
- * @example { rule: 'remove', fields: ['args.update.$set.role'] }
- */
-export interface RemoveRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
-  /** The kind of rule. */
-  rule: 'remove';
-  /** The fields to remove. */
-  fields: readonly FieldOperand<X>[];
-}
-
-/**
  * Sets a field of the request or of every returned row. A `value` that is a known
  * path is resolved; anything else is used as written.
  * @example { rule: 'force', field: 'args.find.userId', value: 'args.auth.id' }
  */
-export interface ForceRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+export interface ForceRule<X extends RuleContext> extends RuleMeta {
   /** The kind of rule. */
   rule: 'force';
   /** The field to set. */
   field: FieldOperand<X>;
   /** The value: a path such as `args.auth.id`, or a literal. */
   value: StringOperand<X> | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+  /**
+   * When given, the rule only acts if the clause passes; a failing clause skips it
+   * (the rule still passes), an error in the clause denies.
+   */
+  clause?: Rule<X>;
 }
 
 /**
  * Encrypts string fields (AES-256-GCM under `crypto.key`), typically before a create.
  * @example { rule: 'encrypt', fields: ['args.doc.email', 'args.doc.name'] }
  */
-export interface EncryptRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+export interface EncryptRule<X extends RuleContext> extends RuleMeta {
   /** The kind of rule. */
   rule: 'encrypt';
   /** String columns to encrypt. */
   fields: readonly FieldOperand<X>[];
+  /**
+   * When given, the rule only acts if the clause passes; a failing clause skips it
+   * (the rule still passes), an error in the clause denies.
+   */
+  clause?: Rule<X>;
 }
 
 /**
  * Decrypts fields that `encrypt` stored, typically in rows being returned.
  * @example { rule: 'decrypt', fields: ['res.email', 'res.name'] }
  */
-export interface DecryptRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+export interface DecryptRule<X extends RuleContext> extends RuleMeta {
   /** The kind of rule. */
   rule: 'decrypt';
   /** String columns to decrypt. */
   fields: readonly FieldOperand<X>[];
+  /**
+   * When given, the rule only acts if the clause passes; a failing clause skips it
+   * (the rule still passes), an error in the clause denies.
+   */
+  clause?: Rule<X>;
 }
 
 /**
  * Replaces string fields by their SHA-256 digest, typically a password before a create.
  * @example { rule: 'hash', fields: ['args.doc.password'] }
  */
-export interface HashRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+export interface HashRule<X extends RuleContext> extends RuleMeta {
   /** The kind of rule. */
   rule: 'hash';
   /** String columns to hash. */
   fields: readonly FieldOperand<X>[];
+  /**
+   * When given, the rule only acts if the clause passes; a failing clause skips it
+   * (the rule still passes), an error in the clause denies.
+   */
+  clause?: Rule<X>;
 }
 
 /**
@@ -300,7 +317,7 @@ export interface HashRule<X extends RuleContext> extends RuleMeta, ClauseOption<
  * when the answer is 2xx with a JSON body. Timeouts and other answers deny.
  * @example { rule: 'webhook', url: 'https://hooks.example.com/dfc/moderate' }
  */
-export interface WebhookRule<X extends RuleContext> extends RuleMeta, ClauseOption<X> {
+export interface WebhookRule<X extends RuleContext> extends RuleMeta {
   /** The kind of rule. */
   rule: 'webhook';
   /** The endpoint, written here in full: nothing from the request reaches the URL. */
@@ -315,6 +332,11 @@ export interface WebhookRule<X extends RuleContext> extends RuleMeta, ClauseOpti
    * @default 'args.result'
    */
   store?: `args.${string}`;
+  /**
+   * When given, the rule only acts if the clause passes; a failing clause skips it
+   * (the rule still passes), an error in the clause denies.
+   */
+  clause?: Rule<X>;
 }
 
 /** JWT claims of the caller's session. */
