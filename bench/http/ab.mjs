@@ -3,7 +3,7 @@
 //
 //   cp -r packages/runtime/dist bench/.tmp/ab-base   # before a change
 //   npm run build                                    # after it
-//   node bench/http/ab.mjs --base bench/.tmp/ab-base [--kinds memory,sqlite] [--rounds 5] [--duration 3]
+//   node bench/http/ab.mjs --base bench/.tmp/ab-base [--after another/dist] [--kinds memory,sqlite] [--rounds 5] [--duration 3]
 //
 // Prints req/s and server CPU per request for each build and the after ÷ before ratios.
 import { resolve, join } from 'node:path';
@@ -19,6 +19,7 @@ import { median, sleep } from '../lib/stats.mjs';
 const { values: o } = parseArgs({
   options: {
     base: { type: 'string' },
+    after: { type: 'string' },
     kinds: { type: 'string', default: 'memory,sqlite' },
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '3' },
@@ -36,7 +37,7 @@ await writeArtifact(join(dir, 'dist'), policy);
 await createAndFill(policy, { baseDir: dir, env, rows });
 const [token] = await signer(env)({ id: 'u1', role: 'member' });
 const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
-const builds = { before: join(resolve(o.base), 'index.js'), after: resolve(import.meta.dirname, '../../packages/runtime/dist/index.js') };
+const builds = { before: join(resolve(o.base), 'index.js'), after: o.after ? join(resolve(o.after), 'index.js') : resolve(import.meta.dirname, '../../packages/runtime/dist/index.js') };
 const targets = [];
 for (const kind of o.kinds.split(',')) {
   for (const [build, runtime] of Object.entries(builds)) {

@@ -2,9 +2,9 @@
 // `--cpu-prof`, autocannon drives it, then the profile's heaviest functions (self time
 // and inclusive time) are printed. Not part of `npm run bench`; a tool for the fast path.
 //
-//   node bench/http/profile.mjs [--kind dfc-memory|dfc-sqlite|bare-memory|bare-sqlite] [--seconds 10] [--top 40]
+//   node bench/http/profile.mjs [--kind dfc-memory|dfc-sqlite|bare-memory|bare-sqlite] [--seconds 10] [--top 40] [--runtime other/dist/index.js]
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
@@ -13,7 +13,7 @@ import { benchRows, createAndFill } from '../lib/data.mjs';
 import { signer } from '../lib/tokens.mjs';
 import { pinSelf, startChild } from '../lib/proc.mjs';
 
-const { values: o } = parseArgs({ options: { kind: { type: 'string', default: 'dfc-memory' }, seconds: { type: 'string', default: '10' }, top: { type: 'string', default: '40' }, tables: { type: 'string', default: '10' } } });
+const { values: o } = parseArgs({ options: { kind: { type: 'string', default: 'dfc-memory' }, seconds: { type: 'string', default: '10' }, top: { type: 'string', default: '40' }, tables: { type: 'string', default: '10' }, runtime: { type: 'string' } } });
 pinSelf(1);
 const rows = benchRows(10);
 const env = projectEnv('hs256');
@@ -24,8 +24,8 @@ await createAndFill(policy, { baseDir: dir, env, rows });
 const [token] = await signer(env)({ id: 'u1', role: 'member' });
 const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
 const kinds = {
-  'dfc-memory': { kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env },
-  'dfc-sqlite': { kind: 'dfc', policy: join(dir, 'dist'), baseDir: dir, env },
+  'dfc-memory': { kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env, ...(o.runtime ? { runtime: resolve(o.runtime) } : {}) },
+  'dfc-sqlite': { kind: 'dfc', policy: join(dir, 'dist'), baseDir: dir, env, ...(o.runtime ? { runtime: resolve(o.runtime) } : {}) },
   'bare-memory': { kind: 'bare-memory', rows },
   'bare-sqlite': { kind: 'bare-sqlite', file: join(dir, 's0.db') },
 };

@@ -244,9 +244,25 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   async function allow(req: DfcRequest, reply: FastifyReply, state: State, r: Omit<DecideRequest, 'apiKey' | 'claims' | 'token' | 'trace'>): Promise<Allowed> {
     const known = identify(req, state);
     const id = known instanceof Promise ? await known : known;
-    const full: DecideRequest = { ...r, claims: id.claims, trace: state.debug };
-    if (id.apiKey !== undefined) full.apiKey = id.apiKey;
-    if (id.token !== undefined) full.token = id.token;
+    // Every field written, in one order (absent ones as undefined, which decide reads as
+    // absent): one object shape for every request. Built by spreading `r`, the object was
+    // slow for decide to read (measured: +25 µs of server CPU per request).
+    const full: DecideRequest = {
+      service: r.service,
+      component: r.component,
+      table: r.table,
+      id: r.id,
+      verb: r.verb,
+      operation: r.operation,
+      args: r.args,
+      listing: r.listing,
+      app: r.app,
+      requestor: r.requestor,
+      claims: id.claims,
+      apiKey: id.apiKey,
+      token: id.token,
+      trace: state.debug,
+    };
     // A `query` rule that cannot read because the database is down still denies (fail
     // closed), but the caller is told the truth: 503, try again, not 403.
     const host = hostOf(state);
