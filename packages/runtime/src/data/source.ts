@@ -194,6 +194,8 @@ export class SqlDataSource implements DataSource {
 
   async select(tableName: string, q: SelectQuery): Promise<Row[]> {
     const t = this.table(tableName);
+    const ready = this.preparedSelect(t, tableName, q);
+    if (ready !== undefined) return ready;
     return this.run(t, async () => {
       const columns = this.columns(t, tableName, q.columns);
       const limit = checkCount('limit', q.limit);
@@ -224,6 +226,39 @@ export class SqlDataSource implements DataSource {
       }
       return raw.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
     });
+  }
+
+  /**
+   * SQLite, outside any transaction, a shape already compiled and prepared: the rows,
+   * read synchronously. Undefined whenever anything is not so, or the statement fails;
+   * the caller then takes the full path (which checks, retries a busy database and maps
+   * errors as always, running the read again).
+   */
+  private preparedSelect(t: PolicyTable, tableName: string, q: SelectQuery): Row[] | undefined {
+    const core = this.core;
+    if (core.sqlite === undefined || this.inTransaction || core.openTransactions !== 0 || core.statements.size === 0) return undefined;
+    let shape;
+    let columns: string[];
+    try {
+      columns = this.columns(t, tableName, q.columns);
+      const limit = checkCount('limit', q.limit);
+      const offset = checkCount('offset', q.offset);
+      const requested = q.order ?? [];
+      const order = requested.length > 0 || limit !== undefined || offset !== undefined ? fullOrder(t, tableName, requested) : undefined;
+      shape = selectShape(this.dialect, t, tableName, columns, q.where, order, limit, offset, NO_LIMIT);
+    } catch {
+      return undefined;
+    }
+    const known = shape ? core.selects.get(shape.key) : undefined;
+    const stmt = known ? core.statements.get(known.sql) : undefined;
+    if (!shape || stmt === undefined) return undefined;
+    let raw: unknown[];
+    try {
+      raw = stmt.all(shape.params);
+    } catch {
+      return undefined;
+    }
+    return raw.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
   }
 
   /** A select built with kysely's query builder (compiled once per shape by `select`). */
