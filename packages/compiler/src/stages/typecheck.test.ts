@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { copyFixture, tempDir } from '../../../../test/fixtures/helpers.js';
@@ -18,7 +18,7 @@ test('a session keeps no program (a second type checker held during a rebuild ra
   const dir = copyFixture('minimal', tmp.dir);
   const session: CompilerSession = {};
   await check({ config: dir, session });
-  expect(Object.keys(session.typecheck ?? {}).sort()).toEqual(['declarations', 'optionsKey']);
+  expect(Object.keys(session.typecheck ?? {}).sort()).toEqual(['declarations', 'libraryStamps', 'optionsKey']);
   // Only text: declarations of imported files (the fixture has none).
   expect(session.typecheck?.declarations?.size).toBe(0);
 });
@@ -117,4 +117,22 @@ test('a rebuild reads unchanged imported files as their declarations, and report
   writeFileSync(rules, readFileSync(rules, 'utf8').replace("f2: 'args.find.ownr'", "f2: 'args.find.owner'"));
   expect(await errorsOf(dir, session)).toEqual([]);
   expect([...(session.typecheck?.declarations?.keys() ?? [])].sort()).toEqual([rules, svc]);
+});
+
+test('a change to a package an imported file uses is seen by the next rebuild', async () => {
+  const dir = copyFixture('minimal', tmp.dir);
+  const config = join(dir, 'dfc.config.ts');
+  const lib = join(dir, 'node_modules', 'limits');
+  mkdirSync(lib, { recursive: true });
+  writeFileSync(join(lib, 'package.json'), JSON.stringify({ name: 'limits', type: 'module', main: 'index.js', types: 'index.d.ts' }));
+  writeFileSync(join(lib, 'index.js'), 'export const pageSize = 10;\n');
+  writeFileSync(join(lib, 'index.d.ts'), 'export declare const pageSize: number;\n');
+  writeFileSync(join(dir, 'limits.ts'), "import { pageSize } from 'limits';\nexport const maxRecords = pageSize;\n");
+  writeFileSync(config, "import { maxRecords } from './limits.js';\nexport const cap: number = maxRecords;\n" + readFileSync(config, 'utf8'));
+  const session: CompilerSession = {};
+  expect(await errorsOf(dir, session)).toEqual([]);
+  expect([...(session.typecheck?.declarations?.keys() ?? [])]).toEqual([join(dir, 'limits.ts')]);
+  writeFileSync(join(lib, 'index.d.ts'), 'export declare const pageSize: string;\n');
+  expect(await errorsOf(dir, session)).toEqual(['DFC2003 dfc.config.ts:2']);
+  expect(await errorsOf(dir, {})).toEqual(['DFC2003 dfc.config.ts:2']);
 });

@@ -45,6 +45,11 @@ export interface TypecheckSession {
   readonly optionsKey: string;
   /** Per imported user file (not the config, not a policy test). */
   readonly declarations?: ReadonlyMap<string, FileDeclarations>;
+  /**
+   * Stamps of the other files the program read (dfc's types, packages, the standard
+   * library): declarations are reused only while none of them changed.
+   */
+  readonly libraryStamps?: ReadonlyMap<string, string>;
 }
 
 /** A file's declarations as one run emitted them. */
@@ -152,6 +157,13 @@ function typeSettingsFile(dfcTypes: string): { fileName: string; text: string } 
   };
 }
 
+/** Whether every file still has the stamp it had (a missing file has none). */
+function unchanged(stamps: ReadonlyMap<string, string> | undefined): boolean {
+  if (!stamps) return false;
+  for (const [file, stamp] of stamps) if ((stampOf(file) ?? '') !== stamp) return false;
+  return true;
+}
+
 /** Where a reused file's declarations stand in the program (beside the file, so its imports resolve alike). */
 const reusedName = (file: string) => file.replace(/\.ts$/, '.dfc-reused.d.ts');
 
@@ -183,7 +195,10 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   const optionsKey = JSON.stringify(options);
   const dfc = dfcConfigPackage();
   const rootNames = [input.configFile, ...(input.alsoCheck ?? [])];
-  const previous = input.incremental && input.session?.optionsKey === optionsKey ? input.session.declarations : undefined;
+  const previous =
+    input.incremental && input.session?.optionsKey === optionsKey && unchanged(input.session.libraryStamps)
+      ? input.session.declarations
+      : undefined;
   const reused = reusableDeclarations(previous, new Set(rootNames));
   const reusedByName = new Map([...reused].map(([file, decl]) => [reusedName(file), { file, decl }]));
   /** Stamps of the files as read, and the user files each one imports. */
@@ -263,8 +278,18 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   const diagnostics = errors.map((d) => toDiagnostic(d, configDiagnostics.includes(d)));
   const reusedInProgram = [...reusedByName].filter(([name]) => program.getSourceFile(name)).map(([, r]) => r);
   const files = [...userFiles.map((sf) => sf.fileName), ...reusedInProgram.map((r) => r.file)].sort();
+  const libraryStamps = new Map(
+    program
+      .getSourceFiles()
+      .filter((sf) => !files.includes(sf.fileName) && !reusedByName.has(sf.fileName) && sf.fileName !== settings.fileName)
+      .map((sf) => [sf.fileName, readStamps.get(sf.fileName) ?? ''] as const),
+  );
   const session: TypecheckSession = input.incremental
-    ? { optionsKey, declarations: declarationsFor(program, userFiles, rootNames, errors, reusedInProgram, readStamps, importsOf) }
+    ? {
+        optionsKey,
+        declarations: declarationsFor(program, userFiles, rootNames, errors, reusedInProgram, readStamps, importsOf),
+        libraryStamps,
+      }
     : { optionsKey };
   return { diagnostics, program, files, session };
 }
