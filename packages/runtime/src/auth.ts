@@ -103,8 +103,8 @@ export function readCredentials(
     tokens.push(ows(sessionHeader));
     sources.push(TOKEN_HEADERS[0]);
   }
-  for (const [param, list] of [['api_key', keys], ['session_token', tokens]] as const) {
-    if (!Object.hasOwn(query, param)) continue;
+  const fromQuery = (param: 'api_key' | 'session_token', list: string[]): void => {
+    if (!Object.hasOwn(query, param)) return;
     const v = query[param];
     if (Array.isArray(v)) throw dup(`\`${param}\``);
     if (!opts.queryCredentials) {
@@ -114,7 +114,9 @@ export function readCredentials(
     }
     list.push(String(v));
     sources.push(param);
-  }
+  };
+  fromQuery('api_key', keys);
+  fromQuery('session_token', tokens);
   if (!allSame(keys)) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different api keys');
   if (!allSame(tokens)) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different session tokens');
   const out: Credentials = { sources };

@@ -40,6 +40,11 @@ export interface CompiledTable {
   columns: ReadonlySet<string>;
   security: Collection | null;
   fieldSecurity: ReadonlyMap<string, Collection>;
+  /** `_table/<name>`, and the key of its role access (`service\0_table/<name>`), made once at load. */
+  component: string;
+  accessKey: string;
+  /** Its own collection allows anonymous callers (then the service's collection does not apply). */
+  anonymous: boolean;
   /** The rule per operation (the table's own, else the service's `default` table's). */
   rules: Partial<Record<Operation, { key: string; fn: RuleFn; path: string }>>;
 }
@@ -107,12 +112,16 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
           fieldSecurity.set(cname, collection('field', key, col.security, module));
         }
       }
+      const security = table.security && table.security.length > 0 ? collection('table', `${sname}/${tname}`, table.security, module) : null;
       tables.set(tname, {
         name: tname,
         service: sname,
         primaryKey: table.primaryKey,
         columns: new Set(Object.keys(table.columns)),
-        security: table.security && table.security.length > 0 ? collection('table', `${sname}/${tname}`, table.security, module) : null,
+        component: `_table/${tname}`,
+        accessKey: `${sname}\0_table/${tname}`,
+        anonymous: security?.requirements.some((r) => r.type === 'allowAnonymous') ?? false,
+        security,
         fieldSecurity,
         rules,
       });

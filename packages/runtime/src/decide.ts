@@ -216,11 +216,11 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
       return deny(new DfcError('DFC_ERR_TABLE_NOT_FOUND', `unknown table ${q(req.table)} in service ${q(req.service)}`), appName, roleName);
     }
   }
-  const component = req.component ?? (table ? `_table/${table.name}` : '_table');
+  const component = req.component ?? (table ? table.component : '_table');
   const operation = req.operation ?? operationOf(req.verb);
 
   // role access
-  const access = compiled.access.get(roleName)?.get(service.name + '\0' + component);
+  const access = compiled.access.get(roleName)?.get(table && component === table.component ? table.accessKey : service.name + '\0' + component);
   if (!access) {
     return deny(new DfcError('DFC_ERR_NOT_FOUND', `unknown resource ${q(component)} in service ${q(service.name)}`), appName, roleName);
   }
@@ -282,7 +282,7 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
   // requirement collections: service, then table, then each field present in the request
   // A table whose own collection allows anonymous callers is exempt from the service's
   // collection (the service's implied and explicit session requirements); see docs/access.md.
-  const tableAnonymous = table?.security?.requirements.some((r) => r.type === 'allowAnonymous') ?? false;
+  const tableAnonymous = table?.anonymous ?? false;
   const collections: Collection[] = tableAnonymous ? [] : [service.security];
   if (table?.security) collections.push(table.security);
   if (table && table.fieldSecurity.size > 0) {
@@ -492,9 +492,14 @@ function runCollection(
   return builtinCollection(c, role, claims);
 }
 
-function collectionResult(c: Collection, d: Decision, claims: Readonly<Record<string, unknown>> | null): CollectionResult {
+/** A passed collection, untraced (never changed: a traced run makes its own result). */
+const PASSED: CollectionResult = Object.freeze({ passed: true, failed: Object.freeze([]) as unknown as string[], needsSession: false });
+
+function collectionResult(c: Collection, d: Decision, claims: Readonly<Record<string, unknown>> | null, traced = false): CollectionResult {
   return d.allow
-    ? { passed: true, failed: [], needsSession: false }
+    ? traced
+      ? { passed: true, failed: [], needsSession: false }
+      : PASSED
     : { passed: false, failed: [...(d.failed ?? c.requirements.map((r) => r.name))], needsSession: d.code === 'unauthenticated' && !claims };
 }
 
@@ -503,7 +508,7 @@ async function tracedCollection(c: Collection, input: RuleInput, claims: Readonl
   const before = snapshot(input);
   const mark = io.mark;
   const d = await runRule(c.fn!, input, ctx, c.key);
-  const out = collectionResult(c, d, claims);
+  const out = collectionResult(c, d, claims, true);
   if (before) {
     const events: TraceEvent[] = [];
     const replay = io.replay(mark);
