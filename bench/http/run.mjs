@@ -20,9 +20,9 @@ import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
 import { median, summary, spread, table, fmt, times, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } });
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 7));
-const DURATION = Number(opts.duration ?? (opts.quick ? 3 : 10));
-const WARMUP = opts.quick ? 2 : 5;
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 2 : 7));
+const DURATION = Number(opts.duration ?? (opts.quick ? 2 : 10));
+const WARMUP = opts.quick ? 1 : 5;
 const CONNECTIONS = Number(opts.connections);
 const SERVER = join(import.meta.dirname, 'server.mjs');
 const ROUTE = '/api/v2/s0/_table/t0000';
