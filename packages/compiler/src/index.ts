@@ -1,6 +1,7 @@
 import { runPipeline, type CompileOptions, type CompileResult } from './pipeline.js';
 
 export { watch, type WatchHandle, type WatchOptions } from './watch.js';
+export { watchLoop, type WatchLoop, type WatchLoopOptions } from './watch-loop.js';
 export { CODES, isDiagnosticCode, type CodeInfo, type DiagnosticCode, type Severity } from './diagnostics/codes.js';
 export {
   countDiagnostics,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
-import { watch as watchFiles, type FSWatcher } from 'chokidar';
+import { watchLoop } from '@dfc/compiler';
 import { displayFile } from '../output/format.js';
 import { TEST_FILE } from '../policy-test/discover.js';
 import { jsonReport, textReport } from '../policy-test/report.js';
@@ -77,75 +77,24 @@ function report(run: TestRun, out: Output, io: CommandIO, compact = false): numb
 
 function watchAndRun(opts: RunOptions, out: Output, io: CommandIO): Promise<number> {
   const session: RunSession = opts.session ?? { compiler: {} };
+  const text = out.format === 'text';
   return new Promise<number>((resolveExit) => {
-    let watcher: FSWatcher | undefined;
-    let watched = new Set<string>();
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<void> | undefined;
-    let again = false;
-    let closed = false;
-    const changed = new Set<string>();
-
-    const once = async (): Promise<void> => {
-      const files = [...changed].sort();
-      changed.clear();
-      if (files.length > 0 && out.format === 'text') io.err(`\nrunning again after a change to ${files.map((f) => displayFile(f, io.cwd)).join(', ')}\n`);
-      const run = await runPolicyTests({ ...opts, session });
-      if (closed) return;
-      const next = new Set(run.inputs);
-      const first = !watcher;
-      if (!watcher) {
-        watcher = watchFiles([...next], { ignoreInitial: true });
-        watcher.on('all', (_event, path) => schedule(path));
-        // Report only once changes are seen: an edit right after the first report counts.
-        await new Promise<void>((ready) => watcher!.once('ready', () => ready()));
-      } else {
-        const add = [...next].filter((f) => !watched.has(f));
-        if (add.length > 0) watcher.add(add);
-      }
+    if (io.signal.aborted) return resolveExit(EXIT.ok);
+    const loop = watchLoop<TestRun>({
+      run: (files) => {
+        if (files.length > 0 && text) io.err(`\nrunning again after a change to ${files.map((f) => displayFile(f, io.cwd)).join(', ')}\n`);
+        return runPolicyTests({ ...opts, session });
+      },
+      inputs: (run) => run.inputs,
       // Keep what was watched before: a file that failed to load still matters.
-      watched = new Set([...watched, ...next]);
-      if (closed) return;
-      report(run, out, io, true);
-      if (first && out.format === 'text') io.err('dfc test: watching for changes (Ctrl+C to stop)\n');
-    };
-    const start = (): void => {
-      if (closed) return;
-      if (running) {
-        again = true;
-        return;
-      }
-      running = once()
-        .catch((e: unknown) => io.err(`dfc test: ${e instanceof Error ? e.message : String(e)}\n`))
-        .finally(() => {
-          running = undefined;
-          if (again && !closed) {
-            again = false;
-            start();
-          }
-        });
-    };
-    const schedule = (path: string): void => {
-      changed.add(path);
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = undefined;
-        start();
-      }, 50);
-    };
-    const stop = (): void => {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      void Promise.resolve(running)
-        .then(() => watcher?.close())
-        .then(() => resolveExit(EXIT.ok));
-    };
-    if (io.signal.aborted) {
-      stop();
-      return;
-    }
-    io.signal.addEventListener('abort', stop, { once: true });
-    start();
+      prune: () => false,
+      report: (run, _files, first) => {
+        report(run, out, io, true);
+        if (first && text) io.err('dfc test: watching for changes (Ctrl+C to stop)\n');
+      },
+      onError: (e) => io.err(`dfc test: ${e instanceof Error ? e.message : String(e)}\n`),
+    });
+    io.signal.addEventListener('abort', () => void loop.close().then(() => resolveExit(EXIT.ok)), { once: true });
   });
 }
 
