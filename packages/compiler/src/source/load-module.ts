@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve as resolvePath } from 'node:path';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
 import type { Diagnostic, SourceSpan } from '../diagnostics/diagnostic.js';
-import { dfcPlugin } from '../stages/load.js';
-import { esbuildMessage } from '../stages/esbuild-message.js';
+import { bundleForImport } from '../stages/load.js';
 import { dfcConfigPackage } from './dfc-package.js';
 import { userFrame } from './trace.js';
 
@@ -27,46 +23,14 @@ export interface LoadedModule {
   inputs: string[];
 }
 
-let counter = 0;
-
 export async function loadModule(file: string): Promise<LoadedModule> {
-  const dir = dirname(file);
   const dfc = dfcConfigPackage();
-  const temp = join(tmpdir(), `dfc-module-${process.pid}-${++counter}-${randomBytes(4).toString('hex')}.mjs`);
-  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
-  try {
-    result = await esbuild.build({
-      absWorkingDir: dir,
-      entryPoints: [file],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      outfile: temp,
-      sourcemap: 'inline',
-      sourcesContent: false,
-      logLevel: 'silent',
-      define: {
-        'import.meta.url': '__dfc_import_meta_url',
-        'import.meta.dirname': '__dfc_import_meta_dirname',
-        'import.meta.filename': '__dfc_import_meta_filename',
-      },
-      plugins: [dfcPlugin(dfc.entry)],
-    });
-  } catch (error) {
-    const failure = error as esbuild.BuildFailure;
-    if (!Array.isArray(failure.errors)) throw error;
-    return { diagnostics: failure.errors.map((m) => esbuildMessage(m, dir)), inputs: [file] };
-  }
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((key) => !/^[a-z-]+:/.test(key) || key.startsWith('file:'))
-    .map((key) => resolvePath(dir, key))
-    .filter((f) => !f.startsWith(dfc.dir + '/'))
-    .sort();
+  const bundled = await bundleForImport(file, dirname(file), 'module');
+  if ('diagnostics' in bundled) return { diagnostics: bundled.diagnostics, inputs: [file] };
+  const { temp } = bundled;
+  const inputs = bundled.inputs.filter((f) => !f.startsWith(dfc.dir + '/'));
   const userFiles = new Set(inputs);
-  await writeFile(temp, result.outputFiles[0]!.text, { mode: 0o600 });
+  await writeFile(temp, bundled.code, { mode: 0o600 });
   const hadSourceMaps = process.sourceMapsEnabled;
   try {
     process.setSourceMapsEnabled(true);

@@ -42,25 +42,30 @@ const LOADERS: Record<string, esbuild.Loader> = {
 };
 
 let counter = 0;
-/** Settles when the config import in progress (if any) is done. */
-let importing: Promise<void> = Promise.resolve();
+
+/** A bundle ready to be written to `temp` and imported from there, and every file it read. */
+export interface Bundle {
+  temp: string;
+  code: string;
+  /** Every file the bundle read, dfc's own included (absolute, sorted). */
+  inputs: string[];
+}
 
 /**
- * Bundles the config (with its relative imports) into one ES module, writes it to
- * the OS temp directory, imports it once and deletes it. Packages stay external
- * and are imported from where the config's directory resolves them; `dfc` and
- * `@dfc/config` are this compiler's own copy.
+ * Bundles a module that sits next to the config (the config itself, or a policy test)
+ * with its relative imports into one ES module meant to be written to the OS temp
+ * directory and imported once from there; `dfc` and `@dfc/config` map to this
+ * compiler's own copy. esbuild's errors come back as diagnostics with positions.
  */
-export async function load(input: LoadInput): Promise<LoadOutput> {
+export async function bundleForImport(entry: string, dir: string, kind: 'config' | 'module'): Promise<Bundle | { diagnostics: Diagnostic[] }> {
   const dfc = dfcConfigPackage();
-  const sites = new WeakMap<object, CallSite>();
   // The bundle's source map is relative to where the bundle runs from, so name it first.
-  const temp = join(tmpdir(), `dfc-config-${process.pid}-${++counter}-${randomBytes(4).toString('hex')}.mjs`);
+  const temp = join(tmpdir(), `dfc-${kind}-${process.pid}-${++counter}-${randomBytes(4).toString('hex')}.mjs`);
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
-      absWorkingDir: input.configDir,
-      entryPoints: [input.configFile],
+      absWorkingDir: dir,
+      entryPoints: [entry],
       bundle: true,
       write: false,
       metafile: true,
@@ -81,21 +86,33 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
   } catch (error) {
     const failure = error as esbuild.BuildFailure;
     if (!Array.isArray(failure.errors)) throw error;
-    return {
-      diagnostics: failure.errors.map((m) => esbuildMessage(m, input.configDir)),
-      sites,
-      inputs: [input.configFile],
-    };
+    return { diagnostics: failure.errors.map((m) => esbuildMessage(m, dir)) };
   }
-
   const inputs = Object.keys(result.metafile.inputs)
     .filter((key) => !/^[a-z-]+:/.test(key) || key.startsWith('file:'))
-    .map((key) => resolvePath(input.configDir, key))
+    .map((key) => resolvePath(dir, key))
     .sort();
+  return { temp, code: result.outputFiles[0]!.text, inputs };
+}
+/** Settles when the config import in progress (if any) is done. */
+let importing: Promise<void> = Promise.resolve();
+
+/**
+ * Bundles the config (with its relative imports) into one ES module, writes it to
+ * the OS temp directory, imports it once and deletes it. Packages stay external
+ * and are imported from where the config's directory resolves them; `dfc` and
+ * `@dfc/config` are this compiler's own copy.
+ */
+export async function load(input: LoadInput): Promise<LoadOutput> {
+  const dfc = dfcConfigPackage();
+  const sites = new WeakMap<object, CallSite>();
+  const bundled = await bundleForImport(input.configFile, input.configDir, 'config');
+  if ('diagnostics' in bundled) return { diagnostics: bundled.diagnostics, sites, inputs: [input.configFile] };
+  const { temp, inputs } = bundled;
   const userFiles = new Set(inputs.filter((f) => !f.startsWith(dfc.dir + '/')));
   const isUserFile = (file: string) => userFiles.has(file);
 
-  const code = result.outputFiles[0]!.text;
+  const code = bundled.code;
   const recorder = createTraceRecorder(isUserFile);
   let mod: Record<string, unknown>;
   await writeFile(temp, code, { mode: 0o600 });
