@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { andWhere, type Json, type PolicyTable, type Verb, type Where } from '@dfc/schema';
+import { andWhere, findOf, type Json, type PolicyTable, type Verb, type Where } from '@dfc/schema';
 import { createWebhookFetch } from '@dfc/rules';
 import { readCredentials } from './auth.js';
 import { isJsonMediaType, parseJsonBody, DEFAULT_JSON_DEPTH } from './body.js';
@@ -744,23 +744,6 @@ function idWhere(def: PolicyTable, id: Json): Where {
 function idsWhere(def: PolicyTable, text: string): Where {
   const ids = parse(() => parseIds(text, def));
   return { kind: 'in', column: def.primaryKey, values: ids, negated: false };
-}
-
-/** Equality conditions at the top of a where clause: what rules see as `args.find`. */
-export function findOf(where: Where): Record<string, unknown> | undefined {
-  const items = where.kind === 'and' ? where.items : [where];
-  const find: Record<string, unknown> = {};
-  let any = false;
-  for (const w of items) {
-    if (w.kind === 'cmp' && w.op === '=') {
-      find[w.column] = w.value;
-      any = true;
-    } else if (w.kind === 'in' && !w.negated && w.values.length === 1) {
-      find[w.column] = w.values[0];
-      any = true;
-    }
-  }
-  return any ? find : undefined;
 }
 
 /** Columns that response work removes from every row for this caller. */

@@ -52,3 +52,20 @@ export function andWhere(items: readonly (Where | undefined)[]): Where {
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => '\\' + c);
 }
+
+/** Equality conditions at the top of a where clause: what rules see as `args.find`. */
+export function findOf(where: Where): Record<string, unknown> | undefined {
+  const items = where.kind === 'and' ? where.items : [where];
+  const find: Record<string, unknown> = {};
+  let any = false;
+  for (const w of items) {
+    if (w.kind === 'cmp' && w.op === '=') {
+      find[w.column] = w.value;
+      any = true;
+    } else if (w.kind === 'in' && !w.negated && w.values.length === 1) {
+      find[w.column] = w.values[0];
+      any = true;
+    }
+  }
+  return any ? find : undefined;
+}

@@ -1,7 +1,7 @@
 import { parseFilter, parseId, type CompiledPolicy, type DecideRequest } from '@dfc/runtime';
+import { findOf, type Where } from '@dfc/schema';
 
 type Verb = DecideRequest['verb'];
-type Where = ReturnType<typeof parseFilter>;
 
 /**
  * A request to explain, as flags or a JSON file give it (the HTTP request, without
@@ -122,23 +122,6 @@ function firstRecord(body: unknown): Record<string, unknown> {
   if (Array.isArray(r)) r = r[0];
   if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new RequestError('`--body` must be a JSON object (a record), a list of records or `{ "resource": [...] }`');
   return { ...(r as Record<string, unknown>) };
-}
-
-/** The `column = value` conditions at the top of a where clause (as the server computes `args.find`). */
-function findOf(where: Where): Record<string, unknown> | undefined {
-  const items = where.kind === 'and' ? where.items : [where];
-  const find: Record<string, unknown> = {};
-  let any = false;
-  for (const w of items) {
-    if (w.kind === 'cmp' && w.op === '=') {
-      find[w.column] = w.value;
-      any = true;
-    } else if (w.kind === 'in' && !w.negated && w.values.length === 1) {
-      find[w.column] = w.values[0];
-      any = true;
-    }
-  }
-  return any ? find : undefined;
 }
 
 /** A JSON option's value, or a RequestError naming the flag. */
