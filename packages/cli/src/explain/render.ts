@@ -1,6 +1,6 @@
 import { createColors } from 'picocolors';
 import { printFilter, type CompiledPolicy, type Explanation, type TraceEvent } from '@dfc/runtime';
-import { displayFile } from '../output/format.js';
+import { displayFile, show as showValue } from '../output/format.js';
 
 type Access = NonNullable<Explanation['trace']['access']>['matched'][number];
 type Policy = CompiledPolicy['policy'];
@@ -243,12 +243,4 @@ function operand(expr: unknown): string {
   return typeof expr === 'string' && /^(args|utils|res)\./.test(expr) ? expr : show(expr);
 }
 
-function show(value: unknown): string {
-  let text: string;
-  try {
-    text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return text.length > 100 ? text.slice(0, 99) + '…' : text;
-}
+const show = (value: unknown): string => showValue(value, 100);

@@ -172,3 +172,14 @@ export function colorEnabled(isTTY: boolean | undefined, env: Readonly<Record<st
   if (env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return false;
   return isTTY === true && env.TERM !== 'dumb';
 }
+
+/** A value in a message: JSON, shortened to `max` characters. */
+export function show(value: unknown, max = 120): string {
+  let text: string;
+  try {
+    text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
+}

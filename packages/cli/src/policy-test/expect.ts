@@ -1,6 +1,7 @@
 import type { PolicyTestExpect } from '@dfc/config';
 import type { TraceEvent } from '@dfc/runtime';
 import type { Actual } from './execute.js';
+import { show } from '../output/format.js';
 
 /** The step that decided a request, for messages and for `expect.rule`. */
 export interface Decider {
@@ -207,13 +208,3 @@ function list(names: readonly string[]): string {
   return names.length === 0 ? 'none' : names.map((n) => `\`${n}\``).join(', ');
 }
 
-/** A value in a message: JSON, shortened. */
-export function show(value: unknown): string {
-  let text: string;
-  try {
-    text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return text.length > 120 ? text.slice(0, 119) + '…' : text;
-}

@@ -1,7 +1,7 @@
 import { createColors } from 'picocolors';
 import { displayFile, formatText, jsonDiagnostics } from '../output/format.js';
 import type { Coverage, CoverageCount, CoverageItem } from './coverage.js';
-import { show } from './expect.js';
+import { show } from '../output/format.js';
 import type { TestResult, TestRun } from './run.js';
 
 export interface ReportOptions {
