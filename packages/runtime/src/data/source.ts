@@ -3,7 +3,7 @@ import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { DataError } from './errors.js';
 import { mapError } from './map-error.js';
 import { WhereRenderer, fullOrder } from './render.js';
-import { sameParams, selectShape } from './select-shape.js';
+import { sameParams, selectShape, type SelectShape } from './select-shape.js';
 import type { DataSource, OrderBy, Row, SelectQuery } from './types.js';
 import { shorten } from './text.js';
 import { checkWriteRow, decodeRow, toParam, type Dialect } from './values.js';
@@ -46,6 +46,19 @@ export interface SqliteDatabase {
 }
 export interface SqliteStatement {
   all(params: readonly unknown[]): unknown[];
+}
+
+/** A select's columns, paging, order and shape, worked out once per call. */
+interface SelectPlan {
+  columns: string[];
+  limit: number | undefined;
+  offset: number | undefined;
+  requested: OrderBy[];
+  ordered: boolean;
+  where: Where;
+  /** The full order, when `ordered` and the renderer accepts it. */
+  order?: Required<OrderBy>[];
+  shape?: SelectShape;
 }
 
 /** Most shapes (and SQLite statements) kept per database; past it they start over. */
@@ -197,35 +210,43 @@ export class SqlDataSource implements DataSource {
     const ready = this.preparedSelect(t, tableName, q);
     if (ready !== undefined) return ready;
     return this.run(t, async () => {
-      const columns = this.columns(t, tableName, q.columns);
-      const limit = checkCount('limit', q.limit);
-      const offset = checkCount('offset', q.offset);
-      const requested = q.order ?? [];
-      const ordered = requested.length > 0 || limit !== undefined || offset !== undefined;
-      // An order the renderer would refuse gives no shape (it then fails where it always did).
-      let order: Required<OrderBy>[] | undefined;
-      let orderOk = true;
-      try {
-        if (ordered) order = fullOrder(t, tableName, requested);
-      } catch {
-        orderOk = false;
-      }
-      const shape = orderOk ? selectShape(this.dialect, t, tableName, columns, q.where, order, limit, offset, NO_LIMIT) : undefined;
-      const known = shape ? this.core.selects.get(shape.key) : undefined;
+      const p = this.selectPlan(t, tableName, q);
+      const known = p.shape ? this.core.selects.get(p.shape.key) : undefined;
       let raw: unknown[];
-      if (shape && known) {
-        raw = await this.rowsOf({ ...known, parameters: shape.params });
+      if (p.shape && known) {
+        raw = await this.rowsOf({ ...known, parameters: p.shape.params });
       } else {
-        const compiled = this.selectQuery(t, tableName, columns, q.where, requested, ordered, limit, offset).compile();
-        if (shape && known === undefined) {
+        const compiled = this.selectQuery(t, tableName, p).compile();
+        if (p.shape && known === undefined) {
           // Trusted only when the statement binds exactly the values the shape found, in order.
           if (this.core.selects.size >= MAX_SHAPES) this.core.selects.clear();
-          this.core.selects.set(shape.key, sameParams(compiled.parameters, shape.params) ? compiled : null);
+          this.core.selects.set(p.shape.key, sameParams(compiled.parameters, p.shape.params) ? compiled : null);
         }
         raw = await this.rowsOf(compiled);
       }
-      return raw.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+      return raw.map((r) => decodeRow(t, p.columns, r as Record<string, unknown>));
     });
+  }
+
+  /**
+   * What a select reads and its shape. Throws for columns, a limit or an offset it
+   * refuses; an order the renderer would refuse gives no shape (the select then fails
+   * where it always did, in {@link selectQuery}).
+   */
+  private selectPlan(t: PolicyTable, tableName: string, q: SelectQuery): SelectPlan {
+    const columns = this.columns(t, tableName, q.columns);
+    const limit = checkCount('limit', q.limit);
+    const offset = checkCount('offset', q.offset);
+    const requested = q.order ?? [];
+    const ordered = requested.length > 0 || limit !== undefined || offset !== undefined;
+    let order: Required<OrderBy>[] | undefined;
+    try {
+      if (ordered) order = fullOrder(t, tableName, requested);
+    } catch {
+      return { columns, limit, offset, requested, ordered, where: q.where };
+    }
+    const shape = selectShape(this.dialect, t, tableName, columns, q.where, order, limit, offset, NO_LIMIT);
+    return { columns, limit, offset, requested, ordered, where: q.where, ...(order ? { order } : {}), ...(shape ? { shape } : {}) };
   }
 
   /**
@@ -237,39 +258,33 @@ export class SqlDataSource implements DataSource {
   private preparedSelect(t: PolicyTable, tableName: string, q: SelectQuery): Row[] | undefined {
     const core = this.core;
     if (core.sqlite === undefined || this.inTransaction || core.openTransactions !== 0 || core.statements.size === 0) return undefined;
-    let shape;
-    let columns: string[];
+    let p: SelectPlan;
     try {
-      columns = this.columns(t, tableName, q.columns);
-      const limit = checkCount('limit', q.limit);
-      const offset = checkCount('offset', q.offset);
-      const requested = q.order ?? [];
-      const order = requested.length > 0 || limit !== undefined || offset !== undefined ? fullOrder(t, tableName, requested) : undefined;
-      shape = selectShape(this.dialect, t, tableName, columns, q.where, order, limit, offset, NO_LIMIT);
+      p = this.selectPlan(t, tableName, q);
     } catch {
       return undefined;
     }
-    const known = shape ? core.selects.get(shape.key) : undefined;
+    const known = p.shape ? core.selects.get(p.shape.key) : undefined;
     const stmt = known ? core.statements.get(known.sql) : undefined;
-    if (!shape || stmt === undefined) return undefined;
+    if (!p.shape || stmt === undefined) return undefined;
     let raw: unknown[];
     try {
-      raw = stmt.all(shape.params);
+      raw = stmt.all(p.shape.params);
     } catch {
       return undefined;
     }
-    return raw.map((r) => decodeRow(t, columns, r as Record<string, unknown>));
+    return raw.map((r) => decodeRow(t, p.columns, r as Record<string, unknown>));
   }
 
   /** A select built with kysely's query builder (compiled once per shape by `select`). */
-  private selectQuery(t: PolicyTable, tableName: string, columns: string[], where: Where, requested: OrderBy[], ordered: boolean, limit: number | undefined, offset: number | undefined) {
+  private selectQuery(t: PolicyTable, tableName: string, p: SelectPlan) {
     const renderer = new WhereRenderer(this.dialect, t, tableName);
     let query = this.db
       .selectFrom(tableName)
-      .select(columns)
-      .where((eb) => renderer.render(eb, where));
-    if (ordered) {
-      for (const o of fullOrder(t, tableName, requested)) {
+      .select(p.columns)
+      .where((eb) => renderer.render(eb, p.where));
+    if (p.ordered) {
+      for (const o of p.order ?? fullOrder(t, tableName, p.requested)) {
         if (this.dialect === 'mysql') {
           // MySQL has no NULLS FIRST/LAST: sort on `col is null` first.
           query = query.orderBy(sql`${sql.ref(o.column)} is null`, o.nulls === 'last' ? 'asc' : 'desc');
@@ -282,6 +297,7 @@ export class SqlDataSource implements DataSource {
         }
       }
     }
+    const { limit, offset } = p;
     if (limit !== undefined) query = query.limit(limit);
     else if (offset !== undefined && this.dialect !== 'postgres') query = query.limit(NO_LIMIT);
     if (offset !== undefined) query = query.offset(offset);
