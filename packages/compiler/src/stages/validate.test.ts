@@ -94,4 +94,27 @@ describe('validate never throws', () => {
       expect(out.diagnostics.length).toBeGreaterThan(0);
     }
   });
+  test('an object shared by several places is refused wherever it nests too deep or holds a prototype key', () => {
+    // 200 levels: within the limit from the top, beyond it below 100 more.
+    let shared: unknown = JSON.parse('{"__proto__":1}');
+    for (let i = 0; i < 200; i++) shared = { a: shared };
+    let deeper: unknown = shared;
+    for (let i = 0; i < 100; i++) deeper = [deeper];
+    const value = { ...base, x: shared, y: [shared, deeper] };
+    const locator = new Locator({ root: value, sites: new WeakMap(), entry: '/x.ts' });
+    const out = validate({ value, locator });
+    expect(out.diagnostics.map((d) => [d.code, d.path?.split('.a').length])).toEqual([
+      ['DFC3012', 201],
+      ['DFC3012', 201],
+      ['DFC3008', 156],
+    ]);
+    // Without the prototype key, the shared object is walked once from the top and again where it goes too deep.
+    let plain: unknown = { leaf: true };
+    for (let i = 0; i < 200; i++) plain = { a: plain };
+    let below: unknown = plain;
+    for (let i = 0; i < 100; i++) below = [below];
+    const again = { ...base, x: plain, y: [plain, plain, below] };
+    const codes = validate({ value: again, locator: new Locator({ root: again, sites: new WeakMap(), entry: '/x.ts' }) }).diagnostics.map((d) => d.code);
+    expect(codes).toEqual(['DFC3008']);
+  });
 });

@@ -44,25 +44,50 @@ export function validate(input: ValidateInput): ValidateOutput {
 
 type Report = (code: DiagnosticCode, message: string, path: RawPath, mode?: LocateMode, notes?: (string | undefined)[]) => Diagnostic;
 
-/** Cycles and runaway nesting, found before anything recurses into the value. */
+/**
+ * Cycles and runaway nesting, found before anything recurses into the value.
+ *
+ * A config shares objects: every access entry holds its service, every app its roles.
+ * An object whose walk reported nothing is not walked again; how deep it goes is kept,
+ * so a visit from deeper down is still walked when it would cross MAX_DEPTH. (What it
+ * reaches has no cycle, or that walk would have reported one; a cycle back to an
+ * ancestor of a later visit would run through the object itself.)
+ */
 function checkShape(root: unknown, report: Report): Diagnostic[] {
   const out: Diagnostic[] = [];
+  let stopped = false;
   const ancestors = new Set<object>();
-  const walk = (v: unknown, path: (string | number)[]): void => {
-    if (v === null || typeof v !== 'object' || out.some((d) => d.code !== 'DFC3012')) return;
+  /** Object → how many levels of objects lie below it, for objects whose walk reported nothing. */
+  const clean = new Map<object, number>();
+  const path: (string | number)[] = [];
+  const stop = (d: Diagnostic) => {
+    out.push(d);
+    stopped = true;
+  };
+  /** Walks `v` at `path`; returns the levels of objects below it (-1: not an object). */
+  const walk = (v: unknown): number => {
+    if (v === null || typeof v !== 'object' || stopped) return -1;
     if (ancestors.has(v)) {
-      out.push(report('DFC3011', `the config contains itself at \`${displayPath(root, path)}\``, path, 'value', [
+      stop(report('DFC3011', `the config contains itself at \`${displayPath(root, path)}\``, [...path], 'value', [
         'a config must be a tree of plain values: an object cannot hold itself, directly or through others',
       ]));
-      return;
+      return 0;
     }
     if (path.length > MAX_DEPTH) {
-      out.push(report('DFC3008', `the config nests deeper than ${MAX_DEPTH} levels`, path));
-      return;
+      stop(report('DFC3008', `the config nests deeper than ${MAX_DEPTH} levels`, [...path]));
+      return 0;
     }
+    const below = clean.get(v);
+    if (below !== undefined && path.length + below <= MAX_DEPTH) return below;
+    const reported = out.length;
+    let height = 0;
     ancestors.add(v);
     if (Array.isArray(v)) {
-      v.forEach((item, i) => walk(item, [...path, i]));
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        height = Math.max(height, walk(v[i]) + 1);
+        path.pop();
+      }
     } else {
       for (const key of Object.keys(v)) {
         const item = (v as Record<string, unknown>)[key];
@@ -74,12 +99,16 @@ function checkShape(root: unknown, report: Report): Diagnostic[] {
           ]));
           continue;
         }
-        walk(item, [...path, key]);
+        path.push(key);
+        height = Math.max(height, walk(item) + 1);
+        path.pop();
       }
     }
     ancestors.delete(v);
+    if (out.length === reported) clean.set(v, height);
+    return height;
   };
-  walk(root, []);
+  walk(root);
   return out;
 }
 
