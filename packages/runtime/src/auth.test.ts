@@ -114,6 +114,29 @@ describe('JWT verification', () => {
     t += 20;
     await expect(v.verify(token)).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
   });
+  test('a cached token is found by its exact text: one character changed is verified anew and refused', async () => {
+    const v = createJwtVerifier(cfg, secretResolver(env));
+    const token = await sign({ sub: 'u1' });
+    const claims = await v.verify(token);
+    expect(v.cached(token)).toBe(claims);
+    const at = token.length - 10; // inside the signature
+    const tampered = token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+    expect(v.cached(tampered)).toBeUndefined();
+    await expect(v.verify(tampered)).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+    expect(v.cached(token)).toBe(claims);
+  });
+  test('the cache keeps at most `cacheMax` tokens and `cacheMax` KiB of their text', async () => {
+    const short = createJwtVerifier(cfg, secretResolver(env), { cacheMax: 2 });
+    for (const sub of ['a', 'b', 'c']) await short.verify(await sign({ sub }));
+    expect(short.cacheSize()).toBe(2);
+    const long = createJwtVerifier(cfg, secretResolver(env), { cacheMax: 2 });
+    const padding = 'x'.repeat(1200); // each token > 1 KiB: two would exceed 2 KiB
+    const first = await sign({ sub: 'a', padding });
+    await long.verify(first);
+    await long.verify(await sign({ sub: 'b', padding }));
+    expect(long.cacheSize()).toBe(1);
+    expect(long.cached(first)).toBeUndefined();
+  });
   test('a verified token is reused for at most `cacheMaxAge` seconds, then its signature is checked again', async () => {
     let t = 1_000_000;
     const v = createJwtVerifier(cfg, secretResolver(env), { now: () => t, cacheMaxAge: 60 });

@@ -1,4 +1,4 @@
-import { createPublicKey, hash, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { PolicyJwt } from '@dfc/schema';
@@ -157,7 +157,10 @@ function invalidToken(): DfcError {
 }
 
 export interface JwtOptions {
-  /** Bounded cache of verified tokens (entries expire with the token). */
+  /**
+   * Most verified tokens kept for reuse (entries expire with the token); the tokens' text
+   * kept is at most this many KiB, so longer tokens leave fewer entries. @default 10000
+   */
   cacheMax?: number;
   /**
    * Longest a verified token is reused without checking its signature again, in seconds.
@@ -216,23 +219,24 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
   };
   const now = opts.now ?? (() => Date.now() / 1000);
   const maxAge = opts.cacheMaxAge ?? (cfg.jwksUrl !== undefined ? JWKS_CACHE_SECONDS : Infinity);
-  const cache = new LRUCache<string, { claims: Readonly<Record<string, unknown>>; until: number }>({ max: opts.cacheMax ?? 10_000 });
+  // Keyed by the token itself: a hit costs one lookup, not a digest of the token. Bounded
+  // by count and by the text kept (tokens average at most 1 KiB before entries go early).
+  // Expiry is `until`, checked on every read (no per-entry TTL bookkeeping in the cache).
+  const max = opts.cacheMax ?? 10_000;
+  const cache = new LRUCache<string, { claims: Readonly<Record<string, unknown>>; until: number }>({ max, maxSize: max * 1024, sizeCalculation: (_v, token) => token.length });
 
   return {
     cacheSize: () => cache.size,
     cached(token) {
-      if (token.length === 0 || token.length > MAX_CREDENTIAL) return undefined;
-      const hit = cache.get(hash('sha256', token, 'base64url'));
+      const hit = cache.get(token);
       return hit !== undefined && hit.until > now() ? hit.claims : undefined;
     },
     async verify(token) {
       if (token.length === 0 || token.length > MAX_CREDENTIAL) throw invalidToken();
-      // One-shot `hash`: no Hash object per request (the cache is keyed by the digest, not the token).
-      const id = hash('sha256', token, 'base64url');
-      const hit = cache.get(id);
+      const hit = cache.get(token);
       if (hit) {
         if (hit.until > now()) return hit.claims;
-        cache.delete(id);
+        cache.delete(token);
       }
       let payload: JWTPayload;
       try {
@@ -250,7 +254,7 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
       const claims = Object.freeze(copyClaims(payload));
       // cache until expiry (without the clock tolerance), or for at most `maxAge`
       const until = Math.min(payload.exp, now() + maxAge);
-      cache.set(id, { claims, until }, { ttl: Math.max(1, Math.floor((until - now()) * 1000)) });
+      cache.set(token, { claims, until });
       return claims;
     },
   };

@@ -41,6 +41,20 @@ describe('API keys', () => {
     expect(appForKey(c, 'x'.repeat(10_000))).toBeUndefined();
     expect(spy.calls).toHaveLength(2);
   });
+  test('a key that matched is found again by its exact text (no digest, no comparison); near misses and other policies still miss', () => {
+    const c = compilePolicy(makeArtifact(policy), { env: { WEB: 'web-key-0123456789' } });
+    expect(appForKey(c, 'web-key-0123456789')).toBe('web');
+    spy.calls.length = 0;
+    expect(appForKey(c, 'web-key-0123456789')).toBe('web');
+    expect(spy.calls).toHaveLength(0);
+    for (const near of ['web-key-012345678', 'web-key-01234567890', 'Web-key-0123456789', ' web-key-0123456789', 'web-key-0123456789\0']) {
+      expect(appForKey(c, near)).toBeUndefined();
+    }
+    // remembered per policy: after a key is rotated, the old one is unknown to the new policy
+    const rotated = compilePolicy(makeArtifact(policy), { env: { WEB: 'rotated-key-0123456789' } });
+    expect(appForKey(rotated, 'web-key-0123456789')).toBeUndefined();
+    expect(appForKey(rotated, 'rotated-key-0123456789')).toBe('web');
+  });
   test('keys are digested as UTF-8, as `{ sha256 }` keys are written', () => {
     const key = 'clé-ünïcode-🔑-0123456789';
     const p = makePolicy({ apps: { intl: { apiKey: { sha256: createHash('sha256').update(key, 'utf8').digest('hex') }, role: null, roles: [], active: true } } });

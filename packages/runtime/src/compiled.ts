@@ -23,7 +23,11 @@ export interface CompiledPolicy {
   readonly services: ReadonlyMap<string, CompiledService>;
   /** role → `service\0component` → access. */
   readonly access: ReadonlyMap<string, ReadonlyMap<string, AccessMatch>>;
+  /** Raw API keys that matched an app before (see {@link appForKey}). */
+  readonly [kKnownKeys]: Map<string, string>;
 }
+
+const kKnownKeys = Symbol('dfc.knownKeys');
 
 export interface CompiledService {
   name: string;
@@ -140,6 +144,7 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
     roles: new Map(Object.entries(policy.roles)),
     services,
     access: precomputeAccess(policy),
+    [kKnownKeys]: new Map<string, string>(),
   });
 }
 
@@ -169,11 +174,20 @@ export function configPath(segments: readonly string[]): string {
   return segments.map((s, i) => (IDENTIFIER.test(s) ? (i === 0 ? s : '.' + s) : '[' + JSON.stringify(s) + ']')).join('');
 }
 
-/** Look up an API key: digest, Map, then a constant-time comparison of the fixed-length digests. */
+/**
+ * Look up an API key: digest, Map, then a constant-time comparison of the fixed-length
+ * digests. A key that matched once is remembered by its raw text, so a repeat costs one
+ * Map lookup instead of a digest (the digest was most of a decision's cost). Bounded:
+ * only keys that matched are kept, one per app digest; an unknown key always takes the
+ * digest path.
+ */
 export function appForKey(compiled: CompiledPolicy, apiKey: string): string | undefined {
+  const known = compiled[kKnownKeys].get(apiKey);
+  if (known !== undefined) return known;
   // One-shot `hash` (no Hash object per request): a quarter of createHash's cost.
   const hex = hash('sha256', apiKey, 'hex');
   const hit = compiled.keyDigests.get(hex);
-  if (!hit) return undefined;
-  return timingSafeEqual(Buffer.from(hex, 'hex'), hit.digest) ? hit.app : undefined;
+  if (!hit || !timingSafeEqual(Buffer.from(hex, 'hex'), hit.digest)) return undefined;
+  compiled[kKnownKeys].set(apiKey, hit.app);
+  return hit.app;
 }
