@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { accessComponent, matchAccess } from './access.js';
+import { accessComponent, indexAccess, matchAccess } from './access.js';
 import type { PolicyAccess } from './policy.js';
 import type { Verb } from './config.js';
 
@@ -68,5 +69,38 @@ describe('matchAccess', () => {
     const entries = [entry('blog', '_table/po*', ['GET'])];
     expect(matchAccess(entries, { service: 'blog', component: '_table/posts', verb: 'GET' }).allowed).toBe(true);
     expect(matchAccess(entries, { service: 'blog', component: '_table/users', verb: 'GET' }).allowed).toBe(false);
+  });
+});
+
+describe('indexAccess', () => {
+  const services = ['blog', 'shop'];
+  const components = ['', '*', '/', '_table', '_table/', '_table/*', '/_table/*/', '_table/posts', '/_table/posts/', '_table/posts/7', '_table/po*', '_schema', '_schema/*', '_schema/posts', '_doc', '*posts'];
+  const anEntry = fc
+    .tuple(fc.constantFrom('*', ...services), fc.constantFrom(...components), fc.subarray<Verb>(['GET', 'POST', 'DELETE']), fc.constantFrom<('api' | 'script')[]>(['api'], ['script'], ['api', 'script']))
+    .map(([service, component, verbs, requestor]) => entry(service, component, verbs, requestor));
+
+  test('matching over the candidates decides exactly as over every entry', () => {
+    fc.assert(
+      fc.property(
+        fc.array(anEntry, { maxLength: 12 }),
+        fc.constantFrom(...services),
+        fc.constantFrom(...components),
+        fc.constantFrom<Verb>('GET', 'POST', 'DELETE'),
+        fc.constantFrom<'api' | 'script'>('api', 'script'),
+        (entries, service, component, verb, requestor) => {
+          const request = { service, component, verb, requestor };
+          expect(matchAccess(indexAccess(entries).candidates(service, component), request)).toEqual(matchAccess(entries, request));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('an entry without `*` is a candidate only for its own component', () => {
+    const entries = [entry('blog', '_table/posts', ['GET']), entry('blog', '_table/*', ['GET']), entry('*', '*', ['GET'])];
+    const index = indexAccess(entries);
+    expect(index.candidates('blog', '_table/posts/7')).toEqual(entries);
+    expect(index.candidates('blog', '_table/users')).toEqual([entries[1], entries[2]]);
+    expect(index.candidates('shop', '_table/posts')).toEqual([entries[2]]);
   });
 });

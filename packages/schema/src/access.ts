@@ -80,3 +80,48 @@ export function matchAccess(entries: readonly PolicyAccess[], request: AccessReq
   const overridden = ACCESS_TIERS.slice(ACCESS_TIERS.indexOf(tier) + 1).flatMap((t) => byTier.get(t) ?? []);
   return { allowed: granting.length > 0, tier, granting, matched, overridden };
 }
+
+/** A role's entries, grouped by what they can match (`indexAccess`). */
+export interface AccessIndex {
+  /** The entries that can match `component` of `service`, in the order written. */
+  candidates(service: string, component: string): readonly PolicyAccess[];
+}
+
+/**
+ * A role's entries grouped so that each component is matched against the entries that
+ * can match it, not all of them (matching every component of every service against
+ * every entry is quadratic in tables).
+ *
+ * invariant: `candidates(s, c)` holds every entry for which `accessTier` can return a
+ * tier for service `s` and component `c` (an entry without `*` matches only its own
+ * component exactly; `*` services and wildcard components are always candidates), in
+ * the order written, so `matchAccess` over it decides exactly as over all entries.
+ */
+export function indexAccess(entries: readonly PolicyAccess[]): AccessIndex {
+  const everyService: number[] = [];
+  const byService = new Map<string, { exact: Map<string, number[]>; wild: number[] }>();
+  entries.forEach((entry, i) => {
+    if (entry.service === '*') {
+      everyService.push(i);
+      return;
+    }
+    let s = byService.get(entry.service);
+    if (!s) byService.set(entry.service, (s = { exact: new Map(), wild: [] }));
+    const c = entry.component.replace(/^\/+|\/+$/g, '');
+    if (c.includes('*')) s.wild.push(i);
+    else {
+      const list = s.exact.get(c);
+      if (list) list.push(i);
+      else s.exact.set(c, [i]);
+    }
+  });
+  return {
+    candidates(service, component) {
+      const s = byService.get(service);
+      const exact = s?.exact.get(accessComponent(component)) ?? [];
+      const picked = [...everyService, ...(s?.wild ?? []), ...exact];
+      if (picked.length === entries.length) return entries;
+      return picked.sort((a, b) => a - b).map((i) => entries[i]!);
+    },
+  };
+}

@@ -1,4 +1,17 @@
-import { VERBS, accessTier, matchAccess, type Config, type Operation, type Policy, type PolicyAccess, type Verb } from '@dfc/schema';
+import {
+  VERBS,
+  accessComponent,
+  accessTier,
+  indexAccess,
+  matchAccess,
+  type AccessIndex,
+  type AccessRequest,
+  type Config,
+  type Operation,
+  type Policy,
+  type PolicyAccess,
+  type Verb,
+} from '@dfc/schema';
 import { staticOutcome } from '@dfc/rules';
 import type { RawPath } from '../diagnostics/config-path.js';
 import { normalizeAccess } from '../stages/normalize.js';
@@ -13,12 +26,30 @@ import type { Lint } from './context.js';
 
 const OPERATION_OF: Record<Verb, Operation> = { GET: 'read', POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' };
 
-/** Every component a service serves (the runtime's list). */
-function components(config: Config, service: string): string[] {
-  const s = config.services.find((x) => x.name === service);
-  if (!s) return [];
-  const tables = Object.keys(s.tables);
-  return ['_table', ...tables.map((t) => `_table/${t}`), '_schema', ...tables.map((t) => `_schema/${t}`), '_doc'];
+interface Components {
+  /** Every component the service serves (the runtime's list). */
+  all: string[];
+  /** The same, by the component an access entry is compared with (`accessComponent`). */
+  byKey: Map<string, string[]>;
+}
+
+/** The components of each service, by service name. */
+function serviceComponents(config: Config): Map<string, Components> {
+  const out = new Map<string, Components>();
+  for (const s of config.services) {
+    if (out.has(s.name)) continue;
+    const tables = Object.keys(s.tables);
+    const all = ['_table', ...tables.map((t) => `_table/${t}`), '_schema', ...tables.map((t) => `_schema/${t}`), '_doc'];
+    const byKey = new Map<string, string[]>();
+    for (const c of all) {
+      const key = accessComponent(c);
+      const list = byKey.get(key);
+      if (list) list.push(c);
+      else byKey.set(key, [c]);
+    }
+    out.set(s.name, { all, byKey });
+  }
+  return out;
 }
 
 const trim = (component: string) => component.replace(/^\/+|\/+$/g, '');
@@ -29,31 +60,52 @@ interface RoleEntries {
   active: boolean;
   /** The entries as the policy stores them, in config order. */
   entries: PolicyAccess[];
+  /** The entries grouped by what they can match: `matchAccess` over `candidates` decides as over `entries`. */
+  byComponent: AccessIndex;
 }
 
+const rolesOf = new WeakMap<Config, RoleEntries[]>();
+
+/** The roles of a config (made once for the lints that all look at them). */
 function roles(config: Config): RoleEntries[] {
-  return (config.roles ?? []).map((r, index) => ({ name: r.name, index, active: r.active !== false, entries: r.access.map(normalizeAccess) }));
+  let out = rolesOf.get(config);
+  if (!out) {
+    out = (config.roles ?? []).map((r, index) => {
+      const entries = r.access.map(normalizeAccess);
+      return { name: r.name, index, active: r.active !== false, entries, byComponent: indexAccess(entries) };
+    });
+    rolesOf.set(config, out);
+  }
+  return out;
 }
+
+/** `matchAccess` over the role's entries that can match the request. */
+const match = (role: RoleEntries, request: AccessRequest) => matchAccess(role.byComponent.candidates(request.service, request.component), request);
 
 /** An access entry that never decides: wherever it matches, a more specific entry of the role decides. */
 export const shadowedAccess: Lint = {
   name: 'shadowed-access',
   codes: ['DFC4041'],
   run({ config, report }) {
+    const components = serviceComponents(config);
     for (const role of roles(config)) {
       role.entries.forEach((entry, j) => {
         let covers = false;
         let decides = false;
         const by = new Set<number>();
         const services = entry.service === '*' ? config.services.map((s) => s.name) : [entry.service];
+        // An entry without `*` matches only the components compared as its own (`indexAccess`'s invariant).
+        const own = trim(entry.component);
+        const exact = entry.service !== '*' && !own.includes('*');
         for (const service of services) {
-          for (const component of components(config, service)) {
+          const served = components.get(service);
+          for (const component of (exact ? served?.byKey.get(own) : served?.all) ?? []) {
             for (const requestor of entry.requestor) {
               const request = { service, component, verb: 'GET' as const, requestor };
               const tier = accessTier(entry, request);
               if (tier === undefined) continue;
               covers = true;
-              const m = matchAccess(role.entries, request);
+              const m = match(role, request);
               if (m.tier === tier) decides = true;
               else for (const e of m.matched) by.add(role.entries.indexOf(e));
             }
@@ -121,6 +173,7 @@ export const blanketKeys: Lint = {
   name: 'blanket-api-key',
   codes: ['DFC4043'],
   run({ config, report }) {
+    const components = serviceComponents(config);
     const byName = new Map(roles(config).map((r) => [r.name, r]));
     (config.apps ?? []).forEach((app, i) => {
       if (app.active === false || app.role === undefined) return;
@@ -128,7 +181,7 @@ export const blanketKeys: Lint = {
       const role = byName.get(name);
       if (!role || !role.active) return;
       const everything = config.services.every((s) =>
-        components(config, s.name).every((component) => VERBS.every((verb) => matchAccess(role.entries, { service: s.name, component, verb }).allowed)),
+        (components.get(s.name)?.all ?? []).every((component) => VERBS.every((verb) => match(role, { service: s.name, component, verb }).allowed)),
       );
       if (!everything) return;
       const path: RawPath = ['apps', i];
@@ -154,7 +207,7 @@ export const docsExposure: Lint = {
         const service = config.services.find((s) => s.name === entry.service);
         if (!service) return;
         const exposed = Object.keys(service.tables).filter((t) =>
-          VERBS.some((verb) => matchAccess(role.entries, { service: service.name, component: `_table/${t}`, verb }).allowed),
+          VERBS.some((verb) => match(role, { service: service.name, component: `_table/${t}`, verb }).allowed),
         );
         if (exposed.length === 0) return;
         const shown = exposed.slice(0, 5).map((t) => `${service.name}/_table/${t}`);

@@ -122,14 +122,22 @@ export const ruleIssues: Lint = {
   codes: RULE_ISSUE_CODES,
   run({ config, report }) {
     const tables: Record<string, Record<string, Record<string, ColumnType>>> = {};
+    const columnsOf = new Map<ConfigTable, Record<string, ColumnType>>();
     for (const s of config.services) {
-      tables[s.name] = Object.fromEntries(Object.entries(s.tables).map(([t, table]) => [t, columnTypes(table)!]));
+      tables[s.name] = Object.fromEntries(
+        Object.entries(s.tables).map(([t, table]) => {
+          const columns = columnTypes(table)!;
+          columnsOf.set(table, columns);
+          return [t, columns];
+        }),
+      );
     }
     const webhooks = { allowHttp: config.webhooks?.allowHttp ?? false, allowPrivateHosts: config.webhooks?.allowPrivateHosts ?? [] };
     for (const site of allRules(config)) {
       const base = displayPath(config, site.path);
       const ctx: RuleLintContext = { path: base, tables, webhooks };
-      const columns = columnTypes(tableOf(config, site.service, site.table));
+      const table = tableOf(config, site.service, site.table);
+      const columns = table && (columnsOf.get(table) ?? columnTypes(table));
       if (columns) ctx.columns = columns;
       if (site.operation) ctx.operation = site.operation;
       // A requirement's rule is not a table's rule: no implied session check at its top.
@@ -147,6 +155,8 @@ export const ruleIssues: Lint = {
 
 /** The rule with `code` rules replaced by a reference, which is all the linter looks at. */
 function withoutCode(rule: SourceRule): Rule {
+  // Most rules are plain JSON without code rules: their JSON copy would equal them.
+  if (plainJson(rule)) return rule as Rule;
   return JSON.parse(
     JSON.stringify(rule, (_key, value: unknown) =>
       value !== null && typeof value === 'object' && (value as { rule?: unknown }).rule === 'code'
@@ -154,6 +164,29 @@ function withoutCode(rule: SourceRule): Rule {
         : value,
     ),
   ) as Rule;
+}
+
+/**
+ * Null, booleans, strings, finite numbers but -0, and dense arrays and plain objects of
+ * them, without a `code` rule: what a JSON round trip copies exactly.
+ */
+function plainJson(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      const keys = Object.keys(v);
+      if (Array.isArray(v)) return Object.getPrototypeOf(v) === Array.prototype && keys.length === v.length && v.every(plainJson);
+      if (Object.getPrototypeOf(v) !== Object.prototype || (v as { rule?: unknown }).rule === 'code') return false;
+      return keys.every((k) => plainJson((v as Record<string, unknown>)[k]));
+    }
+    default:
+      return false;
+  }
 }
 
 /** `encrypt`/`decrypt` need the field key (`crypto.key`). */
