@@ -8,8 +8,10 @@
 // hand-written closure. Not a test.
 //
 //   npx tsc -b packages/rules && node bench/decision/run.mjs [--rounds 7] [--inputs 4096]
+//   [--baseline DIR]: also time the two dfc closures from another build of @dfc/rules
+//   (a copy of packages/rules/dist), for A/B comparisons in one run.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -24,6 +26,7 @@ const { values: opts } = isMainThread ? parseArgs({
     inputs: { type: 'string', default: '4096' },
     passes: { type: 'string', default: '4' },
     only: { type: 'string' },
+    baseline: { type: 'string' },
   },
 }) : { values: workerData.opts };
 const ROUNDS = Number(opts.rounds);
@@ -90,11 +93,27 @@ const FAST_PASSES = 16;
 
 const compiled = compile(rule, 'rules.blog.posts.read');
 
-mkdirSync(join(import.meta.dirname, '..', '.tmp'), { recursive: true });
-const modFile = join(import.meta.dirname, '..', '.tmp', `decision-policy-${process.pid}-${isMainThread ? 0 : workerData.engine.length}-${Math.random().toString(36).slice(2)}.mjs`);
-writeFileSync(modFile, generate({ hash: 'sha256:bench', rules: { 'blog/posts/read': { rule, path: 'rules.blog.posts.read' } }, requirements: {}, code: {} }));
-const fromModule = (await import(pathToFileURL(modFile).href)).rules['blog/posts/read'];
-rmSync(modFile, { force: true });
+/** The rule from a generated policy.mjs written to disk and imported (its runtime imported from `runtimeUrl`). */
+async function fromPolicyModule(gen, runtimeUrl) {
+  mkdirSync(join(import.meta.dirname, '..', '.tmp'), { recursive: true });
+  const modFile = join(import.meta.dirname, '..', '.tmp', `decision-policy-${process.pid}-${isMainThread ? 0 : workerData.engine.length}-${Math.random().toString(36).slice(2)}.mjs`);
+  let text = gen({ hash: 'sha256:bench', rules: { 'blog/posts/read': { rule, path: 'rules.blog.posts.read' } }, requirements: {}, code: {} });
+  if (runtimeUrl) text = text.replace('"@dfc/rules/runtime"', JSON.stringify(runtimeUrl));
+  writeFileSync(modFile, text);
+  const mod = await import(pathToFileURL(modFile).href);
+  rmSync(modFile, { force: true });
+  return mod.rules['blog/posts/read'];
+}
+const fromModule = await fromPolicyModule(generate);
+
+// `--baseline DIR`: the same two closures from another build (A/B in one run).
+let baseCompiled, baseFromModule;
+if (opts.baseline) {
+  const dir = pathToFileURL(join(resolve(opts.baseline), '/')).href;
+  const base = await import(new URL('index.js', dir).href);
+  baseCompiled = base.compile(rule, 'rules.blog.posts.read');
+  baseFromModule = await fromPolicyModule(base.generate, new URL('runtime/index.js', dir).href);
+}
 
 const ALLOW = Object.freeze({ allow: true });
 const DENY = Object.freeze({ allow: false, status: 403 });
@@ -186,6 +205,12 @@ const allEngines = [
   { name: 'hand-written closure', sync: (i) => handWritten(i).allow, fast: true },
   { name: 'dfc compiled (compile)', sync: (i) => compiled(i).allow, fast: true },
   { name: 'dfc policy.mjs (generate)', sync: (i) => fromModule(i).allow, fast: true },
+  ...(opts.baseline
+    ? [
+        { name: 'baseline: dfc compiled (compile)', sync: (i) => baseCompiled(i).allow, fast: true },
+        { name: 'baseline: dfc policy.mjs (generate)', sync: (i) => baseFromModule(i).allow, fast: true },
+      ]
+    : []),
   { name: '@casl/ability', sync: casl },
   { name: 'casbin (enforceSync)', sync: casbinDecide },
   { name: '@cedar-policy/cedar-wasm', sync: cedarDecide },
