@@ -80,22 +80,50 @@ export function ruleIsAsync(rule: AnyRule): boolean {
   }
 }
 
-/** Whether a rule can add response work (a `res.` field of a transform rule). */
-function pushesActs(rule: AnyRule): boolean {
+/** The kinds of response work a rule can add (transform rules of `res.` fields), into `ops`. */
+function responseOps(rule: AnyRule, ops = new Set<string>()): Set<string> {
   const r = rule as { fields?: string[]; field?: string; clauses?: AnyRule[]; clause?: AnyRule };
   switch (rule.rule) {
     case 'remove':
     case 'encrypt':
     case 'decrypt':
     case 'hash':
-      if (r.fields!.some((f) => f.startsWith('res.'))) return true;
+      if (r.fields!.some((f) => f.startsWith('res.'))) ops.add(rule.rule);
       break;
     case 'force':
-      if (r.field!.startsWith('res.')) return true;
+      if (r.field!.startsWith('res.')) ops.add(rule.rule);
       break;
   }
-  if (r.clauses?.some(pushesActs)) return true;
-  return r.clause !== undefined && pushesActs(r.clause);
+  for (const c of r.clauses ?? []) responseOps(c, ops);
+  if (r.clause !== undefined) responseOps(r.clause, ops);
+  return ops;
+}
+
+/** Whether a rule can add response work. */
+function pushesActs(rule: AnyRule): boolean {
+  return responseOps(rule).size > 0;
+}
+
+/**
+ * A place in a closure where a `remove` rule adds its response work, when the closure's
+ * work is kept as flags (see `Emitter.#sites`): `flag` is set when the rule ran.
+ */
+interface RemoveSite {
+  flag: Name;
+  /** The hoisted actions, in the order of the rule's fields. */
+  actions: Name[];
+  fields: { field: string; segments: string[] }[];
+  site: Site;
+}
+
+/**
+ * A part of a closure whose response work is undone when it fails (an `or` branch, a
+ * requirement, a transform's clause): `start` goes before its code; `rollback()` is the
+ * undo statement where a failure is emitted, undefined when nothing can be undone there.
+ */
+interface Region {
+  start: Code;
+  rollback(): Code | undefined;
 }
 
 /** Whether a rule can fail with an error (as opposed to a plain "no"). */
@@ -140,8 +168,16 @@ function unquote(p: string): string {
 /** Emits the code of rules into a scope. */
 class Emitter {
   readonly #scope: Scope;
-  /** Whether the closure being emitted declares `acts`. */
+  /** Whether the closure being emitted has response work. */
   #acts = false;
+  /**
+   * When every response action of the closure is a `remove` (the common case), its work
+   * is not collected in an `acts` array and applied by the generic `finish`: each
+   * `remove` rule sets a flag of its own (cleared again when its part of the rule
+   * fails), and the closure ends with code that removes those fields from the row(s)
+   * directly. Undefined when the closure uses `acts`.
+   */
+  #sites: RemoveSite[] | undefined;
   /**
    * Reads of `args.X…` whose first segment X no rule of the closure writes under (and no
    * code rule can touch) cannot change while the closure runs: each is read where it is
@@ -244,6 +280,9 @@ class Emitter {
   /** Start a closure: reset the per-closure state for the rules it holds. */
   #begin(rules: readonly AnyRule[]): void {
     this.#acts = rules.some(pushesActs);
+    const ops = new Set<string>();
+    for (const r of rules) responseOps(r, ops);
+    this.#sites = ops.size === 1 && ops.has('remove') ? [] : undefined;
     this.#cache = [new Map()];
     this.#prelude = [];
     // `args` is function-level, so every block can use it.
@@ -299,9 +338,9 @@ class Emitter {
       const d = this.#den({ path, ...(site.name !== undefined ? { name: site.name } : {}) }, 'unauthenticated', msg.unauthenticated());
       body.push(_`if (!${this.#authed(body)}) return ${d};`);
     }
-    if (acts) body.push(_`const ${ACTS} = [];`);
+    const at = body.length;
     body.push(this.rule(rule, site, (d) => _`return ${d()};`));
-    body.push(acts ? _`return ${this.#scope.h('finish')}(${INPUT}, ${CTX}, ${ACTS});` : _`return ${this.#scope.h('ALLOW')};`);
+    this.#finish(body, at, acts);
     return this.#closure('r', body, async);
   }
 
@@ -312,10 +351,113 @@ class Emitter {
     this.#begin(rules);
     const acts = this.#acts;
     const body: Code[] = [];
-    if (acts) body.push(_`const ${ACTS} = [];`);
     for (const c of collections) body.push(this.#collection(c, (d) => _`return ${d()};`));
-    body.push(acts ? _`return ${this.#scope.h('finish')}(${INPUT}, ${CTX}, ${ACTS});` : _`return ${this.#scope.h('ALLOW')};`);
+    this.#finish(body, 0, acts);
     return this.#closure('q', body, async);
+  }
+
+  /**
+   * The end of a closure whose rules allowed: declare its response work at `at` (before
+   * the rules' code) and return the decision, applying the work to `input.res`.
+   */
+  #finish(body: Code[], at: number, acts: boolean): void {
+    const s = this.#scope;
+    if (!acts) {
+      body.push(_`return ${s.h('ALLOW')};`);
+      return;
+    }
+    const sites = this.#sites;
+    if (sites === undefined) {
+      body.splice(at, 0, _`const ${ACTS} = [];`);
+      body.push(_`return ${s.h('finish')}(${INPUT}, ${CTX}, ${ACTS});`);
+      return;
+    }
+    if (sites.length === 0) {
+      body.push(_`return ${s.h('ALLOW')};`);
+      return;
+    }
+    body.splice(at, 0, _`let ${join(sites.map((x) => _`${x.flag} = false`))};`);
+    body.push(this.#removeWork(sites));
+  }
+
+  /**
+   * The code that ends a closure whose response work is `remove`s kept as flags, with
+   * the semantics of the runtime's `finish` and `applyResponse` for the actions that
+   * ran, in order: no `res` hands the actions over in the decision; a row or each row of
+   * an array loses the fields; a `res` of another shape, a row that is not an object or
+   * a field that cannot be removed denies (`code: 'response'`) naming the first action.
+   */
+  #removeWork(sites: readonly RemoveSite[]): Code {
+    const s = this.#scope;
+    const ALLOW = s.h('ALLOW');
+    const one = sites.length === 1;
+    const res = s.mint('v');
+    const out: Code[] = [];
+    out.push(one ? _`if (!${sites[0]!.flag}) return ${ALLOW};` : _`if (!(${join(sites.map((x) => x.flag), _` || `)})) return ${ALLOW};`);
+    out.push(_`const ${res} = ${this.#step(INPUT, 'res')};`);
+    const handed = one
+      ? s.hoist(_`${s.h('respond')}([${join(sites[0]!.actions)}])`)
+      : _`${s.h('respond')}([${join(sites.flatMap((x) => x.actions.map((a) => _`${x.flag} && ${a}`)))}])`;
+    out.push(_`if (${res} === undefined) return ${handed};`);
+    out.push(_`if (${res} === null) return ${ALLOW};`);
+    /** The denial naming the first action that ran. */
+    const first = (reason: string): Code => {
+      let c: Code = this.#responseDenial(sites[sites.length - 1]!.site, reason);
+      for (let i = sites.length - 2; i >= 0; i--) c = _`${sites[i]!.flag} ? ${this.#responseDenial(sites[i]!.site, reason)} : ${c}`;
+      return c;
+    };
+    out.push(_`if (typeof ${res} !== "object") return ${first(msg.responseShape())};`);
+    const many = s.mint('v');
+    const n = s.mint('v');
+    const i = s.mint('v');
+    const row = s.mint('v');
+    const work: Code[] = [_`if (!${s.h('isObj')}(${row})) return ${first(msg.responseRow())};`];
+    for (const x of sites) {
+      const removes = x.fields.map(({ field, segments }) => {
+        const d = this.#responseDenial(x.site, msg.notRemovable(field));
+        // A top-level field (the common case): `delete` removes only own properties.
+        if (segments.length === 1) return _`try { delete ${row}[${segments[0]!}]; } catch { return ${d}; }`;
+        return _`if (!${s.h('removePath')}(${row}, ${s.strings(segments)})) return ${d};`;
+      });
+      work.push(one ? join(removes, _`
+`) : _`if (${x.flag}) {
+${join(removes, _`
+`)}
+}`);
+    }
+    out.push(_`const ${many} = ${s.h('isArray')}(${res});`);
+    out.push(_`const ${n} = ${many} ? ${res}.length : 1;`);
+    out.push(_`for (let ${i} = 0; ${i} < ${n}; ${i}++) {
+const ${row} = ${many} ? ${res}[${i}] : ${res};
+${join(work, _`
+`)}
+}`);
+    out.push(_`return ${ALLOW};`);
+    return join(out, _`
+`);
+  }
+
+  /** A hoisted `code: 'response'` denial reported from a response action's rule. */
+  #responseDenial(site: Site, reason: string): Name {
+    const h = this.#scope.h('denial');
+    const at = this.#pathCode(site.path);
+    return this.#scope.hoist(site.name !== undefined ? _`${h}(${'response'}, ${reason}, ${at}, ${site.name})` : _`${h}(${'response'}, ${reason}, ${at})`);
+  }
+
+  /** The region of `rule` whose response work a failure undoes; undefined when it has none. */
+  #region(rule: AnyRule): Region | undefined {
+    if (!this.#acts || !pushesActs(rule)) return undefined;
+    const sites = this.#sites;
+    if (sites !== undefined) {
+      const from = sites.length;
+      return {
+        start: nil,
+        rollback: () => (sites.length > from ? join(sites.slice(from).map((x) => _`${x.flag} = false;`), _` `) : undefined),
+      };
+    }
+    const mark = this.#scope.mint('v');
+    return { start: _`const ${mark} = ${ACTS}.length;
+`, rollback: () => _`${ACTS}.length = ${mark};` };
   }
 
   /** An expression: the caller has a session (`args.auth` is an object). */
@@ -366,17 +508,18 @@ class Emitter {
           const rule = req.rule as AnyRule;
           const rpath = `${c.path}.${req.name}.rule`;
           const Li = this.#scope.mint('L');
-          const mark = this.#acts && pushesActs(rule) ? this.#scope.mint('v') : undefined;
+          const region = this.#region(rule);
           const onFail: Fail = (d, kind) => {
             const p: Code[] = [];
-            if (mark) p.push(_`${ACTS}.length = ${mark};`);
+            const undo = region?.rollback();
+            if (undo) p.push(undo);
             if (kind === 'error') p.push(_`${erred} = true;`);
             else if (kind === 'dynamic') p.push(_`if (${d()}.code === "error") ${erred} = true;`);
             p.push(_`break ${Li};`);
             return join(p, _` `);
           };
           parts.push(
-            _`${Li}: {\n${mark ? _`const ${mark} = ${ACTS}.length;\n` : nil}${this.#block(() => this.rule(rule, enter({ path: rpath }, rule, rpath), onFail))}\nbreak ${L};\n}`,
+            _`${Li}: {\n${region?.start ?? nil}${this.#block(() => this.rule(rule, enter({ path: rpath }, rule, rpath), onFail))}\nbreak ${L};\n}`,
           );
           break;
         }
@@ -447,10 +590,11 @@ class Emitter {
     const err = anyErr ? this.#scope.mint('v') : undefined;
     const parts = rule.clauses.map((c, i) => {
       const Li = this.#scope.mint('L');
-      const mark = this.#acts && pushesActs(c) ? this.#scope.mint('v') : undefined;
+      const region = this.#region(c);
       const onFail: Fail = (d, kind) => {
         const p: Code[] = [];
-        if (mark) p.push(_`${ACTS}.length = ${mark};`);
+        const undo = region?.rollback();
+        if (undo) p.push(undo);
         const dv = d();
         p.push(_`${last} = ${dv};`);
         if (err && kind === 'error') p.push(_`${err} = ${dv};`);
@@ -459,7 +603,7 @@ class Emitter {
         return join(p, _` `);
       };
       const body = this.#block(() => this.rule(c, enter(site, c, `${site.path}.clauses[${i}]`), onFail));
-      return _`${Li}: {\n${mark ? _`const ${mark} = ${ACTS}.length;\n` : nil}${body}\nbreak ${L};\n}`;
+      return _`${Li}: {\n${region?.start ?? nil}${body}\nbreak ${L};\n}`;
     });
     const dv = this.#scope.mint('v');
     const final = err ? _`${err} !== undefined ? ${err} : ${last}` : last;
@@ -735,15 +879,18 @@ class Emitter {
       return join(out, _`\n`);
     }
     const L = this.#scope.mint('L');
-    const mark = this.#acts && pushesActs(clause) ? this.#scope.mint('v') : undefined;
-    const skip = mark ? _`${ACTS}.length = ${mark}; break ${L};` : _`break ${L};`;
+    const region = this.#region(clause);
+    const skip = (): Code => {
+      const undo = region?.rollback();
+      return undo ? _`${undo} break ${L};` : _`break ${L};`;
+    };
     const onFail: Fail = (d, kind) => {
       if (kind === 'error') return fail(d, 'error');
-      if (kind === 'fail') return skip;
+      if (kind === 'fail') return skip();
       const dv = d();
-      return _`if (${dv}.code === "error") { ${fail(() => dv, 'error')} } ${skip}`;
+      return _`if (${dv}.code === "error") { ${fail(() => dv, 'error')} } ${skip()}`;
     };
-    if (mark) out.push(_`const ${mark} = ${ACTS}.length;`);
+    if (region) out.push(region.start);
     this.#block(() => {
       out.push(this.rule(clause, enter(site, clause, `${site.path}.clause`), onFail));
       work(out);
@@ -786,10 +933,14 @@ class Emitter {
         return;
       }
       const op = rule.rule as 'remove' | 'encrypt' | 'decrypt' | 'hash';
+      const removed: Omit<RemoveSite, 'flag'> = { actions: [], fields: [], site };
       for (const field of (rule as { fields: string[] }).fields) {
         const t = this.#target(field, site, fail, out);
         if (!t) return;
-        if (t.res) {
+        if (t.res && this.#sites !== undefined) {
+          removed.actions.push(s.hoist(this.#action(op, field, t.segments, site)));
+          removed.fields.push({ field, segments: t.segments });
+        } else if (t.res) {
           out.push(_`${ACTS}.push(${s.hoist(this.#action(op, field, t.segments, site))});`);
         } else if (op === 'remove') {
           out.push(_`if (!${s.h('removePath')}(${ARGS}, ${s.strings(t.segments)})) { ${this.#err(site, fail, msg.notRemovable(field))} }`);
@@ -799,6 +950,12 @@ class Emitter {
             _`if (${r} !== 0) { if (${r} === ${s.h('TRANSFORM_NOT_STRING')}) { ${this.#err(site, fail, msg.notStringField(field))} } else if (${r} === ${s.h('TRANSFORM_NO_CRYPTO')}) { ${this.#err(site, fail, msg.noCrypto())} } else { ${this.#err(site, fail, op === 'decrypt' ? msg.notDecryptable(field) : msg.notEncryptable(field))} } }`,
           );
         }
+      }
+      if (removed.actions.length > 0) {
+        // Set after the rule's other fields: if one of them fails, the flag stays clear.
+        const flag = s.mint('v');
+        this.#sites!.push({ ...removed, flag });
+        out.push(_`${flag} = true;`);
       }
     });
   }

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Rule } from '@dfc/schema';
 import { compile, compileRequirements } from './compile.js';
-import { decide } from './engines.test-util.js';
+import { decide, moduleRule } from './engines.test-util.js';
 import { evaluate, evaluateRequirements } from './interpret.js';
 import { allOf, applyResponse, lookupRule } from './runtime/index.js';
 import type { RequirementCollection } from './generate.js';
@@ -136,6 +136,48 @@ describe('or', () => {
   test('a clause that errors does not stop a later clause from allowing', async () => {
     const miss: Rule = { rule: 'match', eval: '==', type: 'string', f1: 'args.nope', f2: 'x' };
     expect((await decide({ rule: 'or', clauses: [miss, { rule: 'authenticated' }] }, { args: { auth: user } })).decision.allow).toBe(true);
+  });
+});
+
+describe('response work of `remove` rules', () => {
+  const rule: Rule = {
+    rule: 'and',
+    clauses: [
+      { rule: 'remove', fields: ['res.a', 'res.deep.x'] },
+      {
+        rule: 'or',
+        clauses: [
+          { rule: 'and', clauses: [{ rule: 'remove', fields: ['res.b'] }, { rule: 'deny' }] },
+          { rule: 'remove', fields: ['res.c'], name: 'c' },
+        ],
+      },
+    ],
+  };
+  const input = (res: unknown) => ({ args: { auth: user }, ...(res === undefined ? {} : { res }) });
+
+  test('without rows, the work that ran is handed over in order', async () => {
+    const d = (await decide(rule, input(undefined))).decision;
+    expect(d.response?.map((a) => a.field)).toEqual(['res.a', 'res.deep.x', 'res.c']);
+    expect(d.response?.[2]).toMatchObject({ path: `${P}.clauses[1].clauses[1]`, name: 'c' });
+  });
+
+  test('a row and every row of an array lose the fields; null is left alone', async () => {
+    const row = () => ({ a: 1, b: 2, c: 3, d: 4, deep: { x: 5, y: 6 } });
+    expect((await decide(rule, input(row()))).input.res).toEqual({ b: 2, d: 4, deep: { y: 6 } });
+    expect((await decide(rule, input([row(), row()]))).input.res).toEqual([{ b: 2, d: 4, deep: { y: 6 } }, { b: 2, d: 4, deep: { y: 6 } }]);
+    expect((await decide(rule, input(null))).decision).toEqual({ allow: true });
+  });
+
+  test('a `res` that is not rows, a row that is not an object and a field that cannot go deny', async () => {
+    expect((await decide(rule, input('text'))).decision).toMatchObject({ allow: false, code: 'response', path: `${P}.clauses[0]` });
+    expect((await decide(rule, input([{ a: 1 }, 7]))).decision).toMatchObject({ allow: false, code: 'response', path: `${P}.clauses[0]` });
+    expect((await decide(rule, input({ deep: [1] }))).decision).toMatchObject({ allow: false, code: 'response', reason: '`res.deep.x` cannot be removed' });
+    // A frozen row (decide's copies would not be frozen): every engine denies.
+    const one: Rule = { rule: 'remove', fields: ['res.a'], name: 'r' };
+    const expected = { allow: false, status: 500, code: 'response', name: 'r', reason: '`res.a` cannot be removed', path: P };
+    expect(await evaluate(one, input(Object.freeze({ a: 1 })), {}, P)).toEqual(expected);
+    expect(await compile(one, P)(input(Object.freeze({ a: 1 })))).toEqual(expected);
+    expect(await (await moduleRule(one, P))(input(Object.freeze({ a: 1 })))).toEqual(expected);
   });
 });
 

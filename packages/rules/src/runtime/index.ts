@@ -20,7 +20,8 @@ export type { CompiledRule, Decision, DenialCode, ResponseAction, RuleContext, R
 export const ALLOW: Decision = Object.freeze({ allow: true });
 
 const hasOwn = Object.hasOwn;
-const isArray = Array.isArray;
+/** `Array.isArray`. */
+export const isArray: (x: unknown) => x is unknown[] = Array.isArray;
 const getPrototypeOf = Object.getPrototypeOf;
 
 /**
@@ -317,6 +318,16 @@ export function finish(input: RuleInput, ctx: RuleContext | undefined, acts: Res
   const res = typeof input === 'object' && input !== null ? rd(input, input.res, 'res', baseProto.res) : undefined;
   if (res !== undefined) return applyResponse(acts, res, ctx);
   return Object.freeze({ allow: true, response: Object.freeze(acts) });
+}
+
+/**
+ * The decision of a generated closure whose `remove` work has no row to apply to (the
+ * host applies `response` to the rows it reads): the actions that ran, in order, with
+ * `false` for those that did not.
+ */
+export function respond(actions: readonly (ResponseAction | false)[]): Decision {
+  const list = actions.filter((a): a is ResponseAction => a !== false);
+  return list.length === 0 ? ALLOW : Object.freeze({ allow: true, response: Object.freeze(list) });
 }
 
 function responseDenial(reason: string, a: ResponseAction | undefined): Decision {
