@@ -24,7 +24,10 @@ const { createServer } = await import(o.runtime ? pathToFileURL(resolve(o.runtim
 const decoded = rows.map((r) => ({ id: r.id, isPublic: r.isPublic === true || r.isPublic === 1, ownerId: r.ownerId, password: r.password, title: r.title }));
 const memory = {
   dialect: 'sqlite',
-  async select(_t, q) {
+  async select(t, q) {
+    return memory.selectNow(t, q);
+  },
+  selectNow(_t, q) {
     return decoded.slice(0, q.limit).map((r) => (q.columns ? Object.fromEntries(q.columns.map((c) => [c, r[c]])) : { ...r }));
   },
   async count() {

@@ -85,7 +85,11 @@ function memorySource(rows) {
   };
   const ds = {
     dialect: 'sqlite',
-    async select(_table, q) {
+    async select(table, q) {
+      return ds.selectNow(table, q);
+    },
+    // Rows held in memory are there at once: read without a promise (DataSource.selectNow).
+    selectNow(_table, q) {
       const n = Math.min(q.limit ?? decoded.length, decoded.length);
       const out = new Array(n);
       if (!q.columns) {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { PolicyAccess, PolicyService } from '@dfc/schema';
 import { compilePolicy } from './compiled.js';
-import { decide, processResponse, type DecideRequest } from './decide.js';
+import { decide, decideNow, processResponse, type DecideRequest } from './decide.js';
 import type { RuleFn } from './artifact.js';
 import { makeArtifact, makePolicy } from './testing.js';
 
@@ -310,5 +310,31 @@ describe('requirement closures from the module', () => {
     expect(c.services.get('blog')!.security.readOnly).toBe(false);
     const d = await decide(c, req({ claims: { role: 'admin' }, args: { find: { id: 1 } } }));
     expect(d.allow && d.args.find).toEqual({ id: 1 });
+  });
+});
+
+describe('decideNow', () => {
+  test('answers without a promise while every closure does, with the same result as decide', async () => {
+    const c = compiled();
+    const cases = [req({}), req({ verb: 'POST', args: { doc: {} } }), req({ apiKey: 'nope' }), req({ claims: { id: 'u1', role: 'editor' }, verb: 'PATCH' })];
+    for (const r of cases) {
+      const now = decideNow(c, r);
+      expect(now).not.toBeInstanceOf(Promise);
+      expect(now).toEqual(await decide(c, r));
+    }
+  });
+  test('continues asynchronously from the first closure that returns a promise (a collection or the rule)', async () => {
+    const slowRule = compiled({ 'blog/posts/read': async () => ({ allow: true }) });
+    const pending = decideNow(slowRule, req({}));
+    expect(pending).toBeInstanceOf(Promise);
+    expect((await pending).allow).toBe(true);
+    const slowCollection = compilePolicy(
+      makeArtifact(policy, { rules: { 'blog/posts/read': () => ({ allow: true }) }, requirements: { blog: async () => ({ allow: false, code: 'denied', failed: ['later'] }) } }),
+      { env },
+    );
+    const denied = decideNow(slowCollection, req({}));
+    expect(denied).toBeInstanceOf(Promise);
+    const d = await denied;
+    expect(d.allow || d.error.message).toBe('the requirements of service `blog` failed: `later`');
   });
 });

@@ -3,7 +3,7 @@ import { applyResponse, evaluate, evaluateRequirements } from '@dfc/rules';
 import type { Decision, ResponseAction, RuleContext, RuleInput, TraceEvent } from './rule-types.js';
 import { recordIo, type IoRecorder } from './replay.js';
 import type { AccessMatch, Tier } from './access.js';
-import { appForKey, type Collection, type CompiledPolicy, type CompiledTable } from './compiled.js';
+import { appForKey, type Collection, type CompiledPolicy, type CompiledService, type CompiledTable } from './compiled.js';
 import { DfcError, q } from './errors.js';
 import { entriesWhere } from './role-filter.js';
 
@@ -152,35 +152,69 @@ export function operationOf(verb: Verb): Operation {
   return OPERATION_OF[verb];
 }
 
-export async function decide(compiled: CompiledPolicy, req: DecideRequest, host: RuleContext = {}): Promise<DecideResult> {
+/** A decision, always as a promise (see {@link decideNow} for the form the HTTP plugin uses). */
+export function decide(compiled: CompiledPolicy, req: DecideRequest, host: RuleContext = {}): Promise<DecideResult> {
+  try {
+    const d = decideNow(compiled, req, host);
+    return d instanceof Promise ? d : Promise.resolve(d);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** A request that role access granted: what the steps after it (collections, rule) share. */
+interface Granted {
+  readonly compiled: CompiledPolicy;
+  readonly req: DecideRequest;
+  readonly trace: Trace | undefined;
+  readonly io: IoRecorder | undefined;
+  readonly ctx: RuleContext;
+  readonly appName: string;
+  readonly roleName: string;
+  readonly claims: Readonly<Record<string, unknown>> | null;
+  readonly service: CompiledService;
+  readonly table: CompiledTable | undefined;
+  readonly component: string;
+  readonly operation: Operation;
+  readonly access: AccessMatch;
+  readonly args: RuleInput['args'];
+  readonly tables: string[] | undefined;
+}
+
+function denied(trace: Trace | undefined, error: DfcError, app?: string, role?: string): Denied {
+  const d: Denied = { allow: false, error };
+  if (app !== undefined) d.app = app;
+  if (role !== undefined) d.role = role;
+  if (trace) d.trace = trace;
+  return d;
+}
+
+/**
+ * The decision without a promise when nothing has to wait: every step runs synchronously
+ * until a requirement collection or the rule returns a promise (a `query` or `webhook`
+ * rule), and only then does the rest continue asynchronously. A traced decision is a
+ * promise (its rules are replayed through the interpreter).
+ */
+export function decideNow(compiled: CompiledPolicy, req: DecideRequest, host: RuleContext = {}): DecideResult | Promise<DecideResult> {
   const trace: Trace | undefined = req.trace ? { requirements: [] } : undefined;
   // Traced: the closures run with recorded I/O so the interpreter can replay them.
   const io = trace ? recordIo(host, compiled.module.code) : undefined;
   const ctx = io ? io.ctx : host;
-  const deny = (error: DfcError, app?: string, role?: string): Denied => {
-    const d: Denied = { allow: false, error };
-    if (app !== undefined) d.app = app;
-    if (role !== undefined) d.role = role;
-    if (trace) d.trace = trace;
-    return d;
-  };
 
   // app
   let appName: string | undefined;
   if (req.apiKey !== undefined) {
     appName = appForKey(compiled, req.apiKey);
-    if (appName === undefined) return deny(new DfcError('DFC_ERR_INVALID_API_KEY'));
+    if (appName === undefined) return denied(trace, new DfcError('DFC_ERR_INVALID_API_KEY'));
   } else if (req.app !== undefined) {
     appName = compiled.apps.has(req.app) ? req.app : undefined;
-    if (appName === undefined) return deny(new DfcError('DFC_ERR_INVALID_API_KEY', `unknown app ${q(req.app)}`));
+    if (appName === undefined) return denied(trace, new DfcError('DFC_ERR_INVALID_API_KEY', `unknown app ${q(req.app)}`));
   } else {
-    return deny(
-      new DfcError('DFC_ERR_NO_API_KEY', undefined, { note: 'send it in the `X-Api-Key` header' }),
-    );
+    return denied(trace, new DfcError('DFC_ERR_NO_API_KEY', undefined, { note: 'send it in the `X-Api-Key` header' }));
   }
   const app = compiled.apps.get(appName)!;
   // invariant: an inactive app answers exactly like an unknown key (no oracle).
-  if (!app.active) return deny(new DfcError('DFC_ERR_INVALID_API_KEY'));
+  if (!app.active) return denied(trace, new DfcError('DFC_ERR_INVALID_API_KEY'));
   if (trace) trace.app = appName;
 
   // role: from the configured claim when this app lists it, else the app's default
@@ -200,20 +234,20 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
     if (trace) trace.roleSource = 'app default';
   }
   if (roleName === null) {
-    return deny(new DfcError('DFC_ERR_NO_ROLE', `app ${q(appName)} grants this caller no role`), appName);
+    return denied(trace, new DfcError('DFC_ERR_NO_ROLE', `app ${q(appName)} grants this caller no role`), appName);
   }
   if (trace) trace.role = roleName;
   const role = compiled.roles.get(roleName)!;
-  if (!role.active) return deny(new DfcError('DFC_ERR_ROLE_INACTIVE', `role ${q(roleName)} is not active`), appName, roleName);
+  if (!role.active) return denied(trace, new DfcError('DFC_ERR_ROLE_INACTIVE', `role ${q(roleName)} is not active`), appName, roleName);
 
   // service, table, component
   const service = compiled.services.get(req.service);
-  if (!service) return deny(new DfcError('DFC_ERR_SERVICE_NOT_FOUND', `unknown service ${q(req.service)}`), appName, roleName);
+  if (!service) return denied(trace, new DfcError('DFC_ERR_SERVICE_NOT_FOUND', `unknown service ${q(req.service)}`), appName, roleName);
   let table: CompiledTable | undefined;
   if (req.table !== undefined) {
     table = service.tables.get(req.table);
     if (!table) {
-      return deny(new DfcError('DFC_ERR_TABLE_NOT_FOUND', `unknown table ${q(req.table)} in service ${q(req.service)}`), appName, roleName);
+      return denied(trace, new DfcError('DFC_ERR_TABLE_NOT_FOUND', `unknown table ${q(req.table)} in service ${q(req.service)}`), appName, roleName);
     }
   }
   const component = req.component ?? (table ? table.component : '_table');
@@ -222,7 +256,7 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
   // role access
   const access = compiled.access.get(roleName)?.get(table && component === table.component ? table.accessKey : service.name + '\0' + component);
   if (!access) {
-    return deny(new DfcError('DFC_ERR_NOT_FOUND', `unknown resource ${q(component)} in service ${q(service.name)}`), appName, roleName);
+    return denied(trace, new DfcError('DFC_ERR_NOT_FOUND', `unknown resource ${q(component)} in service ${q(service.name)}`), appName, roleName);
   }
   if (trace) {
     trace.access = {
@@ -255,7 +289,8 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
     // DreamFactory: a denial without a session is a 401 when signing in could change the
     // role (the app lets sessions select roles); otherwise a 403.
     if (!claims && app.roles.length > 0) {
-      return deny(
+      return denied(
+        trace,
         new DfcError('DFC_ERR_AUTH_REQUIRED', `${q(`${req.verb} ${service.name}/${component}`)} requires a session`, {
           note: `without a session the app's role ${q(roleName)} applies, and it may not do this`,
         }),
@@ -263,7 +298,8 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
         roleName,
       );
     }
-    return deny(
+    return denied(
+      trace,
       new DfcError('DFC_ERR_ACCESS_DENIED', `role ${q(roleName)} may not ${q(req.verb)} ${q(`${service.name}/${component}`)}`, { note: why }),
       appName,
       roleName,
@@ -289,32 +325,56 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
     const present = new Set<string>([...Object.keys(args.doc ?? {}), ...Object.keys(setOf(args.update))]);
     for (const [col, c] of table.fieldSecurity) if (present.has(col)) collections.push(c);
   }
-  for (const c of collections) {
-    const pending = runCollection(c, roleName, claims, args, ctx, io);
-    // Synchronous closures answer without a promise: no microtask per collection.
-    const r = pending instanceof Promise ? await pending : pending;
-    if (trace) {
-      const t: TracedCollection = { level: c.level, key: c.key, path: c.path, passed: r.passed, failed: r.failed };
-      if (r.events) t.events = r.events;
-      if (r.agrees !== undefined) t.agrees = r.agrees;
-      trace.requirements.push(t);
-    }
-    if (!r.passed) {
-      const names = r.failed.map((n) => q(n)).join(', ');
-      const what = c.level === 'service' ? `service ${q(c.key)}` : c.level === 'table' ? `table ${q(c.key)}` : `field ${q(c.key)}`;
-      if (r.needsSession) {
-        return deny(new DfcError('DFC_ERR_AUTH_REQUIRED', `${what} requires a session`, {
-          note: 'send a session token in the `Authorization: Bearer` header',
-        }), appName, roleName);
-      }
-      return deny(new DfcError('DFC_ERR_REQUIREMENT_FAILED', `the requirements of ${what} failed: ${names}`), appName, roleName);
-    }
-  }
+  const s: Granted = { compiled, req, trace, io, ctx, appName, roleName, claims, service, table, component, operation, access, args, tables };
+  return collectionsFrom(s, collections, 0);
+}
 
+/** Runs the collections from `i` on; synchronous until one returns a promise. */
+function collectionsFrom(s: Granted, collections: readonly Collection[], i: number): DecideResult | Promise<DecideResult> {
+  for (; i < collections.length; i++) {
+    const c = collections[i]!;
+    const r = runCollection(c, s.roleName, s.claims, s.args, s.ctx, s.io);
+    if (r instanceof Promise) {
+      const next = i + 1;
+      return r.then((v) => collectionDenied(s, c, v) ?? collectionsFrom(s, collections, next));
+    }
+    const d = collectionDenied(s, c, r);
+    if (d) return d;
+  }
+  return ruleStep(s);
+}
+
+/** Notes a collection's result in the trace; the denial when it failed. */
+function collectionDenied(s: Granted, c: Collection, r: CollectionResult): Denied | undefined {
+  if (s.trace) {
+    const t: TracedCollection = { level: c.level, key: c.key, path: c.path, passed: r.passed, failed: r.failed };
+    if (r.events) t.events = r.events;
+    if (r.agrees !== undefined) t.agrees = r.agrees;
+    s.trace.requirements.push(t);
+  }
+  if (r.passed) return undefined;
+  const names = r.failed.map((n) => q(n)).join(', ');
+  const what = c.level === 'service' ? `service ${q(c.key)}` : c.level === 'table' ? `table ${q(c.key)}` : `field ${q(c.key)}`;
+  if (r.needsSession) {
+    return denied(
+      s.trace,
+      new DfcError('DFC_ERR_AUTH_REQUIRED', `${what} requires a session`, {
+        note: 'send a session token in the `Authorization: Bearer` header',
+      }),
+      s.appName,
+      s.roleName,
+    );
+  }
+  return denied(s.trace, new DfcError('DFC_ERR_REQUIREMENT_FAILED', `the requirements of ${what} failed: ${names}`), s.appName, s.roleName);
+}
+
+/** Role filters, then the data rule (table operations only). */
+function ruleStep(s: Granted): DecideResult | Promise<DecideResult> {
+  const { req, args, table, component, operation, trace } = s;
   // Role filters of the winning tier for this verb. Their equality conditions join
   // `args.find` (they constrain every row the request touches, so rules may rely on them).
-  const scope = { claims, role: roleName, app: appName };
-  const roleWhere = entriesWhere(access.granting.get(req.verb) ?? [], scope);
+  const scope = { claims: s.claims, role: s.roleName, app: s.appName };
+  const roleWhere = entriesWhere(s.access.granting.get(req.verb) ?? [], scope);
   if (table && component.startsWith('_table') && operation !== 'create') {
     const eq = equalities(roleWhere);
     if (eq) {
@@ -322,80 +382,93 @@ export async function decide(compiled: CompiledPolicy, req: DecideRequest, host:
       for (const [k, v] of Object.entries(eq)) if (!Object.hasOwn(args.find, k)) args.find[k] = v;
     }
   }
-
-  // the data rule (table operations only)
-  let response: Allowed['response'];
-  const forced: Record<string, Json> = Object.create(null) as Record<string, Json>;
-  if (table && component.startsWith('_table')) {
-    const rule = table.rules[operation];
-    if (!rule) {
-      const decision: Decision = { allow: false, reason: `no rule allows ${q(operation)} on ${q(`${service.name}.${table.name}`)}` };
-      if (trace) trace.rule = { key: null, decision };
-      return deny(new DfcError('DFC_ERR_RULE_DENIED', decision.reason!, { note: 'an operation with no rule is denied' }), appName, roleName);
-    }
-    const findBefore = args.find ? { ...args.find } : undefined;
-    const before = io ? snapshot({ args, role: roleName }) : undefined;
-    const mark = io?.mark ?? 0;
-    const ran = runRule(rule.fn, { args, role: roleName }, ctx, rule.key);
-    const decision = ran instanceof Promise ? await ran : ran;
-    if (trace) {
-      trace.rule = { key: rule.key, path: rule.path, decision };
-      const source = ruleSource(compiled, rule.key);
-      if (io && before && source) {
-        // Before the replay, which works on (and changes) the snapshot.
-        trace.mutations = mutations(before.args, args);
-        const events: TraceEvent[] = [];
-        const replay = io.replay(mark);
-        const again = await evaluate(source, before, replay.ctx, rule.path, { trace: events }).catch(() => undefined);
-        trace.rule.events = events;
-        trace.rule.agrees = again !== undefined && again.allow === decision.allow && !replay.diverged();
-      }
-    }
-    if (!decision.allow) {
-      let reason = decision.reason ?? `rule ${q(rule.key)} denied the request`;
-      const opts: { note?: string; detail?: string } = decision.name ? { note: `rule ${q(decision.name)} decided` } : {};
-      // A webhook's URL may carry a credential (a token in its path or query) and names an
-      // internal host: the client learns that a webhook decided, the URL only with debug on.
-      const decider = subRule(ruleSource(compiled, rule.key), rule.path, decision.path);
-      if (decider?.rule === 'webhook' && decider.error === undefined) {
-        opts.detail = reason;
-        reason = decision.code === 'denied' ? 'the webhook refused the request' : 'the webhook could not be called';
-      }
-      if (decision.code === 'unauthenticated') return deny(new DfcError('DFC_ERR_AUTH_REQUIRED', reason, opts), appName, roleName);
-      return deny(new DfcError('DFC_ERR_RULE_DENIED', reason, opts), appName, roleName);
-    }
-    if (args.find) {
-      for (const [k, v] of Object.entries(args.find)) {
-        if (!findBefore || !Object.hasOwn(findBefore, k) || !sameJson(findBefore[k], v)) forced[k] = v as Json;
-      }
-    }
-    if (decision.response && decision.response.length > 0) response = decision.response;
+  if (!table || !component.startsWith('_table')) return allowed(s, roleWhere, undefined, undefined);
+  const rule = table.rules[operation];
+  if (!rule) {
+    const decision: Decision = { allow: false, reason: `no rule allows ${q(operation)} on ${q(`${s.service.name}.${table.name}`)}` };
+    if (trace) trace.rule = { key: null, decision };
+    return denied(trace, new DfcError('DFC_ERR_RULE_DENIED', decision.reason!, { note: 'an operation with no rule is denied' }), s.appName, s.roleName);
   }
+  const findBefore = args.find ? { ...args.find } : undefined;
+  if (s.io) return tracedRule(s, rule, roleWhere, findBefore);
+  const ran = runRule(rule.fn, { args, role: s.roleName }, s.ctx, rule.key);
+  if (ran instanceof Promise) return ran.then((d) => ruleDecided(s, rule, d, roleWhere, findBefore));
+  return ruleDecided(s, rule, ran, roleWhere, findBefore);
+}
 
+type TableRule = NonNullable<CompiledTable['rules']['read']>;
+
+/** The rule run with its I/O recorded, then replayed through the interpreter for the trace. */
+async function tracedRule(s: Granted, rule: TableRule, roleWhere: Where, findBefore: Record<string, unknown> | undefined): Promise<DecideResult> {
+  const io = s.io!;
+  const trace = s.trace!;
+  const before = snapshot({ args: s.args, role: s.roleName });
+  const mark = io.mark;
+  const decision = await runRule(rule.fn, { args: s.args, role: s.roleName }, s.ctx, rule.key);
+  trace.rule = { key: rule.key, path: rule.path, decision };
+  const source = ruleSource(s.compiled, rule.key);
+  if (before && source) {
+    // Before the replay, which works on (and changes) the snapshot.
+    trace.mutations = mutations(before.args, s.args);
+    const events: TraceEvent[] = [];
+    const replay = io.replay(mark);
+    const again = await evaluate(source, before, replay.ctx, rule.path, { trace: events }).catch(() => undefined);
+    trace.rule.events = events;
+    trace.rule.agrees = again !== undefined && again.allow === decision.allow && !replay.diverged();
+  }
+  return ruleDecided(s, rule, decision, roleWhere, findBefore);
+}
+
+/** The rule's decision: a denial, or the conditions it forced and the response work it left. */
+function ruleDecided(s: Granted, rule: TableRule, decision: Decision, roleWhere: Where, findBefore: Record<string, unknown> | undefined): DecideResult {
+  if (!decision.allow) {
+    let reason = decision.reason ?? `rule ${q(rule.key)} denied the request`;
+    const opts: { note?: string; detail?: string } = decision.name ? { note: `rule ${q(decision.name)} decided` } : {};
+    // A webhook's URL may carry a credential (a token in its path or query) and names an
+    // internal host: the client learns that a webhook decided, the URL only with debug on.
+    const decider = subRule(ruleSource(s.compiled, rule.key), rule.path, decision.path);
+    if (decider?.rule === 'webhook' && decider.error === undefined) {
+      opts.detail = reason;
+      reason = decision.code === 'denied' ? 'the webhook refused the request' : 'the webhook could not be called';
+    }
+    if (decision.code === 'unauthenticated') return denied(s.trace, new DfcError('DFC_ERR_AUTH_REQUIRED', reason, opts), s.appName, s.roleName);
+    return denied(s.trace, new DfcError('DFC_ERR_RULE_DENIED', reason, opts), s.appName, s.roleName);
+  }
+  const find = s.args.find;
+  let forced: Record<string, Json> | undefined;
+  if (find) {
+    for (const [k, v] of Object.entries(find)) {
+      if (!findBefore || !Object.hasOwn(findBefore, k) || !sameJson(findBefore[k], v)) (forced ??= Object.create(null) as Record<string, Json>)[k] = v as Json;
+    }
+  }
+  return allowed(s, roleWhere, forced, decision.response && decision.response.length > 0 ? decision.response : undefined);
+}
+
+function allowed(s: Granted, roleWhere: Where, forced: Record<string, Json> | undefined, response: Allowed['response']): Allowed {
   // where: role filters of the winning tier for this verb, AND forced conditions
-  const forcedWhere = andWhere(Object.entries(forced).map(([k, v]) => forcedCondition(k, v, table)));
-  const where = andWhere([roleWhere, forcedWhere]);
-  if (trace) {
-    trace.where = where;
-    trace.forced = { ...forced };
-    if (response) trace.response = response;
+  const where = andWhere(forced ? [roleWhere, andWhere(Object.entries(forced).map(([k, v]) => forcedCondition(k, v, s.table)))] : [roleWhere]);
+  const f = forced ?? (Object.create(null) as Record<string, Json>);
+  if (s.trace) {
+    s.trace.where = where;
+    s.trace.forced = { ...f };
+    if (response) s.trace.response = response;
   }
-  const allowed: Allowed = {
+  const out: Allowed = {
     allow: true,
-    app: appName,
-    role: roleName,
-    operation,
-    access,
+    app: s.appName,
+    role: s.roleName,
+    operation: s.operation,
+    access: s.access,
     where,
     writeCheck: where,
-    forced,
-    args,
+    forced: f,
+    args: s.args,
   };
-  if (table) allowed.table = table;
-  if (tables) allowed.tables = tables;
-  if (response) allowed.response = response;
-  if (trace) allowed.trace = trace;
-  return allowed;
+  if (s.table) out.table = s.table;
+  if (s.tables) out.tables = s.tables;
+  if (response) out.response = response;
+  if (s.trace) out.trace = s.trace;
+  return out;
 }
 
 /** Plain copies of frozen claims (see {@link authOf}); an entry lives as long as its claims. */

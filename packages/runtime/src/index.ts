@@ -3,6 +3,7 @@ export { loadArtifact, signatureVerifier, validatePolicy, checkModuleShape, type
 export { compilePolicy, appForKey, configPath, type CompileOptions, type CompiledPolicy, type CompiledService, type CompiledTable, type Collection } from './compiled.js';
 export {
   decide,
+  decideNow,
   processResponse,
   operationOf,
   mutations,

@@ -16,8 +16,9 @@ import {
   parseOrder,
   type DataSource,
   type Row,
+  type SelectQuery,
 } from './data/index.js';
-import { applyResponseWork, decide, processResponse, type Allowed, type DecideRequest, type RequestArgs } from './decide.js';
+import { applyResponseWork, decide, decideNow, processResponse, type Allowed, type DecideRequest, type DecideResult, type RequestArgs } from './decide.js';
 import { DfcError, errorBody, isDfcError, q, type ErrorCode } from './errors.js';
 import { explain, type Explanation } from './explain.js';
 import { openApiFor } from './openapi.js';
@@ -56,6 +57,12 @@ interface Identity {
   apiKey?: string;
   token?: string;
   claims: Readonly<Record<string, unknown>> | null;
+}
+
+/** The answer to a listing. */
+interface ListBody {
+  resource: Row[];
+  meta?: { count: number };
 }
 
 type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: number; [kKind]?: string };
@@ -241,9 +248,15 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     return host;
   }
 
-  async function allow(req: DfcRequest, reply: FastifyReply, state: State, r: Omit<DecideRequest, 'apiKey' | 'claims' | 'token' | 'trace'>): Promise<Allowed> {
-    const known = identify(req, state);
-    const id = known instanceof Promise ? await known : known;
+  type Described = Omit<DecideRequest, 'apiKey' | 'claims' | 'token' | 'trace'>;
+
+  /** The caller's decision, allowed or thrown; without a promise when nothing had to wait. */
+  function allow(req: DfcRequest, reply: FastifyReply, state: State, r: Described): Allowed | Promise<Allowed> {
+    const id = identify(req, state);
+    return id instanceof Promise ? id.then((known) => allowFor(req, reply, state, r, known)) : allowFor(req, reply, state, r, id);
+  }
+
+  function allowFor(req: DfcRequest, reply: FastifyReply, state: State, r: Described, id: Identity): Allowed | Promise<Allowed> {
     // Every field written, in one order (absent ones as undefined, which decide reads as
     // absent): one object shape for every request. Built by spreading `r`, the object was
     // slow for decide to read (measured: +25 µs of server CPU per request).
@@ -269,7 +282,11 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const shared = host.ctx;
     const ctx: RequestContext = { query: host.query, fetch: shared.fetch!, code: shared.code!, outage: undefined };
     if (shared.crypto) ctx.crypto = shared.crypto;
-    const d = await decide(state.compiled, full, ctx);
+    const d = decideNow(state.compiled, full, ctx);
+    return d instanceof Promise ? d.then((v) => allowed(req, reply, state, full, ctx, v)) : allowed(req, reply, state, full, ctx, d);
+  }
+
+  function allowed(req: DfcRequest, reply: FastifyReply, state: State, full: DecideRequest, ctx: RequestContext, d: DecideResult): Allowed {
     if (state.debug && d.trace) {
       // The header stays small: the values each rule compared are in `?explain`.
       const requirements = d.trace.requirements.map(({ events: _e, ...c }) => c);
@@ -340,19 +357,14 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   });
 
   // records
-  const tableRoute = (method: Verb) => async (req: DfcRequest, reply: FastifyReply) => {
+  // Not an async function: a listing that did not wait is answered without a promise.
+  const tableRoute = (method: Verb) => (req: DfcRequest, reply: FastifyReply) => {
     req[kKind] = 'records';
     const state = req[kState]!;
     const { service, table } = req.params as Required<Params>;
     const def = svcTable(state, service, table);
     if (method !== 'GET') requireJson(req, method === 'DELETE');
-    if (!def) {
-      // Identity and access first, so an unknown table does not answer before the key is
-      // checked; the decision then refuses the unknown table (every handler below needs one).
-      await identify(req, state);
-      await allow(req, reply, state, { service, table, verb: method, args: {} });
-      throw new DfcError('DFC_ERR_TABLE_NOT_FOUND', `unknown table ${q(table)} in service ${q(service)}`);
-    }
+    if (!def) return unknownTable(req, reply, state, service, table, method);
     switch (method) {
       case 'GET':
         return listRecords(req, reply, state, service, table, def);
@@ -365,6 +377,12 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         return deleteRecords(req, reply, state, service, table, def);
     }
   };
+  /** Identity and access first, so an unknown table does not answer before the key is checked; the decision then refuses the unknown table. */
+  async function unknownTable(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, method: Verb): Promise<never> {
+    await identify(req, state);
+    await allow(req, reply, state, { service, table, verb: method, args: {} });
+    throw new DfcError('DFC_ERR_TABLE_NOT_FOUND', `unknown table ${q(table)} in service ${q(service)}`);
+  }
   const recordRoute = (method: Verb) => async (req: DfcRequest, reply: FastifyReply) => {
     req[kKind] = 'record';
     const state = req[kState]!;
@@ -393,21 +411,24 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   // -------------------------------------------------------------------------
   // handlers
 
-  async function listRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined) {
+  /** A page of rows; without a promise when the decision and the read did not wait. */
+  function listRecords(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable): ListBody | Promise<ListBody> {
     const query = req.query as Record<string, string | undefined>;
     // A filter that does not parse is answered only to a caller who may read the table.
     let clientWhere: Where | undefined;
-    if (def) {
-      try {
-        clientWhere = clientFilter(query, def);
-      } catch (e) {
-        await allow(req, reply, state, { service, table, verb: 'GET', args: {} });
+    try {
+      clientWhere = clientFilter(query, def);
+    } catch (e) {
+      return Promise.resolve(allow(req, reply, state, { service, table, verb: 'GET', args: {} })).then(() => {
         throw e;
-      }
+      });
     }
     const find = clientWhere ? findOf(clientWhere) : undefined;
-    const d = await allow(req, reply, state, { service, table, verb: 'GET', args: find ? { find } : {} });
-    const tdef = def!;
+    const d = allow(req, reply, state, { service, table, verb: 'GET', args: find ? { find } : {} });
+    return d instanceof Promise ? d.then((v) => listAllowed(state, service, table, def, query, clientWhere, v)) : listAllowed(state, service, table, def, query, clientWhere, d);
+  }
+
+  function listAllowed(state: State, service: string, table: string, tdef: PolicyTable, query: Record<string, string | undefined>, clientWhere: Where | undefined, d: Allowed): ListBody | Promise<ListBody> {
     const where = clientWhere ? andWhere([clientWhere, d.where]) : d.where;
     const { limit, offset } = paging(query, state, service);
     let columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
@@ -431,17 +452,20 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
       }
     }
     const ds = sourceOf(state, service);
-    const rows = await ds.select(table, {
-      where,
-      ...(columns ? { columns } : {}),
-      ...(order ? { order } : {}),
-      limit,
-      offset,
-    });
+    const select: SelectQuery = { where, ...(columns ? { columns } : {}), ...(order ? { order } : {}), limit, offset };
+    const rows = ds.selectNow?.(table, select);
+    if (rows !== undefined) return listBody(state, ds, table, where, query, d, rows);
+    return ds.select(table, select).then((read) => listBody(state, ds, table, where, query, d, read));
+  }
+
+  function listBody(state: State, ds: DataSource, table: string, where: Where, query: Record<string, string | undefined>, d: Allowed, rows: Row[]): ListBody | Promise<ListBody> {
     const out = d.response ? applyResponseWork(d, rows, ruleContext(state)) : rows;
-    const body: { resource: Row[]; meta?: { count: number } } = { resource: out };
-    if (truthy(query.include_count)) body.meta = { count: await ds.count(table, where) };
-    return body;
+    const body: ListBody = { resource: out };
+    if (!truthy(query.include_count)) return body;
+    return ds.count(table, where).then((count) => {
+      body.meta = { count };
+      return body;
+    });
   }
 
   async function getRecord(req: DfcRequest, reply: FastifyReply, state: State, service: string, table: string, def: PolicyTable | undefined, idText: string) {

@@ -57,6 +57,18 @@ describe('selects of one shape', () => {
     }
   });
 
+  test('`selectNow` reads a prepared shape without a promise; undefined for a shape not yet prepared, an unknown table, or inside a transaction', async () => {
+    const fresh = { where: eq('id', 3), columns: ['v'], limit: 7 };
+    expect(ds.selectNow!('t', fresh)).toBeUndefined();
+    expect(await ds.select('t', fresh)).toEqual([{ v: null }]);
+    expect(ds.selectNow!('t', fresh)).toEqual([{ v: null }]);
+    expect(ds.selectNow!('t', { ...fresh, where: eq('id', 1) })).toEqual([{ v: 'a' }]);
+    expect(ds.selectNow!('nope', fresh)).toBeUndefined();
+    await ds.transaction(async () => {
+      expect(ds.selectNow!('t', fresh)).toBeUndefined();
+    });
+  });
+
   test('refused values and unknown columns still fail as before', async () => {
     await expect(ds.select('t', { where: eq('id', 'x') })).rejects.toMatchObject({ kind: 'invalid' });
     await expect(ds.select('t', { where: eq('nope', 1) })).rejects.toMatchObject({ kind: 'invalid' });

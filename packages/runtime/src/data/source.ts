@@ -205,6 +205,16 @@ export class SqlDataSource implements DataSource {
     return out;
   }
 
+  selectNow(tableName: string, q: SelectQuery): Row[] | undefined {
+    let t: PolicyTable;
+    try {
+      t = this.table(tableName);
+    } catch {
+      return undefined;
+    }
+    return this.preparedSelect(t, tableName, q);
+  }
+
   async select(tableName: string, q: SelectQuery): Promise<Row[]> {
     const t = this.table(tableName);
     const ready = this.preparedSelect(t, tableName, q);

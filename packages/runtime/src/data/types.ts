@@ -31,6 +31,12 @@ export interface DataSource {
   readonly dialect: 'sqlite' | 'postgres' | 'mysql';
   /** Rows matching `q.where`. With `order`, `limit` or `offset`, the primary key is added as a final tiebreak so pages are stable. */
   select(table: string, q: SelectQuery): Promise<Row[]>;
+  /**
+   * The rows `select` would return, read without a promise when the source can (SQLite
+   * outside transactions, a query shape already prepared); undefined otherwise, and then
+   * `select` reads them. Optional: a source without it is always read through `select`.
+   */
+  selectNow?(table: string, q: SelectQuery): Row[] | undefined;
   /** How many rows match. */
   count(table: string, where: Where): Promise<number>;
   /** Inserts each row (in one transaction) and returns them as stored, generated keys included. */
