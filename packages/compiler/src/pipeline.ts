@@ -122,7 +122,9 @@ export const STAGES: readonly Stage[] = [
     },
   },
   {
-    // Before load, because load runs the user's code (STYLE.md §5).
+    // Before load, because load runs the user's code (STYLE.md §5). Without the
+    // authoring types' checks: validate and analyze find the same mistakes, and when
+    // a later stage finds an error, `recheck` runs them after all (see runPipeline).
     name: 'typecheck',
     run(s) {
       const out = typecheck({
@@ -132,6 +134,7 @@ export const STAGES: readonly Stage[] = [
         // A caller that keeps a session rebuilds (`--watch`): keep what a rebuild reuses.
         incremental: s.options.session !== undefined,
         alsoCheck: s.options.typecheckAlso,
+        authoringChecks: false,
       });
       s.typecheck = out;
       s.session.typecheck = out.session;
@@ -231,10 +234,42 @@ export const STAGES: readonly Stage[] = [
 
 export const DEFAULT_MAX_DIAGNOSTICS = 100;
 
+/**
+ * The type check with the authoring types' checks on, for a config in which a later
+ * stage found an error: the mistake is most likely one those checks describe at the
+ * place it was written, in the words the editor uses (`unknown column \`usrId\` in
+ * table \`posts\``), so their errors are what the build reports, as if the first
+ * pass had found them. A fresh program; the parsed files are reused.
+ */
+function recheck(s: BuildState): Diagnostic[] {
+  return typecheck({
+    configFile: need(s.configFile, 'configFile'),
+    configDir: need(s.configDir, 'configDir'),
+    alsoCheck: s.options.typecheckAlso,
+    authoringChecks: true,
+  }).diagnostics;
+}
+
+/** Whether an object a define* call returned is not part of the config (an unused rule set, say). */
+function leavesOutDefinitions(s: BuildState): boolean {
+  const definitions = s.load?.definitions ?? [];
+  if (definitions.length === 0) return false;
+  const held = new Set<object>();
+  const walk = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || held.has(value)) return;
+    held.add(value);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) walk(child);
+  };
+  walk(s.load?.value);
+  return definitions.some((d) => !held.has(d));
+}
+
 export async function runPipeline(options: CompileOptions, mode: 'build' | 'check'): Promise<CompileResult> {
   const state: BuildState = { options, cwd: resolvePath(options.cwd ?? process.cwd()), session: options.session ?? {} };
   const timings: CompileResult['timings'] = {};
   let all: Diagnostic[] = [];
+  /** How many diagnostics there were before the first type-check pass (until `recheck` ran). */
+  let typechecked: number | undefined;
   for (const stage of STAGES) {
     if (stage.emits && mode === 'check') break;
     const started = performance.now();
@@ -250,7 +285,22 @@ export async function runPipeline(options: CompileOptions, mode: 'build' | 'chec
     }
     timings[stage.name] = performance.now() - started;
     all.push(...found);
-    if (hasErrors(found)) break;
+    const failed = hasErrors(found);
+    if (stage.name === 'typecheck') typechecked = all.length - found.length;
+    // After a failure (the first pass's own included: its messages for a wrong
+    // argument to a define* call are not the editor's), or once analyze passed when the
+    // config leaves out something a define* call made (validate and analyze never saw it).
+    if (typechecked !== undefined && (failed || (stage.name === 'analyze' && leavesOutDefinitions(state)))) {
+      const again = performance.now();
+      const typeErrors = recheck(state);
+      timings.typecheck = (timings.typecheck ?? 0) + performance.now() - again;
+      if (hasErrors(typeErrors)) {
+        all = [...all.slice(0, typechecked), ...typeErrors];
+        break;
+      }
+      typechecked = undefined;
+    }
+    if (failed) break;
   }
   all = sortDiagnostics(dedupeDiagnostics(all));
   const max = options.maxDiagnostics ?? DEFAULT_MAX_DIAGNOSTICS;

@@ -1,7 +1,7 @@
 import type { UnknownOption } from './check.js';
 import type { SecretValue } from './secret.js';
 import type { Service } from './service.js';
-import type { HoverDocs } from './index.js';
+import type { ChecksOff, HoverDocs } from './index.js';
 import { trace } from './trace.js';
 import type { App, Cors, Role, RuleSet, Writable } from './values.js';
 
@@ -265,7 +265,7 @@ export type CheckConfig<C> = {
  * });
  */
 export function defineConfig<C extends ConfigOptions>(
-  config: C extends CheckConfig<C> ? C & HoverDocs<ConfigOptions> : CheckConfig<C>,
+  config: ChecksOff extends true ? C : C extends CheckConfig<C> ? C & HoverDocs<ConfigOptions> : CheckConfig<C>,
 ): Config {
   const value: unknown = config; // the checked parameter type is not needed past this point
   return trace('config', value) as Config;

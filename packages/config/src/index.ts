@@ -4,21 +4,33 @@
  * and table); the types do the work, in the editor and in `dfc build`.
  */
 /**
- * Settings a program may merge into with a module augmentation. `dfc build` sets
- * `{ hoverDocs: false }`: it shows no hover text, so it leaves out the
- * documentation-only types the define* functions intersect a valid argument with
- * (their JSDoc is what an editor shows on hover). They never change what is
- * accepted, and relating every rule, clause list and access entry to them was most
- * of the type checker's work on large configs.
+ * Settings a program may merge into with a module augmentation; an editor never
+ * sees them. `dfc build` sets them when it type-checks a config:
+ *
+ * - `hoverDocs: false`: it shows no hover text, so it leaves out the
+ *   documentation-only types the define* functions intersect a valid argument with
+ *   (their JSDoc is what an editor shows on hover). They never change what is
+ *   accepted, and relating every rule, clause list and access entry to them was most
+ *   of the type checker's work on large configs.
+ * - `checks: false` (first pass only): the define* functions take their arguments
+ *   as written, without the checks that turn a wrong path, column, table or role
+ *   into an error (`CheckRuleSet`, `CheckService`, `CheckRole`, `CheckConfig`) and
+ *   without the completion types of every rule option. The build's own validation
+ *   and lints report the same mistakes; when they find one, `dfc build` checks the
+ *   config again with these checks on and reports what they say, so the messages
+ *   are the editor's. Code rules' `fn` keeps its typed arguments.
  *
  * @example
- * declare module '@dfc/config' { interface TypeSettings { hoverDocs: false } }
+ * declare module '@dfc/config' { interface TypeSettings { hoverDocs: false; checks: false } }
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by module augmentation
 export interface TypeSettings {}
 
 /** `D`, a documentation-only type; `unknown` when the program turned hover text off. */
 export type HoverDocs<D> = TypeSettings extends { hoverDocs: false } ? unknown : D;
+
+/** `true` when the program turned the authoring checks off (see `TypeSettings`). */
+export type ChecksOff = TypeSettings extends { checks: false } ? true : false;
 
 export { defineConfig } from './config.js';
 export { defineService } from './service.js';
@@ -98,7 +110,7 @@ export type {
   TableOptions,
   TableValue,
 } from './service.js';
-export type { RuleFor, RuleSetOptions } from './rule-set.js';
+export type { LooseRule, LooseRuleSet, RuleFor, RuleSetOptions } from './rule-set.js';
 export type { AccessOptions, CheckRole, Component, FilterLookup, RoleFilterOptions, RoleOptions } from './role.js';
 export type { AppOptions } from './app.js';
 export type {

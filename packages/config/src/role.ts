@@ -1,6 +1,6 @@
 import type { AllColumns, ServiceLike, TablesOf, UnknownOption } from './check.js';
 import type { JsonValue } from './context.js';
-import type { HoverDocs } from './index.js';
+import type { ChecksOff, HoverDocs } from './index.js';
 import { trace } from './trace.js';
 import type { FilterOperator, Role, Verb } from './values.js';
 
@@ -93,9 +93,9 @@ export interface RoleOptions<N extends string = string> {
  * The constraint `defineRole` infers with: tuples, so each access entry keeps its
  * own service and component (and its filters are checked against that table).
  */
-type RoleInput<N extends string> = RoleOptions<N> & {
-  access: readonly [] | readonly [AccessInput, ...AccessInput[]];
-};
+type RoleInput<N extends string> = ChecksOff extends true
+  ? RoleOptions<N>
+  : RoleOptions<N> & { access: readonly [] | readonly [AccessInput, ...AccessInput[]] };
 type AccessInput = AccessOptions & { filters?: readonly [] | readonly [RoleFilterOptions, ...RoleFilterOptions[]] };
 
 type AccessKey = keyof AccessOptions;
@@ -177,7 +177,7 @@ export type CheckRole<R> = {
 export function defineRole<N extends string, R extends RoleInput<N>>(
   // Valid: the checked shape with the declared options, whose JSDoc becomes hover
   // text (also inside access entries). Invalid: the check's messages.
-  role: R extends CheckRole<R> ? CheckRole<R> & HoverDocs<RoleOptions> : CheckRole<R>,
+  role: ChecksOff extends true ? R : R extends CheckRole<R> ? CheckRole<R> & HoverDocs<RoleOptions> : CheckRole<R>,
 ): Role<R['name']> {
   const value: unknown = role; // the checked parameter type is not needed past this point
   return trace('role', value) as Role<R['name']>;

@@ -1,7 +1,7 @@
 import type { CheckRuleSet, ContextOf, RuleTable, ServiceLike } from './check.js';
-import type { Operation } from './context.js';
-import type { Rule, RuleDocs } from './rules.js';
-import type { HoverDocs } from './index.js';
+import type { Operation, RuleContext } from './context.js';
+import type { CodeArgs, Rule, RuleDocs, RuleKind } from './rules.js';
+import type { ChecksOff, HoverDocs } from './index.js';
 import { trace } from './trace.js';
 import type { RuleSet } from './values.js';
 
@@ -18,6 +18,28 @@ export type RuleSetOptions<S extends ServiceLike, T extends string> = {
   update?: Rule<ContextOf<S, T, 'update'>>;
   /** Rule for DELETE; sees `args.find`. */
   delete?: Rule<ContextOf<S, T, 'delete'>>;
+};
+
+/**
+ * A rule as the build's first type-check pass takes it (`TypeSettings`
+ * `checks: false`): one object type instead of the union of every kind of rule
+ * with its completion types, which the checker had to relate every rule to for
+ * every table and operation. Only a code rule's `fn` is typed against the table.
+ */
+export interface LooseRule<X extends RuleContext> {
+  rule: RuleKind;
+  clauses?: readonly LooseRule<X>[];
+  clause?: LooseRule<X>;
+  fn?: (args: CodeArgs<X>) => boolean | Promise<boolean>;
+  [option: string]: unknown;
+}
+
+/** The rules of one table as the build's first pass takes them (see `LooseRule`). */
+export type LooseRuleSet<S extends ServiceLike, T extends string> = {
+  create?: LooseRule<ContextOf<S, T, 'create'>>;
+  read?: LooseRule<ContextOf<S, T, 'read'>>;
+  update?: LooseRule<ContextOf<S, T, 'update'>>;
+  delete?: LooseRule<ContextOf<S, T, 'delete'>>;
 };
 
 /** Hover text for the operations (see `RuleDocs`). */
@@ -49,12 +71,16 @@ export type RuleFor<S extends ServiceLike, T extends RuleTable<S>, Op extends Op
  *   update: { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.userId' },
  * });
  */
-export function defineRule<S extends ServiceLike, T extends RuleTable<S>, R extends RuleSetOptions<S, T>>(
+export function defineRule<
+  S extends ServiceLike,
+  T extends RuleTable<S>,
+  R extends ChecksOff extends true ? LooseRuleSet<S, T> : RuleSetOptions<S, T>,
+>(
   service: S,
   table: T,
   // Valid: intersected with documentation-only types, whose JSDoc becomes hover
   // text. Invalid: the check's messages alone.
-  rules: R extends CheckRuleSet<S, T, R> ? R & HoverDocs<RuleSetDocs> : CheckRuleSet<S, T, R>,
+  rules: ChecksOff extends true ? R : R extends CheckRuleSet<S, T, R> ? R & HoverDocs<RuleSetDocs> : CheckRuleSet<S, T, R>,
 ): RuleSet<S['name'], T> {
   const value: unknown = rules; // the checked parameter type is not needed past this point
   return trace('rule', { service: service.name, table, rules: value } as RuleSet<S['name'], T>);

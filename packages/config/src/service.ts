@@ -2,7 +2,7 @@ import type { CheckService, ContextOf, ServiceLike } from './check.js';
 import type { ColumnType, RuleContext } from './context.js';
 import type { Rule } from './rules.js';
 import type { SecretValue } from './secret.js';
-import type { HoverDocs } from './index.js';
+import type { ChecksOff, HoverDocs } from './index.js';
 import { trace } from './trace.js';
 import type { ColumnValueDefinition, DatabaseValue, RequirementBlockValue } from './values.js';
 
@@ -240,7 +240,7 @@ export type ServiceRuleContext<S extends ServiceLike, T extends string> = Contex
  * });
  */
 export function defineService<N extends string, K extends string, S extends ServiceOptions<N, K>>(
-  service: S extends CheckService<S> ? S & HoverDocs<ServiceOptions> : CheckService<S>,
+  service: ChecksOff extends true ? S : S extends CheckService<S> ? S & HoverDocs<ServiceOptions> : CheckService<S>,
 ): Service<S> {
   const value: unknown = service; // the checked parameter type is not needed past this point
   return trace('service', value) as Service<S>;

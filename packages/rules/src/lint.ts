@@ -267,12 +267,14 @@ class Linter {
       case 'query': {
         const r = rule as Extract<Rule, { rule: 'query' }>;
         const tables = this.ctx.tables;
+        let columns: Readonly<Record<string, ColumnType>> | undefined;
         if (tables) {
           const service = Object.hasOwn(tables, r.db) ? tables[r.db] : undefined;
           if (!service) this.add('unknown-query-target', 'error', `\`${show(r.db)}\` is not a service`, `${path}.db`);
           else if (!Object.hasOwn(service, r.col)) this.add('unknown-query-target', 'error', `\`${show(r.db)}\` has no table \`${show(r.col)}\``, `${path}.col`);
+          else columns = service[r.col];
         }
-        this.find(r.find, `${path}.find`);
+        this.queryFind(r, columns, `${path}.find`);
         this.store(r.store, path);
         break;
       }
@@ -364,10 +366,20 @@ class Linter {
       if (segments.some((s) => FORBIDDEN_SEGMENTS.has(s))) return this.add('forbidden-path', 'error', msg.forbidden(field), path);
       this.column(segments[0], field, path);
     } else if (field.startsWith('args.')) {
-      this.argsPath(field, path, true);
       segments = field.split('.');
+      if (!FIELD_SCOPES.has(segments[1] ?? '')) {
+        return this.add('field-target', 'error', `\`${show(field)}\` cannot be changed`, path, 'fields are columns under `args.doc`, `args.find`, `args.update.$set` (and the other operators) or `res`');
+      }
+      this.argsPath(field, path, true);
     } else {
       return this.add('field-target', 'error', msg.badField(field), path);
+    }
+    if (kind === 'encrypt' || kind === 'decrypt' || kind === 'hash') {
+      const column = fieldColumn(segments, field.startsWith('res.'));
+      const type = column !== undefined && this.ctx.columns && Object.hasOwn(this.ctx.columns, column) ? this.ctx.columns[column] : undefined;
+      if (type !== undefined && type !== 'string') {
+        this.add('operand-type', 'error', `column \`${column}\` is ${type}: only string columns can be ${kind === 'hash' ? 'hashed' : `${kind}ed`}`, path, `\`${kind}\` turns a string into a string`);
+      }
     }
     if (kind === 'hash' && /pass(word)?|pwd/i.test(segments[segments.length - 1] ?? '')) {
       this.add('hash-password', 'warning', `\`${show(field)}\` is hashed with unsalted SHA-256`, path, 'SHA-256 without a salt is fast to brute-force; hash passwords with scrypt or argon2 in the application, or in a `code` rule');
@@ -378,6 +390,27 @@ class Linter {
     if (store === undefined) return;
     if (!store.startsWith('args.')) return this.add('store-target', 'error', msg.badStore(store), `${path}.store`);
     if (store.slice(5).split('.').some((s) => FORBIDDEN_SEGMENTS.has(s))) this.add('forbidden-path', 'error', msg.forbidden(store), `${path}.store`);
+  }
+
+  /**
+   * A `query` rule's `find`: its keys are columns of the queried table, and a column's
+   * operators are those the rule's query applies (any other matches no row).
+   */
+  queryFind(r: Extract<Rule, { rule: 'query' }>, columns: Readonly<Record<string, ColumnType>> | undefined, path: string): void {
+    for (const [column, value] of Object.entries(r.find)) {
+      const at = `${path}.${column}`;
+      if (columns && !Object.hasOwn(columns, column)) {
+        this.add('unknown-column', 'error', `unknown column \`${show(column)}\` in table \`${show(r.col)}\``, at, `the columns are ${Object.keys(columns).map((c) => `\`${c}\``).join(', ')}`);
+      }
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        for (const op of Object.keys(value)) {
+          if (!QUERY_OPERATORS.has(op)) {
+            this.add('match-eval', 'error', `\`${show(op)}\` is not an operator of \`query\` rules`, `${at}.${op}`, 'a query rule\'s `find` takes `$eq`, `$ne`, `$in` and `$nin`; any other operator would match no row');
+          }
+        }
+      }
+    }
+    this.find(r.find, path);
   }
 
   find(value: Json, path: string): void {
@@ -401,6 +434,19 @@ export function lintRule(rule: Rule, ctx: LintContext): RuleIssue[] {
 }
 
 const TRANSFORMS: ReadonlySet<string> = new Set(['remove', 'force', 'encrypt', 'decrypt', 'hash']);
+
+/** The request variables whose columns a transform may change. */
+const FIELD_SCOPES: ReadonlySet<string> = new Set(['doc', 'find', 'update']);
+
+/** The operators a `query` rule's `find` may use on a column (runtime/rule-query.ts applies them). */
+const QUERY_OPERATORS: ReadonlySet<string> = new Set(['$eq', '$ne', '$in', '$nin']);
+
+/** The column a field names (`res.age`, `args.doc.age`, `args.update.$set.age` → `age`). */
+function fieldColumn(segments: readonly string[], res: boolean): string | undefined {
+  if (res) return segments.length === 1 ? segments[0] : undefined;
+  if (segments[1] === 'update') return segments.length === 4 ? segments[3] : undefined;
+  return segments.length === 3 ? segments[2] : undefined;
+}
 
 const an = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
 

@@ -34,14 +34,18 @@ export function userFrame(stack: string | undefined, isUserFile: (file: string) 
 
 export interface TraceRecorder {
   readonly sites: WeakMap<object, CallSite>;
+  /** Every object a define* call returned, in the order they ran. */
+  readonly definitions: object[];
   /** Installs the hook; returns a function that removes it. */
   install(): () => void;
 }
 
 export function createTraceRecorder(isUserFile: (file: string) => boolean): TraceRecorder {
   const sites = new WeakMap<object, CallSite>();
+  const definitions: object[] = [];
   const hook: TraceHook = (_kind, value) => {
     if (value === null || typeof value !== 'object' || sites.has(value)) return;
+    definitions.push(value);
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 64;
     const stack = new Error().stack;
@@ -51,6 +55,7 @@ export function createTraceRecorder(isUserFile: (file: string) => boolean): Trac
   };
   return {
     sites,
+    definitions,
     install() {
       const g = globalThis as Record<symbol, unknown>;
       const previous = g[TRACE_KEY];

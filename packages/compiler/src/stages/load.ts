@@ -25,6 +25,8 @@ export interface LoadOutput {
   value?: unknown;
   /** Where each traced define* call ran. */
   sites: WeakMap<object, CallSite>;
+  /** Every object a define* call returned while the config loaded. */
+  definitions?: readonly object[];
   /** Every file the bundle read: the watch list (absolute, sorted). */
   inputs: string[];
 }
@@ -180,7 +182,7 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
       inputs,
     };
   }
-  return { diagnostics: [], value, sites: recorder.sites, inputs };
+  return { diagnostics: [], value, sites: recorder.sites, definitions: recorder.definitions, inputs };
 }
 
 function describeThrown(error: unknown): string {

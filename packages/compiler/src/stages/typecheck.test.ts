@@ -112,9 +112,16 @@ test('a rebuild reads unchanged imported files as their declarations, and report
   writeFileSync(rules, readFileSync(rules, 'utf8').replace("f2: 'args.find.ownerId'", "f2: 'args.find.ownr'"));
   expect(await errorsOf(dir, session)).toEqual(['DFC2003 rules.ts:3']);
   expect(await cold()).toEqual(['DFC2003 rules.ts:3']);
-  // A file with an error keeps no declarations; fixed, it is reused again after one more build.
-  expect([...(session.typecheck?.declarations?.keys() ?? [])]).toEqual([svc]);
+  // The rebuild's first pass runs without the authoring checks (the error above came from
+  // the second, full one), so it found no error in rules.ts and kept its declarations.
+  expect([...(session.typecheck?.declarations?.keys() ?? [])].sort()).toEqual([rules, svc]);
   writeFileSync(rules, readFileSync(rules, 'utf8').replace("f2: 'args.find.ownr'", "f2: 'args.find.owner'"));
+  expect(await errorsOf(dir, session)).toEqual([]);
+  // A file with an error the first pass sees keeps no declarations; fixed, it is reused again after one more build.
+  writeFileSync(rules, readFileSync(rules, 'utf8') + "export const pageSize: number = 'ten';\n");
+  expect(await errorsOf(dir, session)).toEqual(['DFC2003 rules.ts:4']);
+  expect([...(session.typecheck?.declarations?.keys() ?? [])]).toEqual([svc]);
+  writeFileSync(rules, readFileSync(rules, 'utf8').replace("export const pageSize: number = 'ten';\n", ''));
   expect(await errorsOf(dir, session)).toEqual([]);
   expect([...(session.typecheck?.declarations?.keys() ?? [])].sort()).toEqual([rules, svc]);
 });

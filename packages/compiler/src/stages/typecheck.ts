@@ -16,6 +16,13 @@ export interface TypecheckInput {
   session?: TypecheckSession | undefined;
   /** Keep, in the returned session, what the next run can reuse (a caller that rebuilds). */
   incremental?: boolean | undefined;
+  /**
+   * `false`: the authoring types' checks are off (`TypeSettings` `checks: false` in
+   * @dfc/config): a much cheaper check that still finds every error in the user's
+   * own code, but not a wrong path, column, table or role in a define* call (the
+   * validate and analyze stages find those). Default `true`.
+   */
+  authoringChecks?: boolean | undefined;
 }
 
 export interface TypecheckOutput {
@@ -141,9 +148,10 @@ function compilerOptionsFor(configDir: string): { options: ts.CompilerOptions; d
  * A declaration file the program gets besides the config: it turns off the
  * documentation-only types of the authoring API (`TypeSettings` in @dfc/config),
  * which only give an editor its hover text and cost the checker most of its time
- * on large configs. Never written to disk; never reported (a declaration file).
+ * on large configs, and, unless `authoringChecks`, the authoring checks. Never
+ * written to disk; never reported (a declaration file).
  */
-function typeSettingsFile(dfcTypes: string): { fileName: string; text: string } {
+function typeSettingsFile(dfcTypes: string, authoringChecks: boolean): { fileName: string; text: string } {
   let real = dfcTypes;
   try {
     real = realpathSync(dfcTypes);
@@ -153,7 +161,7 @@ function typeSettingsFile(dfcTypes: string): { fileName: string; text: string } 
   const module = real.replace(/\.d\.ts$|\.ts$/, '').split(sep).join('/');
   return {
     fileName: join(dirname(real), '__dfc_build_type_settings__.d.ts').split(sep).join('/'),
-    text: `export {};\ndeclare module ${JSON.stringify(module)} {\n  interface TypeSettings {\n    hoverDocs: false;\n  }\n}\n`,
+    text: `export {};\ndeclare module ${JSON.stringify(module)} {\n  interface TypeSettings {\n    hoverDocs: false;\n${authoringChecks ? '' : '    checks: false;\n'}  }\n}\n`,
   };
 }
 
@@ -192,7 +200,9 @@ function reusableDeclarations(previous: ReadonlyMap<string, FileDeclarations> | 
 export function typecheck(input: TypecheckInput): TypecheckOutput {
   const { options: userOptions, diagnostics: configDiagnostics } = compilerOptionsFor(input.configDir);
   const options: ts.CompilerOptions = { ...userOptions, noEmit: true, skipLibCheck: true };
-  const optionsKey = JSON.stringify(options);
+  const authoringChecks = input.authoringChecks ?? true;
+  const parseKey = JSON.stringify(options);
+  const optionsKey = JSON.stringify({ ...options, authoringChecks });
   const dfc = dfcConfigPackage();
   const rootNames = [input.configFile, ...(input.alsoCheck ?? [])];
   const previous =
@@ -206,7 +216,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   const importsOf = new Map<string, Set<string>>();
 
   const host = ts.createCompilerHost(options, true);
-  const settings = typeSettingsFile(dfc.types);
+  const settings = typeSettingsFile(dfc.types, authoringChecks);
   const baseGetSourceFile = host.getSourceFile.bind(host);
   const baseFileExists = host.fileExists.bind(host);
   host.fileExists = (fileName) => fileName === settings.fileName || reusedByName.has(fileName) || baseFileExists(fileName);
@@ -218,7 +228,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       typeof languageVersionOrOptions === 'object'
         ? `${languageVersionOrOptions.languageVersion}:${languageVersionOrOptions.impliedNodeFormat ?? ''}`
         : String(languageVersionOrOptions);
-    const key = `${optionsKey}\0${fileName}\0${lv}`;
+    const key = `${parseKey}\0${fileName}\0${lv}`;
     const stamp = stampOf(fileName);
     if (stamp !== undefined) readStamps.set(fileName, stamp);
     const hit = documentCache.get(key);
