@@ -1,4 +1,5 @@
-import ts from 'typescript';
+import type * as TS from 'typescript';
+import { ts } from './typescript.js';
 
 /**
  * A `code` rule's function travels to policy.mjs as source text (`fn.toString()` of
@@ -101,26 +102,26 @@ export function analyzeCodeRule(fn: (...args: never[]) => unknown): CodeRuleSour
   return { source, async: isAsync, problems: scan(fnNode) };
 }
 
-function parse(text: string): ts.SourceFile | undefined {
+function parse(text: string): TS.SourceFile | undefined {
   const sf = ts.createSourceFile('code-rule.js', text, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
   const diagnostics = (sf as unknown as { parseDiagnostics?: unknown[] }).parseDiagnostics ?? [];
   return diagnostics.length === 0 ? sf : undefined;
 }
 
-type FunctionNode = ts.ArrowFunction | ts.FunctionExpression;
+type FunctionNode = TS.ArrowFunction | TS.FunctionExpression;
 
-function functionIn(sf: ts.SourceFile): FunctionNode | undefined {
+function functionIn(sf: TS.SourceFile): FunctionNode | undefined {
   const stmt = sf.statements[0];
   if (sf.statements.length !== 1 || !stmt || !ts.isExpressionStatement(stmt)) return undefined;
-  let e: ts.Expression = stmt.expression;
+  let e: TS.Expression = stmt.expression;
   while (ts.isParenthesizedExpression(e)) e = e.expression;
   return ts.isArrowFunction(e) || ts.isFunctionExpression(e) ? e : undefined;
 }
 
-function methodIn(sf: ts.SourceFile): ts.MethodDeclaration | undefined {
+function methodIn(sf: TS.SourceFile): TS.MethodDeclaration | undefined {
   const fn = sf.statements[0];
   if (sf.statements.length !== 1 || !fn || !ts.isExpressionStatement(fn)) return undefined;
-  let e: ts.Expression = fn.expression;
+  let e: TS.Expression = fn.expression;
   while (ts.isParenthesizedExpression(e)) e = e.expression;
   if (!ts.isObjectLiteralExpression(e) || e.properties.length !== 1) return undefined;
   const m = e.properties[0]!;
@@ -135,11 +136,11 @@ function methodIn(sf: ts.SourceFile): ts.MethodDeclaration | undefined {
  */
 function scan(fn: FunctionNode): CodeRuleProblem[] {
   const declared = new Set<string>();
-  const collectBinding = (name: ts.BindingName): void => {
+  const collectBinding = (name: TS.BindingName): void => {
     if (ts.isIdentifier(name)) declared.add(name.text);
     else for (const el of name.elements) if (!ts.isOmittedExpression(el)) collectBinding(el.name);
   };
-  const declare = (node: ts.Node): void => {
+  const declare = (node: TS.Node): void => {
     if (ts.isParameter(node) || ts.isVariableDeclaration(node) || ts.isBindingElement(node)) collectBinding(node.name);
     else if ((ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isClassDeclaration(node) || ts.isClassExpression(node)) && node.name) {
       declared.add(node.name.text);
@@ -158,7 +159,7 @@ function scan(fn: FunctionNode): CodeRuleProblem[] {
     }
   };
   /** Whether `this` at `node` is the rule's own (or the config's), not a nested function's. */
-  const isRuleThis = (node: ts.Node): boolean => {
+  const isRuleThis = (node: TS.Node): boolean => {
     for (let p = node.parent; p && p !== fn; p = p.parent) {
       if (ts.isFunctionExpression(p) || ts.isFunctionDeclaration(p) || ts.isMethodDeclaration(p) || ts.isAccessor(p) || ts.isConstructorDeclaration(p) || ts.isClassLike(p)) {
         return false;
@@ -166,7 +167,7 @@ function scan(fn: FunctionNode): CodeRuleProblem[] {
     }
     return true;
   };
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     if (node.kind === ts.SyntaxKind.ThisKeyword && isRuleThis(node)) add({ kind: 'this' });
     if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add({ kind: 'dynamic-import' });
     if (ts.isMetaProperty(node)) add({ kind: 'dynamic-import' });
@@ -187,7 +188,7 @@ function scan(fn: FunctionNode): CodeRuleProblem[] {
 }
 
 /** Whether an identifier is a use of a variable (not a property name, label or declaration). */
-function isReference(id: ts.Identifier): boolean {
+function isReference(id: TS.Identifier): boolean {
   const p = id.parent;
   if (!p) return true;
   if (ts.isPropertyAccessExpression(p) && p.name === id) return false;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import ts from 'typescript';
+import type * as TS from 'typescript';
 import type { RawPath } from '../diagnostics/config-path.js';
 import type { SourceSpan } from '../diagnostics/diagnostic.js';
+import { ts } from './typescript.js';
 
 /** Where a define* call ran, from its stack (1-based line and column, source-mapped). */
 export interface CallSite {
@@ -11,18 +12,18 @@ export interface CallSite {
 }
 
 /** The span of `[start, end)` in `sf`, 1-based, with an end on the same line or later. */
-export function spanOfNode(sf: ts.SourceFile, start: number, end: number): SourceSpan {
+export function spanOfNode(sf: TS.SourceFile, start: number, end: number): SourceSpan {
   const s = sf.getLineAndCharacterOfPosition(start);
   const e = sf.getLineAndCharacterOfPosition(Math.max(start, end));
   return { file: sf.fileName, line: s.line + 1, column: s.character + 1, endLine: e.line + 1, endColumn: e.character + 1 };
 }
 
-function nodeSpan(node: ts.Node): SourceSpan {
+function nodeSpan(node: TS.Node): SourceSpan {
   const sf = node.getSourceFile();
   return spanOfNode(sf, node.getStart(sf), node.getEnd());
 }
 
-function unwrap(node: ts.Node): ts.Node {
+function unwrap(node: TS.Node): TS.Node {
   let n = node;
   for (;;) {
     if (
@@ -39,7 +40,7 @@ function unwrap(node: ts.Node): ts.Node {
   }
 }
 
-function propertyName(name: ts.PropertyName): string | undefined {
+function propertyName(name: TS.PropertyName): string | undefined {
   if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name)) return name.text;
   if (ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name)) return name.text;
   if (ts.isComputedPropertyName(name)) {
@@ -52,7 +53,7 @@ function propertyName(name: ts.PropertyName): string | undefined {
 export type LocateMode = 'value' | 'key';
 
 interface Descent {
-  node: ts.Node;
+  node: TS.Node;
   consumed: number;
 }
 
@@ -61,7 +62,7 @@ interface Descent {
  * spells the value out. It stops at anything else (an identifier, a call, a spread):
  * that node is where the value comes from, so that is where a diagnostic points.
  */
-export function descend(start: ts.Node, path: RawPath, mode: LocateMode = 'value'): Descent {
+export function descend(start: TS.Node, path: RawPath, mode: LocateMode = 'value'): Descent {
   let node = unwrap(start);
   let i = 0;
   while (i < path.length) {
@@ -93,15 +94,15 @@ export function descend(start: ts.Node, path: RawPath, mode: LocateMode = 'value
 }
 
 /** The innermost call whose callee covers `pos` (V8 reports a call at its callee's last name). */
-export function findCallAt(sf: ts.SourceFile, line: number, column: number): ts.CallExpression | undefined {
+export function findCallAt(sf: TS.SourceFile, line: number, column: number): TS.CallExpression | undefined {
   let pos: number;
   try {
     pos = sf.getPositionOfLineAndCharacter(line - 1, column - 1);
   } catch {
     return undefined;
   }
-  let best: ts.CallExpression | undefined;
-  const visit = (node: ts.Node): void => {
+  let best: TS.CallExpression | undefined;
+  const visit = (node: TS.Node): void => {
     if (pos < node.getFullStart() || pos > node.getEnd()) return;
     if (ts.isCallExpression(node) && node.getStart(sf) <= pos && pos <= node.expression.getEnd()) {
       if (!best || node.getWidth(sf) <= best.getWidth(sf)) best = node;
@@ -113,7 +114,7 @@ export function findCallAt(sf: ts.SourceFile, line: number, column: number): ts.
 }
 
 /** The expression after `export default`, following one `const x = …; export default x`. */
-export function findDefaultExport(sf: ts.SourceFile): ts.Node | undefined {
+export function findDefaultExport(sf: TS.SourceFile): TS.Node | undefined {
   for (const stmt of sf.statements) {
     if (!ts.isExportAssignment(stmt) || stmt.isExportEquals) continue;
     const expr = unwrap(stmt.expression);
@@ -126,7 +127,7 @@ export function findDefaultExport(sf: ts.SourceFile): ts.Node | undefined {
   return undefined;
 }
 
-function findConstInitializer(sf: ts.SourceFile, name: string): ts.Expression | undefined {
+function findConstInitializer(sf: TS.SourceFile, name: string): TS.Expression | undefined {
   for (const stmt of sf.statements) {
     if (!ts.isVariableStatement(stmt)) continue;
     for (const decl of stmt.declarationList.declarations) {
@@ -145,21 +146,21 @@ export class Locator {
   readonly #sites: WeakMap<object, CallSite>;
   readonly #root: unknown;
   readonly #entry: string;
-  readonly #program: ts.Program | undefined;
-  readonly #files = new Map<string, ts.SourceFile | undefined>();
+  readonly #program: TS.Program | undefined;
+  readonly #files = new Map<string, TS.SourceFile | undefined>();
 
-  constructor(options: { root: unknown; sites: WeakMap<object, CallSite>; entry: string; program?: ts.Program | undefined }) {
+  constructor(options: { root: unknown; sites: WeakMap<object, CallSite>; entry: string; program?: TS.Program | undefined }) {
     this.#root = options.root;
     this.#sites = options.sites;
     this.#entry = options.entry;
     this.#program = options.program;
   }
 
-  sourceFile(file: string): ts.SourceFile | undefined {
+  sourceFile(file: string): TS.SourceFile | undefined {
     const fromProgram = this.#program?.getSourceFile(file);
     if (fromProgram) return fromProgram;
     if (!this.#files.has(file)) {
-      let sf: ts.SourceFile | undefined;
+      let sf: TS.SourceFile | undefined;
       try {
         sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
       } catch {
@@ -208,7 +209,7 @@ export class Locator {
    * `defineRule(service, 'posts', { … })` returns `{ service, table, rules: { … } }`),
    * so the first path segment may have no counterpart in the source.
    */
-  #descendCall(call: ts.CallExpression, rest: RawPath, mode: LocateMode): ts.Node {
+  #descendCall(call: TS.CallExpression, rest: RawPath, mode: LocateMode): TS.Node {
     if (rest.length === 0) return call;
     let best: Descent = { node: call, consumed: 0 };
     for (const arg of call.arguments) {
