@@ -1,11 +1,12 @@
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import ts from 'typescript';
+import type * as TS from 'typescript';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { DFC_SPECIFIERS, dfcConfigPackage } from '../source/dfc-package.js';
 import { SECRET_HINT } from '../lints/security.js';
 import { spanOfNode } from '../source/locate.js';
+import { ts } from '../source/typescript.js';
 
 export interface TypecheckInput {
   configFile: string;
@@ -27,7 +28,7 @@ export interface TypecheckInput {
 
 export interface TypecheckOutput {
   diagnostics: Diagnostic[];
-  program: ts.Program;
+  program: TS.Program;
   /** The user's own source files in the program (the config and what it imports). */
   files: string[];
   /** Pass back as `session` on the next run. */
@@ -74,7 +75,7 @@ export interface FileDeclarations {
  * resolution matches what load (esbuild) accepts; `types: []` keeps the program to
  * the config, its imports and the standard library (which keeps it fast).
  */
-const DEFAULT_OPTIONS: ts.CompilerOptions = {
+const DEFAULT_OPTIONS: TS.CompilerOptions = {
   target: ts.ScriptTarget.ES2023,
   lib: ['lib.es2023.d.ts'],
   module: ts.ModuleKind.ESNext,
@@ -112,7 +113,7 @@ const EMIT_ONLY_OPTIONS = [
  * The standard library's declarations are most of what a program parses; reusing
  * them makes every build after the first (watch rebuilds, tests) much faster.
  */
-const documentCache = new Map<string, { stamp: string; file: ts.SourceFile }>();
+const documentCache = new Map<string, { stamp: string; file: TS.SourceFile }>();
 
 function stampOf(fileName: string): string | undefined {
   try {
@@ -123,10 +124,10 @@ function stampOf(fileName: string): string | undefined {
   }
 }
 
-function compilerOptionsFor(configDir: string): { options: ts.CompilerOptions; diagnostics: readonly ts.Diagnostic[] } {
+function compilerOptionsFor(configDir: string): { options: TS.CompilerOptions; diagnostics: readonly TS.Diagnostic[] } {
   const tsconfig = join(configDir, 'tsconfig.json');
   if (stampOf(tsconfig) === undefined) return { options: { ...DEFAULT_OPTIONS }, diagnostics: [] };
-  const diagnostics: ts.Diagnostic[] = [];
+  const diagnostics: TS.Diagnostic[] = [];
   const parsed = ts.getParsedCommandLineOfConfigFile(
     tsconfig,
     {},
@@ -139,7 +140,7 @@ function compilerOptionsFor(configDir: string): { options: ts.CompilerOptions; d
   // Only problems with the options matter here; "no inputs found" and the like do not,
   // because the root file is always the config.
   diagnostics.push(...parsed.errors.filter((d) => d.code !== 18003));
-  const options: ts.CompilerOptions = { ...parsed.options };
+  const options: TS.CompilerOptions = { ...parsed.options };
   for (const key of EMIT_ONLY_OPTIONS) delete options[key];
   return { options, diagnostics };
 }
@@ -199,7 +200,7 @@ function reusableDeclarations(previous: ReadonlyMap<string, FileDeclarations> | 
 
 export function typecheck(input: TypecheckInput): TypecheckOutput {
   const { options: userOptions, diagnostics: configDiagnostics } = compilerOptionsFor(input.configDir);
-  const options: ts.CompilerOptions = { ...userOptions, noEmit: true, skipLibCheck: true };
+  const options: TS.CompilerOptions = { ...userOptions, noEmit: true, skipLibCheck: true };
   const authoringChecks = input.authoringChecks ?? true;
   const parseKey = JSON.stringify(options);
   const optionsKey = JSON.stringify({ ...options, authoringChecks });
@@ -272,7 +273,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   });
 
   const userFiles = program.getSourceFiles().filter((sf) => isUserFile(program, sf, dfc.dir));
-  const found: ts.Diagnostic[] = [...configDiagnostics, ...program.getOptionsDiagnostics()];
+  const found: TS.Diagnostic[] = [...configDiagnostics, ...program.getOptionsDiagnostics()];
   const syntactic = userFiles.flatMap((sf) => program.getSyntacticDiagnostics(sf));
   found.push(...syntactic);
   // As tsc does: semantic errors are noise while the file does not parse. JavaScript
@@ -311,10 +312,10 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
  * file whose declarations cannot be emitted cleanly is checked from source again.)
  */
 function declarationsFor(
-  program: ts.Program,
-  userFiles: readonly ts.SourceFile[],
+  program: TS.Program,
+  userFiles: readonly TS.SourceFile[],
   rootNames: readonly string[],
-  errors: readonly ts.Diagnostic[],
+  errors: readonly TS.Diagnostic[],
   reusedInProgram: readonly { file: string; decl: FileDeclarations }[],
   readStamps: ReadonlyMap<string, string>,
   importsOf: ReadonlyMap<string, ReadonlySet<string>>,
@@ -324,13 +325,13 @@ function declarationsFor(
   if (errors.some((d) => !d.file)) return out;
   const userNames = new Set([...userFiles.map((sf) => sf.fileName), ...out.keys()]);
   const emit = program.emit as (
-    targetSourceFile: ts.SourceFile,
-    writeFile: ts.WriteFileCallback,
+    targetSourceFile: TS.SourceFile,
+    writeFile: TS.WriteFileCallback,
     cancellationToken: undefined,
     emitOnlyDtsFiles: true,
     customTransformers: undefined,
     forceDtsEmit: true,
-  ) => ts.EmitResult;
+  ) => TS.EmitResult;
   for (const sf of userFiles) {
     const stamp = readStamps.get(sf.fileName);
     if (rootNames.includes(sf.fileName) || !sf.fileName.endsWith('.ts') || withErrors.has(sf.fileName) || stamp === undefined) continue;
@@ -346,11 +347,11 @@ function declarationsFor(
   return out;
 }
 
-function isJavaScript(sf: ts.SourceFile): boolean {
+function isJavaScript(sf: TS.SourceFile): boolean {
   return /\.[cm]?jsx?$/.test(sf.fileName);
 }
 
-function isUserFile(program: ts.Program, sf: ts.SourceFile, dfcDir: string): boolean {
+function isUserFile(program: TS.Program, sf: TS.SourceFile, dfcDir: string): boolean {
   if (sf.isDeclarationFile || program.isSourceFileFromExternalLibrary(sf)) return false;
   if (sf.fileName.split('/').includes('node_modules')) return false;
   return !sf.fileName.startsWith(dfcDir.split(sep).join('/') + '/');
@@ -359,7 +360,7 @@ function isUserFile(program: ts.Program, sf: ts.SourceFile, dfcDir: string): boo
 const MODULE_NOT_FOUND = new Set([2307, 2792, 2732, 6053, 2691, 5097, 2834, 2835]);
 const MISSING_EXPORT = new Set([2305, 2614, 2724, 2459, 2460, 2613]);
 
-function codeFor(d: ts.Diagnostic, fromTsconfig: boolean): DiagnosticCode {
+function codeFor(d: TS.Diagnostic, fromTsconfig: boolean): DiagnosticCode {
   if (fromTsconfig || (!d.file && d.code >= 5000 && d.code < 7000)) return 'DFC2005';
   if (MODULE_NOT_FOUND.has(d.code)) return 'DFC2002';
   if (MISSING_EXPORT.has(d.code)) return 'DFC2004';
@@ -376,7 +377,7 @@ const MESSAGE_TYPE = /^Type '(.*)' is not assignable to type '"([^"]* [^"]*)"'\.
 /** A plain value where the authoring types want a `secret()` (their names hold `Secret` or `ApiKey`). */
 const SECRET_TYPE = /^Type '[^']*' is not assignable to type '[^']*(?:Secret|ApiKey)[^']*'/;
 
-function toDiagnostic(d: ts.Diagnostic, fromTsconfig: boolean): Diagnostic {
+function toDiagnostic(d: TS.Diagnostic, fromTsconfig: boolean): Diagnostic {
   let [head = '', ...rest] = ts.flattenDiagnosticMessageText(d.messageText, '\n').split('\n');
   const notes: string[] = [];
   const span = d.file && d.start !== undefined ? spanOfNode(d.file, d.start, d.start + (d.length ?? 0)) : undefined;
