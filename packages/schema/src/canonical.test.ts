@@ -9,6 +9,18 @@ describe('canonical JSON', () => {
     );
   });
 
+  test('orders integer-like keys by code unit too, and keeps an own `__proto__` key', () => {
+    expect(canonicalJson({ b: 1, 10: 'x', 2: 'y', a: [{ 1: true, '01': false }] })).toBe('{"10":"x","2":"y","a":[{"01":false,"1":true}],"b":1}');
+    expect(canonicalJson(JSON.parse('{"z":0,"__proto__":{"b":1,"a":2}}'))).toBe('{"__proto__":{"a":2,"b":1},"z":0}');
+    expect(prettyCanonicalJson({ 3: [], 1: {} })).toBe('{\n  "1": {},\n  "3": []\n}');
+  });
+
+  test('prints objects that are not plain by their own enumerable keys', () => {
+    expect(canonicalJson({ d: new Date(0), m: new Map([[1, 2]]), s: Object.assign(Object.create(null), { b: 2, a: 1 }) })).toBe(
+      '{"d":{},"m":{},"s":{"a":1,"b":2}}',
+    );
+  });
+
   test('escapes U+2028 and U+2029 so the text is also a valid JS literal', () => {
     expect(canonicalJson({ s: 'a\u2028b\u2029c' })).toBe('{"s":"a\\u2028b\\u2029c"}');
   });

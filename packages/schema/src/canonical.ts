@@ -6,47 +6,101 @@ import { createHash } from 'node:crypto';
  * their keys were written in; that is what makes policy.json byte-identical.
  */
 export function canonicalJson(value: unknown): string {
-  return stringify(value, 0).replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+  return escapeSeparators(stringify(value, 0));
 }
 
 /** Canonical JSON, indented by two spaces (the on-disk form of policy.json). */
 export function prettyCanonicalJson(value: unknown): string {
-  return stringify(value, 2).replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+  return escapeSeparators(stringify(value, 2));
 }
 
+const escapeSeparators = (text: string) => text.replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+
+/**
+ * The value with its keys in code-unit order, printed by `JSON.stringify` (several
+ * times faster than printing it here). An object enumerates integer-like keys first
+ * in numeric order, whatever order they were added in, so values with such keys, and
+ * sparse arrays, are printed by `walk` instead.
+ */
 function stringify(value: unknown, indent: number): string {
-  const pad = (depth: number) => (indent ? '\n' + ' '.repeat(indent * depth) : '');
-  const walk = (v: unknown, depth: number): string | undefined => {
-    if (v === null) return 'null';
-    switch (typeof v) {
-      case 'string':
-        return JSON.stringify(v);
-      case 'boolean':
-        return v ? 'true' : 'false';
-      case 'number':
-        if (!Number.isFinite(v)) throw new TypeError('canonical JSON cannot hold a non-finite number');
-        return JSON.stringify(v);
-      case 'undefined':
-        return undefined;
-      case 'object': {
-        if (Array.isArray(v)) {
-          if (v.length === 0) return '[]';
-          const items = v.map((x) => walk(x, depth + 1) ?? 'null');
-          return '[' + items.map((x) => pad(depth + 1) + x).join(',') + pad(depth) + ']';
+  let copy: unknown;
+  try {
+    copy = sortedCopy(value);
+  } catch (error) {
+    if (error !== UNORDERED) throw error;
+    return walk(value, indent, 0) ?? 'null';
+  }
+  return JSON.stringify(copy, null, indent) ?? 'null';
+}
+
+const UNORDERED = Symbol('unordered');
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
+
+function refuse(v: unknown): never {
+  if (typeof v === 'number') throw new TypeError('canonical JSON cannot hold a non-finite number');
+  throw new TypeError(`canonical JSON cannot hold a ${typeof v}`);
+}
+
+function sortedCopy(v: unknown): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : refuse(v);
+    case 'object': {
+      if (v === null) return null;
+      if (Array.isArray(v)) {
+        const out: unknown[] = new Array(v.length);
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v)) throw UNORDERED;
+          out[i] = sortedCopy(v[i]);
         }
-        const keys = Object.keys(v as object).sort();
-        const parts: string[] = [];
-        for (const k of keys) {
-          const s = walk((v as Record<string, unknown>)[k], depth + 1);
-          if (s !== undefined) parts.push(pad(depth + 1) + JSON.stringify(k) + (indent ? ': ' : ':') + s);
-        }
-        return parts.length === 0 ? '{}' : '{' + parts.join(',') + pad(depth) + '}';
+        return out;
       }
-      default:
-        throw new TypeError(`canonical JSON cannot hold a ${typeof v}`);
+      // Null prototype: an own `__proto__` key stays a key.
+      const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      for (const k of Object.keys(v).sort()) {
+        if (ARRAY_INDEX.test(k)) throw UNORDERED;
+        out[k] = sortedCopy((v as Record<string, unknown>)[k]);
+      }
+      return out;
     }
-  };
-  return walk(value, 0) ?? 'null';
+    default:
+      return refuse(v);
+  }
+}
+
+function walk(v: unknown, indent: number, depth: number): string | undefined {
+  const pad = (d: number) => (indent ? '\n' + ' '.repeat(indent * d) : '');
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      return Number.isFinite(v) ? JSON.stringify(v) : refuse(v);
+    case 'undefined':
+      return undefined;
+    case 'object': {
+      if (Array.isArray(v)) {
+        if (v.length === 0) return '[]';
+        const items = v.map((x) => walk(x, indent, depth + 1) ?? 'null');
+        return '[' + items.map((x) => pad(depth + 1) + x).join(',') + pad(depth) + ']';
+      }
+      const keys = Object.keys(v as object).sort();
+      const parts: string[] = [];
+      for (const k of keys) {
+        const s = walk((v as Record<string, unknown>)[k], indent, depth + 1);
+        if (s !== undefined) parts.push(pad(depth + 1) + JSON.stringify(k) + (indent ? ': ' : ':') + s);
+      }
+      return parts.length === 0 ? '{}' : '{' + parts.join(',') + pad(depth) + '}';
+    }
+    default:
+      return refuse(v);
+  }
 }
 
 /** `sha256:<hex>` of a policy's canonical JSON, with its own `hash` field left out. */

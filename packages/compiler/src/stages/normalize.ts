@@ -165,7 +165,7 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
     origins.roles.set(r.name, ['roles', i]);
     const role: PolicyRole = {
       active: r.active ?? true,
-      access: r.access.map(access).sort((a, b) => cmp(canonicalJson(a), canonicalJson(b))),
+      access: byCanonicalJson(r.access.map(access)),
     };
     if (r.description !== undefined) role.description = r.description;
     roles[r.name] = role;
@@ -301,6 +301,14 @@ function database(d: Config['services'][number]['database']): PolicyDatabase {
   }
 }
 
+/** `items` in the order of their canonical JSON (printed once each, not at every comparison). */
+function byCanonicalJson<T>(items: readonly T[]): T[] {
+  return items
+    .map((item) => ({ item, key: canonicalJson(item) }))
+    .sort((x, y) => cmp(x.key, y.key))
+    .map((x) => x.item);
+}
+
 function access(a: ConfigAccess): PolicyAccess {
   return {
     service: nameOf(a.service),
@@ -308,9 +316,11 @@ function access(a: ConfigAccess): PolicyAccess {
     verbs: verbs(a.verbs),
     requestor: sortedUnique(a.requestor ?? DEFAULTS.requestor) as PolicyAccess['requestor'],
     // Filters combine with AND or OR, so their order means nothing: sorted for a stable hash.
-    filters: (a.filters ?? [])
-      .map((f) => (f.value === undefined ? { name: f.name, operator: f.operator } : { name: f.name, operator: f.operator, value: f.value }))
-      .sort((x, y) => cmp(canonicalJson(x), canonicalJson(y))),
+    filters: byCanonicalJson(
+      (a.filters ?? []).map((f) =>
+        f.value === undefined ? { name: f.name, operator: f.operator } : { name: f.name, operator: f.operator, value: f.value },
+      ),
+    ),
     filterOp: a.filterOp ?? DEFAULTS.filterOp,
   };
 }
