@@ -93,9 +93,11 @@ export interface RoleOptions<N extends string = string> {
  * The constraint `defineRole` infers with: tuples, so each access entry keeps its
  * own service and component (and its filters are checked against that table).
  */
-type RoleInput<N extends string> = ChecksOff extends true
-  ? RoleOptions<N>
-  : RoleOptions<N> & { access: readonly [] | readonly [AccessInput, ...AccessInput[]] };
+type RoleInput<N extends string> = RoleOptions<N> & {
+  // A tuple, also for the build's first pass: an array literal typed by an array type
+  // is the union of its elements' types, reduced pairwise (1,000 entries: seconds).
+  access: readonly [] | readonly [AccessInput, ...AccessInput[]];
+};
 type AccessInput = AccessOptions & { filters?: readonly [] | readonly [RoleFilterOptions, ...RoleFilterOptions[]] };
 
 type AccessKey = keyof AccessOptions;

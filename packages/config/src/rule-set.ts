@@ -79,8 +79,9 @@ export function defineRule<
   service: S,
   table: T,
   // Valid: intersected with documentation-only types, whose JSDoc becomes hover
-  // text. Invalid: the check's messages alone.
-  rules: ChecksOff extends true ? R : R extends CheckRuleSet<S, T, R> ? R & HoverDocs<RuleSetDocs> : CheckRuleSet<S, T, R>,
+  // text. Invalid: the check's messages alone. In the build's first pass, the loose
+  // rule set itself (nothing to infer, so the object is checked once).
+  rules: ChecksOff extends true ? LooseRuleSet<S, T> : R extends CheckRuleSet<S, T, R> ? R & HoverDocs<RuleSetDocs> : CheckRuleSet<S, T, R>,
 ): RuleSet<S['name'], T> {
   const value: unknown = rules; // the checked parameter type is not needed past this point
   return trace('rule', { service: service.name, table, rules: value } as RuleSet<S['name'], T>);
