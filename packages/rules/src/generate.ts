@@ -732,6 +732,11 @@ ${join(work, _`
     };
     const jsType = type === 'bool' ? 'boolean' : type;
     const what = type === 'bool' ? 'boolean' : (type as 'string' | 'number' | 'date');
+    if (isRef(op) && type !== 'date' && this.#plainPath(op)) {
+      const v = this.#read(out, op.slice('args.'.length).split('.'));
+      out.push(this.#typed(v, op, type, site, fail));
+      return { expr: v };
+    }
     if (isRef(op)) {
       const v = this.#ref(op, site, fail, out);
       if (!v) return undefined;
@@ -761,6 +766,61 @@ ${join(work, _`
       default:
         return bad(msg.unknownType(type));
     }
+  }
+
+  /** Whether `text` is an `args.` path that can be read (no forbidden segment). */
+  #plainPath(text: string): boolean {
+    return text.startsWith('args.') && !hasForbidden(text.slice('args.'.length).split('.'));
+  }
+
+  /**
+   * The check that the value `v` read from the path `text` is of a match's `type`
+   * (string, number or bool): one `typeof` when it is; missing (undefined) is told
+   * apart from another type only when it is not.
+   */
+  #typed(v: Code, text: string, type: string, site: Site, fail: Fail): Code {
+    const jsType = type === 'bool' ? 'boolean' : type;
+    const what = type === 'bool' ? 'boolean' : (type as 'string' | 'number');
+    const missing = this.#err(site, fail, msg.missing(text));
+    const notA = this.#err(site, fail, msg.notA(text, what));
+    // With an `error` override both denials are one: no need to tell them apart.
+    if (missing.toString() === notA.toString()) return _`if (typeof ${v} !== ${jsType}) { ${notA} }`;
+    return _`if (typeof ${v} !== ${jsType}) { if (${v} === undefined) { ${missing} } ${notA} }`;
+  }
+
+  /**
+   * `==` or `in` (a list of constants) on strings, numbers or booleans whose operands are
+   * `args.` paths or constants of the type, at least one a path: the values are read,
+   * compared, and only when the comparison fails are they checked (a value equal to a
+   * constant of the type, or of the type and equal to another value, is of the type): the checks
+   * run in the order the general code runs them, then the mismatch. Undefined when the
+   * match is not of that form.
+   */
+  #fastMatch(rule: Extract<Rule, { rule: 'match' }>, mismatch: () => Code, site: Site, fail: Fail): Code | undefined {
+    const { type, f1, f2 } = rule;
+    const op = rule.eval;
+    if (type !== 'string' && type !== 'number' && type !== 'bool') return undefined;
+    const jsType = type === 'bool' ? 'boolean' : type;
+    const fits = (x: Json) => (isRef(x) ? this.#plainPath(x) : typeof x === jsType);
+    if (!isRef(f1) || !fits(f1)) return undefined;
+    if (op === '==') {
+      if (!fits(f2)) return undefined;
+    } else if (op !== 'in' || !Array.isArray(f2) || f2.length === 0 || !f2.every((e) => !isRef(e) && typeof e === jsType)) return undefined;
+    const out: Code[] = [];
+    const checks: Code[] = [];
+    const operand = (x: Json): Code => {
+      if (!isRef(x)) return lit(x);
+      const v = this.#read(out, x.slice('args.'.length).split('.'));
+      checks.push(this.#typed(v, x, type, site, fail));
+      return v;
+    };
+    const a = operand(f1);
+    let pass: Code;
+    if (op === 'in') pass = this.#member(f2 as unknown[], a);
+    // Two values equal to each other may both be missing: one's type is checked.
+    else pass = isRef(f2) ? _`(typeof ${a} === ${jsType} && ${a} === ${operand(f2)})` : _`(${a} === ${operand(f2)})`;
+    out.push(_`if (!${pass}) {\n${join(checks, _`\n`)}\n${mismatch()}\n}`);
+    return join(out, _`\n`);
   }
 
   /**
@@ -829,6 +889,8 @@ ${join(work, _`
       return this.#err(site, fail, msg.cannotCompare(op, plural));
     }
     const mismatch = () => fail(() => this.#den(site, 'denied', msg.mismatch(f1, op, f2)), 'fail');
+    const fast = this.#fastMatch(rule, mismatch, site, fail);
+    if (fast) return fast;
     const a = this.#scalar(f1, type, site, fail, out);
     if (!a) return join(out, _`\n`);
     if (op === 'in' || op === 'notIn') {

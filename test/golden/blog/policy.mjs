@@ -559,21 +559,21 @@ var F6 = (P) => {
     const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
     if (!isObj(v0)) return k0;
     const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (typeof v1 !== "string") {
-      return k2;
-    }
     const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
     const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["userId"], "userId", baseProto["userId"]) : void 0;
-    if (v3 === void 0) {
-      return k3;
-    }
-    if (typeof v3 !== "string") {
-      return k4;
-    }
-    if (!(v1 === v3)) {
+    if (!(typeof v1 === "string" && v1 === v3)) {
+      if (typeof v1 !== "string") {
+        if (v1 === void 0) {
+          return k1;
+        }
+        return k2;
+      }
+      if (typeof v3 !== "string") {
+        if (v3 === void 0) {
+          return k3;
+        }
+        return k4;
+      }
       return k5;
     }
     return ALLOW;
@@ -613,13 +613,10 @@ var F8 = (P) => {
     const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
     if (!isObj(v0)) return k0;
     const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (typeof v1 !== "string") {
-      return k1;
-    }
     if (!(v1 === "admin" || v1 === "moderator")) {
+      if (typeof v1 !== "string") {
+        return k1;
+      }
       return k2;
     }
     return ALLOW;
@@ -778,10 +775,10 @@ var F10 = (P) => {
     }
     L0: {
       const v2 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
-      if (v2 === void 0) {
-        return k5;
-      }
       if (typeof v2 !== "string") {
+        if (v2 === void 0) {
+          return k5;
+        }
         return k6;
       }
       if (!(v2 !== "admin")) {
@@ -835,13 +832,13 @@ var F11 = (P) => {
     const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : void 0;
     if (!isObj(v0)) return k0;
     const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (typeof v1 !== "string") {
-      return k2;
-    }
     if (!(v1 === "admin")) {
+      if (typeof v1 !== "string") {
+        if (v1 === void 0) {
+          return k1;
+        }
+        return k2;
+      }
       return k3;
     }
     return ALLOW;
@@ -874,10 +871,10 @@ var F12 = (P) => {
     }
     L0: {
       const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
-      if (v1 === void 0) {
-        return k2;
-      }
       if (typeof v1 !== "string") {
+        if (v1 === void 0) {
+          return k2;
+        }
         return k3;
       }
       if (!(v1 !== "admin")) {
@@ -896,19 +893,19 @@ var F12 = (P) => {
         break L1;
       }
       const v5 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
-      if (v5 === void 0) {
-        return k7;
-      }
-      if (typeof v5 !== "string") {
-        return k8;
-      }
-      if (v3 === void 0) {
-        return k9;
-      }
-      if (typeof v3 !== "string") {
-        return k10;
-      }
-      if (!(v5 === v3)) {
+      if (!(typeof v5 === "string" && v5 === v3)) {
+        if (typeof v5 !== "string") {
+          if (v5 === void 0) {
+            return k7;
+          }
+          return k8;
+        }
+        if (typeof v3 !== "string") {
+          if (v3 === void 0) {
+            return k9;
+          }
+          return k10;
+        }
         break L1;
       }
       acts.push(k12);
@@ -953,29 +950,29 @@ var F13 = (P) => {
       let v1, v2;
       L1: {
         const v3 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : void 0;
-        if (v3 === void 0) {
-          v1 = k1;
-          v2 = k1;
-          break L1;
-        }
-        if (typeof v3 !== "string") {
-          v1 = k2;
-          v2 = k2;
-          break L1;
-        }
         const v4 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : void 0;
         const v5 = v4 !== null && typeof v4 === "object" ? rd(v4, v4["id"], "id", baseProto["id"]) : void 0;
-        if (v5 === void 0) {
-          v1 = k3;
-          v2 = k3;
-          break L1;
-        }
-        if (typeof v5 !== "string") {
-          v1 = k4;
-          v2 = k4;
-          break L1;
-        }
-        if (!(v3 === v5)) {
+        if (!(typeof v3 === "string" && v3 === v5)) {
+          if (typeof v3 !== "string") {
+            if (v3 === void 0) {
+              v1 = k1;
+              v2 = k1;
+              break L1;
+            }
+            v1 = k2;
+            v2 = k2;
+            break L1;
+          }
+          if (typeof v5 !== "string") {
+            if (v5 === void 0) {
+              v1 = k3;
+              v2 = k3;
+              break L1;
+            }
+            v1 = k4;
+            v2 = k4;
+            break L1;
+          }
           v1 = k5;
           break L1;
         }
@@ -983,17 +980,17 @@ var F13 = (P) => {
       }
       L2: {
         const v6 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : void 0;
-        if (v6 === void 0) {
-          v1 = k6;
-          v2 = k6;
-          break L2;
-        }
-        if (typeof v6 !== "string") {
-          v1 = k7;
-          v2 = k7;
-          break L2;
-        }
         if (!(v6 === "admin")) {
+          if (typeof v6 !== "string") {
+            if (v6 === void 0) {
+              v1 = k6;
+              v2 = k6;
+              break L2;
+            }
+            v1 = k7;
+            v2 = k7;
+            break L2;
+          }
           v1 = k8;
           break L2;
         }

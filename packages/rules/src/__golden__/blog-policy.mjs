@@ -117,13 +117,13 @@ const args = input !== null && typeof input === "object" ? rd(input, input["args
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
 const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-if (v1 === undefined) { return k1; }
-if (typeof v1 !== "string") { return k2; }
 const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
 const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["userId"], "userId", baseProto["userId"]) : undefined;
-if (v3 === undefined) { return k3; }
-if (typeof v3 !== "string") { return k4; }
-if (!(v1 === v3)) { return k5; }
+if (!(typeof v1 === "string" && v1 === v3)) {
+if (typeof v1 !== "string") { if (v1 === undefined) { return k1; } return k2; }
+if (typeof v3 !== "string") { if (v3 === undefined) { return k3; } return k4; }
+return k5;
+}
 return ALLOW;
 }, false);
 return r0;
@@ -155,9 +155,10 @@ const args = input !== null && typeof input === "object" ? rd(input, input["args
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
 const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
-if (v1 === undefined) { return k1; }
+if (!(v1 === "admin" || v1 === "moderator")) {
 if (typeof v1 !== "string") { return k1; }
-if (!(v1 === "admin" || v1 === "moderator")) { return k2; }
+return k2;
+}
 return ALLOW;
 }, false);
 return r0;
@@ -250,8 +251,7 @@ if (v1 === undefined) { return k2; }
 if (!setPath(args, k3, clone(v1))) { return k4; }
 L0: {
 const v2 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
-if (v2 === undefined) { return k5; }
-if (typeof v2 !== "string") { return k6; }
+if (typeof v2 !== "string") { if (v2 === undefined) { return k5; } return k6; }
 if (!(v2 !== "admin")) { break L0; }
 if (!setPath(args, k7, "user")) { return k8; }
 }
@@ -275,9 +275,10 @@ const args = input !== null && typeof input === "object" ? rd(input, input["args
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
 const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
-if (v1 === undefined) { return k1; }
-if (typeof v1 !== "string") { return k2; }
-if (!(v1 === "admin")) { return k3; }
+if (!(v1 === "admin")) {
+if (typeof v1 !== "string") { if (v1 === undefined) { return k1; } return k2; }
+return k3;
+}
 return ALLOW;
 }, false);
 return r0;
@@ -306,8 +307,7 @@ const acts = [];
 if (!isObj(v0)) { return k1; }
 L0: {
 const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
-if (v1 === undefined) { return k2; }
-if (typeof v1 !== "string") { return k3; }
+if (typeof v1 !== "string") { if (v1 === undefined) { return k2; } return k3; }
 if (!(v1 !== "admin")) { break L0; }
 acts.push(k5);
 }
@@ -318,11 +318,11 @@ const v4 = v3 !== undefined;
 if (typeof v4 !== "boolean") { return k6; }
 if (!(v4 === true)) { break L1; }
 const v5 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-if (v5 === undefined) { return k7; }
-if (typeof v5 !== "string") { return k8; }
-if (v3 === undefined) { return k9; }
-if (typeof v3 !== "string") { return k10; }
-if (!(v5 === v3)) { break L1; }
+if (!(typeof v5 === "string" && v5 === v3)) {
+if (typeof v5 !== "string") { if (v5 === undefined) { return k7; } return k8; }
+if (typeof v3 !== "string") { if (v3 === undefined) { return k9; } return k10; }
+break L1;
+}
 acts.push(k12);
 acts.push(k14);
 }
@@ -365,20 +365,21 @@ L0: {
 let v1, v2;
 L1: {
 const v3 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-if (v3 === undefined) { v1 = k1; v2 = k1; break L1; }
-if (typeof v3 !== "string") { v1 = k2; v2 = k2; break L1; }
 const v4 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
 const v5 = v4 !== null && typeof v4 === "object" ? rd(v4, v4["id"], "id", baseProto["id"]) : undefined;
-if (v5 === undefined) { v1 = k3; v2 = k3; break L1; }
-if (typeof v5 !== "string") { v1 = k4; v2 = k4; break L1; }
-if (!(v3 === v5)) { v1 = k5; break L1; }
+if (!(typeof v3 === "string" && v3 === v5)) {
+if (typeof v3 !== "string") { if (v3 === undefined) { v1 = k1; v2 = k1; break L1; } v1 = k2; v2 = k2; break L1; }
+if (typeof v5 !== "string") { if (v5 === undefined) { v1 = k3; v2 = k3; break L1; } v1 = k4; v2 = k4; break L1; }
+v1 = k5; break L1;
+}
 break L0;
 }
 L2: {
 const v6 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
-if (v6 === undefined) { v1 = k6; v2 = k6; break L2; }
-if (typeof v6 !== "string") { v1 = k7; v2 = k7; break L2; }
-if (!(v6 === "admin")) { v1 = k8; break L2; }
+if (!(v6 === "admin")) {
+if (typeof v6 !== "string") { if (v6 === undefined) { v1 = k6; v2 = k6; break L2; } v1 = k7; v2 = k7; break L2; }
+v1 = k8; break L2;
+}
 break L0;
 }
 const v7 = v2 !== undefined ? v2 : v1;
