@@ -1224,6 +1224,11 @@ const PATH_PARAM = name('P');
  * closure; }`; closures whose factories are identical (the same rule written in many
  * places) share one. The module stays small, with few top-level bindings however many
  * rules it holds, and shared code is optimised once, not once per table.
+ *
+ * A factory takes the helpers its closure calls as parameters, bound once when the
+ * module loads: `((rd, …) => (P) => { … })(rd, …)`. Closures then read them one context
+ * away, not as imported (live) bindings, which a bundler turns into module-level `var`s:
+ * faster in the decision benchmark, bundled or not (bench/fast-path.md).
  */
 class Factories {
   readonly #scope: Scope;
@@ -1237,8 +1242,8 @@ class Factories {
   closure(path: string, build: (emitter: Emitter) => Name): Code {
     const local = new Scope();
     const n = build(new Emitter(local, { name: PATH_PARAM, path }));
-    for (const h of local.helpers) this.#scope.h(h);
-    const factory = _`(${PATH_PARAM}) => {\n${local.declarations}\nreturn ${n};\n}`;
+    const used = join(local.helpers.map((h) => this.#scope.h(h)));
+    const factory = _`((${used}) => (${PATH_PARAM}) => {\n${local.declarations}\nreturn ${n};\n})(${used})`;
     const text = factory.toString();
     let f = this.#byText.get(text);
     if (f === undefined) {

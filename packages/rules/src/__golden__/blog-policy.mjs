@@ -5,7 +5,7 @@ const c0 = (
 ({ auth, find }) => auth?.role === "moderator" || (typeof auth?.id === "string" && auth.id === find?.userId)
 );
 const codeTable = table([["c0", c0]]);
-const F0 = (P) => {
+const F0 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P);
 const k2 = json("[\"doc\",\"userId\"]");
@@ -20,8 +20,8 @@ if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
 return r0;
-};
-const F1 = (P) => {
+})(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
+const F1 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P);
 const k2 = json("[\"find\",\"userId\"]");
@@ -36,8 +36,8 @@ if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
 return r0;
-};
-const F2 = (P) => {
+})(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
+const F2 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("denied", "the operation is denied", P);
 const r0 = defineRule((input, ctx) => {
@@ -48,8 +48,8 @@ return k1;
 return ALLOW;
 }, false);
 return r0;
-};
-const F3 = (P) => {
+})(ALLOW, baseProto, defineRule, denial, isObj, rd);
+const F3 = ((ALLOW, IO_MISSING, IO_TIMEOUT, baseProto, clone, defineRule, denial, isObj, json, ok2xx, rd, setPath, webhook) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
 const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
@@ -78,8 +78,8 @@ if (!setPath(args, k10, v2.body)) { return k11; }
 return ALLOW;
 }, true);
 return r0;
-};
-const F4 = (P) => {
+})(ALLOW, IO_MISSING, IO_TIMEOUT, baseProto, clone, defineRule, denial, isObj, json, ok2xx, rd, setPath, webhook);
+const F4 = ((ALLOW, baseProto, codeFn, defineRule, denial, isObj, rd, settle) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P, "moderatorOrAuthor");
 const k1 = denial("error", "the code rule is not loaded", P, "moderatorOrAuthor");
 const k2 = denial("error", "the code rule failed", P, "moderatorOrAuthor");
@@ -96,16 +96,16 @@ if (v2 !== true) { settle(v2); return k3; }
 return ALLOW;
 }, false);
 return r0;
-};
-const F5 = (P) => {
+})(ALLOW, baseProto, codeFn, defineRule, denial, isObj, rd, settle);
+const F5 = ((ALLOW, baseProto, defineRule, rd) => (P) => {
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 
 return ALLOW;
 }, false);
 return r0;
-};
-const F6 = (P) => {
+})(ALLOW, baseProto, defineRule, rd);
+const F6 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P, "owner");
 const k1 = denial("error", "`args.auth.id` is missing", P, "owner");
 const k2 = denial("error", "`args.auth.id` is not a string", P, "owner");
@@ -127,8 +127,8 @@ return k5;
 return ALLOW;
 }, false);
 return r0;
-};
-const F7 = (P) => {
+})(ALLOW, baseProto, defineRule, denial, isObj, rd);
+const F7 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
 const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
@@ -145,8 +145,8 @@ if (!setPath(args, k3, clone(v1))) { return k4; }
 return ALLOW;
 }, false);
 return r0;
-};
-const F8 = (P) => {
+})(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
+const F8 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P, "staff");
 const k1 = denial("error", "only admins and moderators may delete posts", P, "staff");
 const k2 = denial("denied", "only admins and moderators may delete posts", P, "staff");
@@ -162,8 +162,8 @@ return k2;
 return ALLOW;
 }, false);
 return r0;
-};
-const F9 = (P) => {
+})(ALLOW, baseProto, defineRule, denial, isObj, rd);
+const F9 = ((ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.find.userId` is missing", P + ".clauses[0]", "public");
 const k2 = denial("error", "no database is available to `query` rules", P + ".clauses[0]", "public");
@@ -219,8 +219,8 @@ return v12;
 return ALLOW;
 }, true);
 return r0;
-};
-const F10 = (P) => {
+})(ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath);
+const F10 = ((ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, clone, defineRule, denial, isObj, json, rd, setPath, transformPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
 const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
@@ -264,8 +264,8 @@ if (v5 !== 0) { if (v5 === TRANSFORM_NOT_STRING) { return k17; } else if (v5 ===
 return ALLOW;
 }, false);
 return r0;
-};
-const F11 = (P) => {
+})(ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, clone, defineRule, denial, isObj, json, rd, setPath, transformPath);
+const F11 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.role` is missing", P);
 const k2 = denial("error", "`args.auth.role` is not a string", P);
@@ -282,8 +282,8 @@ return k3;
 return ALLOW;
 }, false);
 return r0;
-};
-const F12 = (P) => {
+})(ALLOW, baseProto, defineRule, denial, isObj, rd);
+const F12 = ((action, baseProto, defineRule, denial, finish, isObj, json, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
 const k2 = denial("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
@@ -329,8 +329,8 @@ acts.push(k14);
 return finish(input, ctx, acts);
 }, false);
 return r0;
-};
-const F13 = (P) => {
+})(action, baseProto, defineRule, denial, finish, isObj, json, rd);
+const F13 = ((ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, defineRule, denial, isObj, json, rd, removePath, transformPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[0].clauses[0]");
 const k2 = denial("error", "`args.auth.id` is not a string", P + ".clauses[0].clauses[0]");
@@ -419,8 +419,8 @@ if (v22 !== 0) { if (v22 === TRANSFORM_NOT_STRING) { return k23; } else if (v22 
 return ALLOW;
 }, false);
 return r0;
-};
-const F14 = (P) => {
+})(ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, defineRule, denial, isObj, json, rd, removePath, transformPath);
+const F14 = ((ALLOW, baseProto, defineRule, denial, isObj, json, rd) => (P) => {
 const k0 = json("[\"authenticated\",\"signedIn\"]");
 const k1 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", P, undefined, k0);
 const k2 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", P, undefined, k0);
@@ -437,8 +437,8 @@ return v2;
 return ALLOW;
 }, false);
 return q0;
-};
-const F15 = (P) => {
+})(ALLOW, baseProto, defineRule, denial, isObj, json, rd);
+const F15 = ((ALLOW, baseProto, defineRule, denial, json, rd) => (P) => {
 const k0 = json("[\"anyone\"]");
 const k1 = denial("denied", "requirement `anyone` failed", P, undefined, k0);
 const q0 = defineRule((input, ctx) => {
@@ -452,8 +452,8 @@ return v1;
 return ALLOW;
 }, false);
 return q0;
-};
-const F16 = (P) => {
+})(ALLOW, baseProto, defineRule, denial, json, rd);
+const F16 = ((ALLOW, baseProto, defineRule, denial, json, rd, set) => (P) => {
 const k0 = set(["admin"]);
 const k1 = json("[\"adminsOnly\"]");
 const k2 = denial("denied", "requirement `adminsOnly` failed", P, undefined, k1);
@@ -468,7 +468,7 @@ return v2;
 return ALLOW;
 }, false);
 return q0;
-};
+})(ALLOW, baseProto, defineRule, denial, json, rd, set);
 
 export const hash = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 export { codeTable as code };
