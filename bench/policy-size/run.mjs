@@ -9,13 +9,12 @@
 // tables uniformly from the whole policy (cold caches, closures seldom reused).
 //
 //   node bench/policy-size/run.mjs [--quick] [--rounds N]
-import { join } from 'node:path';
-import { loadArtifact, compilePolicy, decideNow } from '@dfc/runtime';
+import * as runtime from '@dfc/runtime';
 import { benchArgs, finish, target } from '../lib/report.mjs';
-import { API_KEY, projectEnv, scratch, locate } from '../lib/fixtures.mjs';
-import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
+import { API_KEY, projectEnv } from '../lib/fixtures.mjs';
 import { pinSelf } from '../lib/proc.mjs';
 import { summary, spread, table, fmt } from '../lib/stats.mjs';
+import { loadSize, requestMaker, sizes, timeDecisions, writeSize } from './common.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' } });
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 11));
@@ -23,59 +22,25 @@ const N = opts.quick ? 10_000 : 100_000;
 pinSelf(0);
 
 const env = projectEnv('hs256');
-const SIZES = [
-  { label: '10 tables, 10 role entries, 10 rules', tables: 10, extraRoles: 0 },
-  { label: '1,000 tables, 1,000 role entries, 1,000 rules', tables: 1000, extraRoles: 0 },
-  opts.quick
-    ? { label: '10,000 tables, 100,000 role entries (10 roles), 10,000 rules', tables: 10_000, extraRoles: 9 }
-    : { label: '100,000 tables, 100,000 role entries, 100,000 rules', tables: 100_000, extraRoles: 0 },
-];
+const SIZES = sizes(opts.quick);
 
 const loaded = [];
 for (const size of SIZES) {
-  const dir = scratch(`size-${size.tables}`);
   const t0 = process.hrtime.bigint();
-  const bytes = await writeArtifact(dir, syntheticPolicy({ tables: size.tables, ops: ['read'], extraRoles: size.extraRoles, perService: 100 }));
+  const { dir, bytes } = await writeSize(size);
   const t1 = process.hrtime.bigint();
-  const artifact = await loadArtifact(dir, { importTimeoutMs: 600_000 });
-  const compiled = compilePolicy(artifact, { env });
+  const compiled = await loadSize(runtime, dir, env);
   const t2 = process.hrtime.bigint();
   loaded.push({ ...size, compiled, bytes, generateS: Number(t1 - t0) / 1e9, loadS: Number(t2 - t1) / 1e9, rss: process.memoryUsage().rss });
   process.stderr.write(`policy-size: ${size.label} loaded in ${(Number(t2 - t1) / 1e9).toFixed(1)} s\n`);
 }
 
-const claims = Object.freeze(Object.assign(Object.create(null), { sub: 'u1', id: 'u1', role: 'member', iss: 'x', aud: 'bench', exp: 2e9, iat: 1.7e9 }));
-const ctx = {};
-let seed = 0x2545f491;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-
-/** Requests for `count` decisions on tables picked by `pick(i)`. */
-function requests(size, pick) {
-  return Array.from({ length: N }, (_, i) => {
-    const { service, table } = locate(pick(i), 100);
-    return { apiKey: API_KEY, claims, service, table, verb: 'GET', args: {} };
-  });
-}
-const mixes = {
-  hot: (size) => requests(size, (i) => i % 8),
-  spread: (size) => requests(size, () => Math.floor(rand() * size.tables)),
-};
-
-async function time(compiled, reqs) {
-  let allowed = 0;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < reqs.length; i++) {
-    const d = decideNow(compiled, reqs[i], ctx);
-    if ((d instanceof Promise ? await d : d).allow) allowed++;
-  }
-  const ns = Number(process.hrtime.bigint() - t0) / reqs.length;
-  if (allowed !== reqs.length) throw new Error(`only ${allowed} of ${reqs.length} decisions allowed`);
-  return ns;
-}
+const { mixes } = requestMaker(API_KEY);
+const time = (compiled, reqs) => timeDecisions(runtime.decideNow, compiled, reqs);
 
 const samples = {};
 for (const mix of Object.keys(mixes)) {
-  const reqs = loaded.map((s) => mixes[mix](s));
+  const reqs = loaded.map((s) => mixes[mix](s.tables, N));
   for (const [i, s] of loaded.entries()) await time(s.compiled, reqs[i]); // warm-up
   samples[mix] = loaded.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
