@@ -88,3 +88,36 @@ describe('readsOnly', () => {
     expect(readsOnly({ rule: 'code', id: 'c0', name: 'f', source: 'sha256:x' } as never)).toBe(false);
   });
 });
+
+describe('tables', () => {
+  test("each table holds its `_table/<name>` access by role number: the same objects as the policy's access", () => {
+    const svc = {
+      database: { type: 'sqlite' as const, file: 'b.db' },
+      maxRecords: 10,
+      security: [],
+      tables: { posts: { primaryKey: 'id', columns: { id: { type: 'integer' as const, nullable: false } } }, users: { primaryKey: 'id', columns: { id: { type: 'integer' as const, nullable: false } } } },
+    };
+    const entry = (service: string, component: string, verbs: ('GET' | 'POST')[]) => ({ service, component, verbs, requestor: ['api' as const], filters: [], filterOp: 'AND' as const });
+    const p = makePolicy({
+      services: { blog: svc, shop: svc },
+      roles: {
+        reader: { active: true, access: [entry('blog', '_table/posts', ['GET'])] },
+        writer: { active: false, access: [entry('*', '*', ['GET', 'POST'])] },
+      },
+    });
+    const c = compilePolicy(makeArtifact(p), { env: {} });
+    expect([...c.roleIndex]).toEqual([
+      ['reader', 0],
+      ['writer', 1],
+    ]);
+    for (const [sname, s] of c.services) {
+      for (const [tname, t] of s.tables) {
+        expect(t.access).toHaveLength(2);
+        for (const [role, i] of c.roleIndex) expect(t.access[i]).toBe(c.access.get(role)!.get(`${sname}\0_table/${tname}`));
+      }
+    }
+    expect([...c.services.get('blog')!.tables.get('posts')!.access[0]!.verbs]).toEqual(['GET']);
+    expect(c.services.get('shop')!.tables.get('posts')!.access[0]!.verbs.size).toBe(0);
+    expect([...c.services.get('shop')!.tables.get('users')!.access[1]!.verbs]).toEqual(['GET', 'POST']);
+  });
+});

@@ -20,6 +20,8 @@ export interface CompiledPolicy {
   readonly keyDigests: ReadonlyMap<string, { app: string; digest: Buffer }>;
   readonly apps: ReadonlyMap<string, PolicyApp>;
   readonly roles: ReadonlyMap<string, PolicyRole>;
+  /** Role → its number: the index into each table's {@link CompiledTable.access}. */
+  readonly roleIndex: ReadonlyMap<string, number>;
   readonly services: ReadonlyMap<string, CompiledService>;
   /** role → `service\0component` → access. */
   readonly access: ReadonlyMap<string, ReadonlyMap<string, AccessMatch>>;
@@ -44,9 +46,15 @@ export interface CompiledTable {
   columns: ReadonlySet<string>;
   security: Collection | null;
   fieldSecurity: ReadonlyMap<string, Collection>;
-  /** `_table/<name>`, and the key of its role access (`service\0_table/<name>`), made once at load. */
+  /** `_table/<name>`, made once at load. */
   component: string;
-  accessKey: string;
+  /**
+   * Access to `_table/<name>` by role number ({@link CompiledPolicy.roleIndex}): the same
+   * objects as {@link CompiledPolicy.access}, found by an index into the table's own short
+   * array instead of a string key in a Map of every component of the policy (a request on
+   * a table seldom used touches a few cache lines, not that Map's buckets and keys).
+   */
+  access: readonly AccessMatch[];
   /** Its own collection allows anonymous callers (then the service's collection does not apply). */
   anonymous: boolean;
   /** The rule per operation (the table's own, else the service's `default` table's). */
@@ -91,6 +99,8 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
     keyDigests.set(hex, { app: name, digest: Buffer.from(hex, 'hex') });
   }
 
+  const access = precomputeAccess(policy);
+  const roleNames = Object.keys(policy.roles);
   const services = new Map<string, CompiledService>();
   for (const [sname, svc] of Object.entries(policy.services)) {
     const tables = new Map<string, CompiledTable>();
@@ -123,7 +133,8 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
         primaryKey: table.primaryKey,
         columns: new Set(Object.keys(table.columns)),
         component: `_table/${tname}`,
-        accessKey: `${sname}\0_table/${tname}`,
+        // invariant: precomputeAccess resolves every component of every service for every role.
+        access: roleNames.map((role) => access.get(role)!.get(`${sname}\0_table/${tname}`)!),
         anonymous: security?.requirements.some((r) => r.type === 'allowAnonymous') ?? false,
         security,
         fieldSecurity,
@@ -142,8 +153,9 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
     keyDigests,
     apps: new Map(Object.entries(policy.apps)),
     roles: new Map(Object.entries(policy.roles)),
+    roleIndex: new Map(roleNames.map((role, i) => [role, i])),
     services,
-    access: precomputeAccess(policy),
+    access,
     [kKnownKeys]: new Map<string, string>(),
   });
 }

@@ -254,7 +254,8 @@ export function decideNow(compiled: CompiledPolicy, req: DecideRequest, host: Ru
   const operation = req.operation ?? operationOf(req.verb);
 
   // role access
-  const access = compiled.access.get(roleName)?.get(table && component === table.component ? table.accessKey : service.name + '\0' + component);
+  const access =
+    table && component === table.component ? table.access[compiled.roleIndex.get(roleName)!] : compiled.access.get(roleName)?.get(service.name + '\0' + component);
   if (!access) {
     return denied(trace, new DfcError('DFC_ERR_NOT_FOUND', `unknown resource ${q(component)} in service ${q(service.name)}`), appName, roleName);
   }
