@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { VERBS, type PolicyAccess, type PolicyService, type Verb } from '@dfc/schema';
-import { precomputeAccess, resolveAccess, serviceComponents } from './access.js';
+import { precomputeAccess, resolveAccess, serviceComponents, verbBit } from './access.js';
+import { entriesWhere } from './role-filter.js';
 import { makePolicy } from './testing.js';
 
 const entry = (service: string, component: string, verbs: PolicyAccess['verbs'], extra: Partial<PolicyAccess> = {}): PolicyAccess => ({
@@ -30,6 +31,24 @@ describe('resolveAccess', () => {
     expect([...m.verbs].sort()).toEqual(['GET', 'PATCH']);
     expect(m.granting.get('GET')).toEqual([a, b]);
     expect(m.granting.get('PATCH')).toEqual([b]);
+  });
+  test('verbBits are the granted verbs; unfilteredBits the verbs whose role condition is TRUE whatever the session', () => {
+    const filters = [{ name: 'userId', operator: '=' as const, value: '{user.id}' }];
+    const a = entry('blog', '_table/posts', ['GET', 'PATCH'], { filters });
+    const b = entry('blog', '_table/posts', ['GET', 'DELETE']);
+    const m = resolveAccess([a, b, entry('blog', '*', ['PUT'])], 'blog', '_table/posts');
+    expect(m.verbBits).toBe(verbBit('GET') | verbBit('PATCH') | verbBit('DELETE'));
+    expect(m.unfilteredBits).toBe(verbBit('GET') | verbBit('DELETE'));
+    const scopes = [{ claims: null }, { claims: { id: 'u1' } }, { claims: { sub: 'x' }, role: 'r', app: 'web' }];
+    for (const verb of VERBS) {
+      for (const scope of scopes) {
+        const where = entriesWhere(m.granting.get(verb) ?? [], scope);
+        if (m.unfilteredBits & verbBit(verb)) expect(where).toEqual({ kind: 'const', value: true });
+        else expect(where).not.toEqual({ kind: 'const', value: true });
+      }
+    }
+    expect(new Set(VERBS.map(verbBit)).size).toBe(VERBS.length);
+    expect(verbBit('HEAD')).toBe(0);
   });
   test('script-only entries never grant HTTP requests', () => {
     expect(resolveAccess([entry('blog', '*', ['GET'], { requestor: ['script'] })], 'blog', '_table/x').verbs.size).toBe(0);

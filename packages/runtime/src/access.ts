@@ -18,21 +18,50 @@ export interface AccessMatch {
   verbs: ReadonlySet<Verb>;
   /** Per verb, the entries of the deciding tier that grant it (their filters apply). */
   granting: ReadonlyMap<Verb, readonly PolicyAccess[]>;
+  /**
+   * `verbs` as bits ({@link verbBit}), and the verbs one of whose granting entries has no
+   * filters (the role's condition is then TRUE whatever the session): a request reads
+   * them from the object it already holds instead of a Set, a Map and the entries.
+   */
+  verbBits: number;
+  unfilteredBits: number;
+}
+
+/** A verb's bit in {@link AccessMatch.verbBits}; 0 for anything else. */
+export function verbBit(verb: string): number {
+  switch (verb) {
+    case 'GET':
+      return 1;
+    case 'POST':
+      return 2;
+    case 'PUT':
+      return 4;
+    case 'PATCH':
+      return 8;
+    case 'DELETE':
+      return 16;
+    default:
+      return 0;
+  }
 }
 
 export function resolveAccess(access: readonly PolicyAccess[], service: string, component: string): AccessMatch {
   const verbs = new Set<Verb>();
   const granting = new Map<Verb, readonly PolicyAccess[]>();
   let first: ReturnType<typeof matchAccess> | undefined;
+  let verbBits = 0;
+  let unfilteredBits = 0;
   for (const verb of VERBS) {
     const m = matchAccess(access, { service, component, verb, requestor: 'api' });
     first ??= m;
     if (m.allowed) {
       verbs.add(verb);
       granting.set(verb, m.granting);
+      verbBits |= verbBit(verb);
+      if (m.granting.some((e) => e.filters.length === 0)) unfilteredBits |= verbBit(verb);
     }
   }
-  return { tier: first?.tier ?? null, matched: first?.matched ?? [], overridden: first?.overridden ?? [], verbs, granting };
+  return { tier: first?.tier ?? null, matched: first?.matched ?? [], overridden: first?.overridden ?? [], verbs, granting, verbBits, unfilteredBits };
 }
 
 /** Every component a service serves. */

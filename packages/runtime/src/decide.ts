@@ -1,8 +1,8 @@
-import { FALSE, andWhere, type Json, type Operation, type PolicyAccess, type Rule, type Verb, type Where } from '@dfc/schema';
+import { FALSE, TRUE, andWhere, type Json, type Operation, type PolicyAccess, type Rule, type Verb, type Where } from '@dfc/schema';
 import { applyResponse, evaluate, evaluateRequirements } from '@dfc/rules';
 import type { Decision, ResponseAction, RuleContext, RuleInput, TraceEvent } from './rule-types.js';
 import { recordIo, type IoRecorder } from './replay.js';
-import type { AccessMatch, Tier } from './access.js';
+import { verbBit, type AccessMatch, type Tier } from './access.js';
 import { appForKey, type Collection, type CompiledPolicy, type CompiledService, type CompiledTable } from './compiled.js';
 import { DfcError, q } from './errors.js';
 import { entriesWhere } from './role-filter.js';
@@ -271,7 +271,7 @@ export function decideNow(compiled: CompiledPolicy, req: DecideRequest, host: Ru
     };
   }
   const roleAccess = compiled.access.get(roleName)!;
-  let granted = access.verbs.has(req.verb);
+  let granted = (access.verbBits & verbBit(req.verb)) !== 0;
   let tables: string[] | undefined;
   if (req.listing) {
     tables = [...service.tables.keys()]
@@ -374,8 +374,9 @@ function ruleStep(s: Granted): DecideResult | Promise<DecideResult> {
   const { req, args, table, component, operation, trace } = s;
   // Role filters of the winning tier for this verb. Their equality conditions join
   // `args.find` (they constrain every row the request touches, so rules may rely on them).
-  const scope = { claims: s.claims, role: s.roleName, app: s.appName };
-  const roleWhere = entriesWhere(s.access.granting.get(req.verb) ?? [], scope);
+  // invariant: an entry without filters makes entriesWhere TRUE, whatever the other entries.
+  const roleWhere =
+    s.access.unfilteredBits & verbBit(req.verb) ? TRUE : entriesWhere(s.access.granting.get(req.verb) ?? [], { claims: s.claims, role: s.roleName, app: s.appName });
   if (table && component.startsWith('_table') && operation !== 'create') {
     const eq = equalities(roleWhere);
     if (eq) {
