@@ -1,4 +1,4 @@
-import { VERBS, accessComponent, matchAccess, type AccessTier, type Policy, type PolicyAccess, type Verb } from '@dfc/schema';
+import { VERBS, indexAccess, matchAccess, type AccessTier, type Policy, type PolicyAccess, type Verb } from '@dfc/schema';
 
 /**
  * DreamFactory role service access (tiers decided by @dfc/schema's `matchAccess`, which
@@ -72,11 +72,15 @@ export function serviceComponents(policy: Policy, service: string): string[] {
   return ['_table', ...tables.map((t) => `_table/${t}`), '_schema', ...tables.map((t) => `_schema/${t}`), '_doc'];
 }
 
-/** role → `service\0component` → access, for every component of every service. */
+/**
+ * role → `service\0component` → access, for every component of every service, each
+ * resolved against the role's entries that can match it (@dfc/schema's `indexAccess`;
+ * against every entry, loading 10,000 tables with an entry each took minutes).
+ */
 export function precomputeAccess(policy: Policy): Map<string, Map<string, AccessMatch>> {
   const out = new Map<string, Map<string, AccessMatch>>();
   for (const [roleName, role] of Object.entries(policy.roles)) {
-    const index = indexEntries(role.access);
+    const index = indexAccess(role.access);
     const m = new Map<string, AccessMatch>();
     for (const service of Object.keys(policy.services)) {
       for (const component of serviceComponents(policy, service)) {
@@ -86,43 +90,4 @@ export function precomputeAccess(policy: Policy): Map<string, Map<string, Access
     out.set(roleName, m);
   }
   return out;
-}
-
-/**
- * A role's entries grouped so that each component is resolved against the entries that
- * can match it, not all of them: resolving every component against every entry made
- * loading a policy quadratic (10,000 tables with an entry each took minutes).
- *
- * invariant: `candidates(s, c)` holds every entry for which `accessTier` can return a
- * tier for service `s` and component `c` (an entry without `*` matches only its own
- * component exactly; `*` services and wildcard components are always candidates), in
- * the order written, so `matchAccess` over it decides exactly as over all entries.
- */
-function indexEntries(entries: readonly PolicyAccess[]): { candidates(service: string, component: string): readonly PolicyAccess[] } {
-  const everyService: number[] = [];
-  const byService = new Map<string, { exact: Map<string, number[]>; wild: number[] }>();
-  entries.forEach((entry, i) => {
-    if (entry.service === '*') {
-      everyService.push(i);
-      return;
-    }
-    let s = byService.get(entry.service);
-    if (!s) byService.set(entry.service, (s = { exact: new Map(), wild: [] }));
-    const c = entry.component.replace(/^\/+|\/+$/g, '');
-    if (c.includes('*')) s.wild.push(i);
-    else {
-      const list = s.exact.get(c);
-      if (list) list.push(i);
-      else s.exact.set(c, [i]);
-    }
-  });
-  return {
-    candidates(service, component) {
-      const s = byService.get(service);
-      const exact = s?.exact.get(accessComponent(component)) ?? [];
-      const picked = [...everyService, ...(s?.wild ?? []), ...exact];
-      if (picked.length === entries.length) return entries;
-      return picked.sort((a, b) => a - b).map((i) => entries[i]!);
-    },
-  };
 }
