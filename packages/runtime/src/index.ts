@@ -19,7 +19,7 @@ export {
 export { explain, type Explanation, type ExplainOptions } from './explain.js';
 export { findRows, ruleFind, matchesOperators, type RuleFind } from './rule-query.js';
 export { matchesWhere, parseFilter, parseId, printFilter } from './data/index.js';
-export { resolveAccess, precomputeAccess, type AccessMatch, type Tier } from './access.js';
+export { resolveAccess, precomputeAccess, verbBit, type AccessMatch, type Tier } from './access.js';
 export { encryptSecret, decryptSecret, parseMasterKey, secretResolver, type Env, type SecretResolver } from './secrets.js';
 export { compileCors, actualHeaders, preflight, normalizeOrigin, originAllowed, type CorsPolicy, type CorsEntry } from './cors.js';
 export { readCredentials, createJwtVerifier, failureLimiter, type Credentials, type JwtVerifier, type FailureLimiter } from './auth.js';
