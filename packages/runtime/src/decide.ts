@@ -162,6 +162,8 @@ export function decide(compiled: CompiledPolicy, req: DecideRequest, host: RuleC
   }
 }
 
+const GET = verbBit('GET');
+
 /** A request that role access granted: what the steps after it (collections, rule) share. */
 interface Granted {
   readonly compiled: CompiledPolicy;
@@ -254,8 +256,8 @@ export function decideNow(compiled: CompiledPolicy, req: DecideRequest, host: Ru
   const operation = req.operation ?? operationOf(req.verb);
 
   // role access
-  const access =
-    table && component === table.component ? table.access[compiled.roleIndex.get(roleName)!] : compiled.access.get(roleName)?.get(service.name + '\0' + component);
+  const roleNo = compiled.roleIndex.get(roleName)!;
+  const access = table && component === table.component ? table.access[roleNo] : compiled.access.get(roleName)?.get(service.name + '\0' + component);
   if (!access) {
     return denied(trace, new DfcError('DFC_ERR_NOT_FOUND', `unknown resource ${q(component)} in service ${q(service.name)}`), appName, roleName);
   }
@@ -270,17 +272,19 @@ export function decideNow(compiled: CompiledPolicy, req: DecideRequest, host: Ru
       granting: access.granting.get(req.verb) ?? [],
     };
   }
-  const roleAccess = compiled.access.get(roleName)!;
+  const readsTable = (t: CompiledTable) => (t.access[roleNo]!.verbBits & GET) !== 0;
   let granted = (access.verbBits & verbBit(req.verb)) !== 0;
   let tables: string[] | undefined;
   if (req.listing) {
-    tables = [...service.tables.keys()]
-      .filter((t) => roleAccess.get(`${service.name}\0_table/${t}`)?.verbs.has('GET') || (component === '_schema' && roleAccess.get(`${service.name}\0_schema/${t}`)?.verbs.has('GET')))
+    const roleAccess = compiled.access.get(roleName)!;
+    tables = [...service.tables.values()]
+      .filter((t) => readsTable(t) || (component === '_schema' && roleAccess.get(`${service.name}\0_schema/${t.name}`)?.verbs.has('GET')))
+      .map((t) => t.name)
       .sort();
     granted ||= req.verb === 'GET' && tables.length > 0;
   } else if (!granted && table && component === `_schema/${table.name}` && req.verb === 'GET') {
     // DreamFactory's fallback: a table's schema is readable by whoever may read the table.
-    granted = roleAccess.get(`${service.name}\0_table/${table.name}`)?.verbs.has('GET') ?? false;
+    granted = readsTable(table);
   }
   if (!granted) {
     const why =
