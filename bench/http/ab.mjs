@@ -6,8 +6,7 @@
 //   node bench/http/ab.mjs --base bench/.tmp/ab-base [--after another/dist] [--kinds memory,sqlite] [--rounds 5] [--duration 3]
 //
 // Prints req/s and server CPU per request for each build and the after ÷ before ratios.
-import { resolve, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
 import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
@@ -15,18 +14,14 @@ import { benchRows, createAndFill } from '../lib/data.mjs';
 import { signer } from '../lib/tokens.mjs';
 import { pinSelf, startChild } from '../lib/proc.mjs';
 import { median, sleep } from '../lib/stats.mjs';
+import { abArgs } from '../lib/ab.mjs';
 
-const { values: o } = parseArgs({
-  options: {
-    base: { type: 'string' },
-    after: { type: 'string' },
-    kinds: { type: 'string', default: 'memory,sqlite' },
-    rounds: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '50' },
-  },
+const { values: o, builds } = abArgs({
+  kinds: { type: 'string', default: 'memory,sqlite' },
+  rounds: { type: 'string', default: '5' },
+  duration: { type: 'string', default: '3' },
+  connections: { type: 'string', default: '50' },
 });
-if (!o.base) throw new Error('--base <directory holding the previous build of packages/runtime/dist> is required');
 const ROUTE = '/api/v2/s0/_table/t0000';
 pinSelf(1);
 const rows = benchRows(10);
@@ -37,7 +32,6 @@ await writeArtifact(join(dir, 'dist'), policy);
 await createAndFill(policy, { baseDir: dir, env, rows });
 const [token] = await signer(env)({ id: 'u1', role: 'member' });
 const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
-const builds = { before: join(resolve(o.base), 'index.js'), after: o.after ? join(resolve(o.after), 'index.js') : resolve(import.meta.dirname, '../../packages/runtime/dist/index.js') };
 const targets = [];
 for (const kind of o.kinds.split(',')) {
   for (const [build, runtime] of Object.entries(builds)) {

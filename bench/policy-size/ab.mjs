@@ -8,31 +8,24 @@
 //
 // Prints ns per decision for each build, mix and size, each build's largest ÷ smallest
 // ratio (the benchmark's target) and after ÷ before.
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { API_KEY, projectEnv } from '../lib/fixtures.mjs';
 import { pinSelf } from '../lib/proc.mjs';
 import { fmt, median, table } from '../lib/stats.mjs';
+import { abArgs } from '../lib/ab.mjs';
 import { loadSize, requestMaker, sizes, timeDecisions, writeSize } from './common.mjs';
 
-const { values: o } = parseArgs({
-  options: {
-    base: { type: 'string' },
-    after: { type: 'string' },
-    rounds: { type: 'string', default: '7' },
-    decisions: { type: 'string', default: '20000' },
-    full: { type: 'boolean', default: false },
-  },
+const { values: o, builds: entries } = abArgs({
+  rounds: { type: 'string', default: '7' },
+  decisions: { type: 'string', default: '20000' },
+  full: { type: 'boolean', default: false },
 });
-if (!o.base) throw new Error('--base <directory holding the previous build of packages/runtime/dist> is required');
 const ROUNDS = Number(o.rounds);
 const N = Number(o.decisions);
 pinSelf(0);
 
-const dists = { before: resolve(o.base), after: o.after ? resolve(o.after) : resolve(import.meta.dirname, '../../packages/runtime/dist') };
 const builds = {};
-for (const [name, dir] of Object.entries(dists)) builds[name] = await import(pathToFileURL(join(dir, 'index.js')).href);
+for (const [name, index] of Object.entries(entries)) builds[name] = await import(pathToFileURL(index).href);
 
 const env = projectEnv('hs256');
 const SIZES = sizes(!o.full);
