@@ -143,3 +143,24 @@ describe('lint: `match` operands whose types cannot agree', () => {
     expect(d).toMatchObject({ allow: false, code: 'error', reason: '`args.find.id` is not a string' });
   });
 });
+
+describe('what the authoring types reject, the linter rejects too (JavaScript configs, and `dfc build`)', () => {
+  const tables = { blog: { posts: columns, users: { id: 'string', email: 'string', age: 'integer' } } } as const;
+  const read: LintContext = { path: 'rules.blog.posts.read', columns, operation: 'read', tables };
+  const create: LintContext = { path: 'rules.blog.posts.create', columns, operation: 'create', tables };
+  const issues = (rule: Rule, c: LintContext) => lintRule(rule, c).map((i) => [i.id, i.severity, i.path.slice(c.path.length), i.message]);
+
+  test("a query's find names the queried table's columns and uses its operators", () => {
+    const q = (find: Record<string, unknown>) => ({ rule: 'query', db: 'blog', col: 'users', find }) as Rule;
+    expect(issues(q({ id: 'args.auth.id', email: { $in: ['a'] } }), read)).toEqual([]);
+    expect(issues(q({ userId: 'args.auth.id' }), read)).toEqual([['unknown-column', 'error', '.find.userId', 'unknown column `userId` in table `users`']]);
+    expect(issues(q({ age: { $gte: 18 } }), read)).toEqual([['match-eval', 'error', '.find.age.$gte', '`$gte` is not an operator of `query` rules']]);
+  });
+
+  test('transforms change columns of the request or the response, and only strings are encrypted or hashed', () => {
+    expect(issues({ rule: 'remove', fields: ['args.auth.role'] } as Rule, read)).toEqual([['field-target', 'error', '.fields[0]', '`args.auth.role` cannot be changed']]);
+    expect(issues({ rule: 'hash', fields: ['args.doc.score'] } as Rule, create)).toEqual([['operand-type', 'error', '.fields[0]', 'column `score` is number: only string columns can be hashed']]);
+    expect(issues({ rule: 'decrypt', fields: ['res.id'] } as Rule, read)).toEqual([['operand-type', 'error', '.fields[0]', 'column `id` is integer: only string columns can be decrypted']]);
+    expect(issues({ rule: 'encrypt', fields: ['args.doc.userId'] } as Rule, create)).toEqual([]);
+  });
+});
