@@ -1,5 +1,6 @@
 // Child processes for the benchmarks, pinned to cores when `taskset` is available.
 import { execFileSync, fork } from 'node:child_process';
+import { cpus } from 'node:os';
 import { canPin } from './machine.mjs';
 
 export const PINNING = canPin();
@@ -15,15 +16,19 @@ export function pinSelf(cpu) {
   }
 }
 
+const ALL_CORES = `0-${cpus().length - 1}`;
+
 /**
- * Start `node <script> <args>` with IPC, pinned to `cpu`, and wait for its `{ ready }`
- * message. Resolves to `{ child, message, request(msg) }`.
+ * Start `node <script> <args>` with IPC, wait for its `{ ready }` message, then pin it to
+ * `cpu`. Resolves to `{ child, message, request(msg), stop() }`. Start-up is not measured,
+ * so until it is ready the child may use every core (not only the parent's, which it
+ * would inherit): servers started together then start in parallel.
  */
 export function startChild(script, args, { cpu, execArgv = [], env, timeoutMs = 120_000 } = {}) {
   const child = fork(script, args, { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   if (PINNING && cpu !== undefined) {
     try {
-      execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(child.pid)], { stdio: 'ignore' });
+      execFileSync('taskset', ['-a', '-p', '-c', ALL_CORES, String(child.pid)], { stdio: 'ignore' });
     } catch {}
   }
   return new Promise((resolve, reject) => {
@@ -38,7 +43,7 @@ export function startChild(script, args, { cpu, execArgv = [], env, timeoutMs = 
     child.once('message', (message) => {
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      // Threads started after the first pin (the pool, V8 helpers) are pinned too.
+      // Every thread, those started since the fork (the pool, V8 helpers) included.
       if (PINNING && cpu !== undefined) {
         try {
           execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(child.pid)], { stdio: 'ignore' });
