@@ -20,9 +20,10 @@ import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
 import { median, summary, spread, table, fmt, times, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } });
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 2 : 7));
-const DURATION = Number(opts.duration ?? (opts.quick ? 2 : 10));
-const WARMUP = opts.quick ? 1 : 5;
+// Quick: three short rounds (a median of three, not two), a shorter warm-up.
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 7));
+const DURATION = Number(opts.duration ?? (opts.quick ? 1 : 10));
+const WARMUP = opts.quick ? 0.5 : 5;
 const CONNECTIONS = Number(opts.connections);
 const SERVER = join(import.meta.dirname, 'server.mjs');
 const ROUTE = '/api/v2/s0/_table/t0000';
@@ -30,14 +31,15 @@ const ROUTE = '/api/v2/s0/_table/t0000';
 const pinned = pinSelf(1);
 const rows = benchRows(10);
 
-// --- the policies: the bench project's, over SQLite and over PostgreSQL
+// --- the policies: the bench project's, over SQLite and over PostgreSQL (set up side by side)
 const env = projectEnv('hs256');
 const sqliteDir = scratch('http-sqlite');
 const sqlitePolicy = syntheticPolicy({ tables: 10 });
+const pgReady = scratchPostgres();
 await writeArtifact(join(sqliteDir, 'dist'), sqlitePolicy);
-await createAndFill(sqlitePolicy, { baseDir: sqliteDir, env, rows });
+const sqliteFilled = createAndFill(sqlitePolicy, { baseDir: sqliteDir, env, rows });
 
-const pgdb = await scratchPostgres();
+const pgdb = await pgReady;
 let pgDir;
 if (pgdb.url) {
   env.BENCH_PG_URL = pgdb.url;
@@ -46,6 +48,7 @@ if (pgdb.url) {
   await writeArtifact(join(pgDir, 'dist'), pgPolicy);
   await createAndFill(pgPolicy, { baseDir: pgDir, env, rows });
 }
+await sqliteFilled;
 
 const [token] = await signer(env)({ id: 'u1', role: 'member' });
 const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
@@ -70,10 +73,11 @@ const PAIRS = [
 
 const servers = new Map();
 try {
-  for (const t of targets) {
-    const s = await startChild(SERVER, [JSON.stringify(t.opts)], { cpu: 0 });
-    servers.set(t.name, { ...s, url: s.message.url + ROUTE });
-  }
+  // Started together (start-up is not measured; each is pinned once it is ready).
+  const started = await Promise.allSettled(targets.map((t) => startChild(SERVER, [JSON.stringify(t.opts)], { cpu: 0 })));
+  for (const [i, r] of started.entries()) if (r.status === 'fulfilled') servers.set(targets[i].name, { ...r.value, url: r.value.message.url + ROUTE });
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 
   // Same status and body from every server.
   let expected;
@@ -89,10 +93,13 @@ try {
     const { cpu } = await servers.get(t.name).request({ cpu: true });
     return cpu.user + cpu.system;
   };
-  const run = async (t, seconds) => {
+  // `sampleInt`: autocannon ends a run at its first sample after `duration` (one a second
+  // by default), so a 0.5 s warm-up lasted a second; req/s below is requests ÷ the run's
+  // own duration, which does not depend on it.
+  const run = async (t, seconds, sampleInt = 1000) => {
     const before = await cpuOf(t);
     const r = await new Promise((resolve, reject) => {
-      autocannon({ url: servers.get(t.name).url, connections: CONNECTIONS, duration: seconds, headers, pipelining: 1 }, (err, res) => (err ? reject(err) : resolve(res)));
+      autocannon({ url: servers.get(t.name).url, connections: CONNECTIONS, duration: seconds, headers, pipelining: 1, sampleInt }, (err, res) => (err ? reject(err) : resolve(res)));
     });
     const cpu = (await cpuOf(t)) - before;
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${t.name}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
@@ -100,13 +107,13 @@ try {
     return { rps: r.requests.total / (r.duration || seconds), p99: r.latency.p99, p50: r.latency.p50, cpuUs: cpu / Math.max(1, r.requests.total) };
   };
 
-  for (const t of targets) await run(t, WARMUP);
+  for (const t of targets) await run(t, WARMUP, 100);
   const samples = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let r = 0; r < ROUNDS; r++) {
     const order = targets.map((_, i) => targets[(i + r) % targets.length]);
     for (const t of order) {
       samples[t.name].push(await run(t, DURATION));
-      await sleep(200);
+      await sleep(100);
     }
     process.stderr.write(`http: round ${r + 1}/${ROUNDS} done\n`);
   }
@@ -130,7 +137,7 @@ try {
     }
   }
   const markdown = [
-    `GET ${ROUTE} (10 rows) on loopback: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION} s per server after a ${WARMUP} s warm-up, servers interleaved.`,
+    `GET ${ROUTE} (10 rows) on loopback: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION} s per server after a ${WARMUP} s warm-up, servers interleaved${opts.quick ? ' (a quick run: the full run takes 7 rounds × 10 s after 5 s)' : ''}.`,
     PINNING && pinned ? 'Servers pinned to core 0, the load generator to core 1 (`taskset`).' : 'Not pinned (`taskset` unavailable or fewer than two cores).',
     'dfc runs its full request path: CORS (allowed origin), API key, HS256 session (role from its claim, verified once then cached), role access, the service and table requirement collections, the read rule (and/or of two matches) and its `remove` of `password`. Request logging is off on every server.',
     '',
