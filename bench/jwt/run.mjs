@@ -20,8 +20,9 @@ import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
 import { summary, spread, table, fmt, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' } });
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 2 : 7));
-const DURATION = Number(opts.duration ?? (opts.quick ? 1.5 : 5));
+const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 7));
+const DURATION = Number(opts.duration ?? (opts.quick ? 1 : 5));
+const WARMUP = opts.quick ? 0.5 : 1;
 // Rounds over HTTP (one in a quick run: these rows carry no target).
 const HTTP_ROUNDS = opts.quick ? 1 : ROUNDS;
 const MICRO = { HS256: opts.quick ? 2000 : 10_000, ES256: opts.quick ? 300 : 1500 };
@@ -82,15 +83,25 @@ const ROUTE = '/api/v2/s0/_table/t0000';
 const servers = {};
 const http = {};
 try {
-  servers.bare = await startChild(join(import.meta.dirname, '..', 'http', 'server.mjs'), [JSON.stringify({ kind: 'bare-memory', rows })], { cpu: 0 });
+  // The three servers start together (start-up is not measured).
+  const SERVER = join(import.meta.dirname, '..', 'http', 'server.mjs');
+  const starting = { bare: startChild(SERVER, [JSON.stringify({ kind: 'bare-memory', rows })], { cpu: 0 }) };
   const pools = {};
   for (const [alg, a] of Object.entries(algs)) {
     const dir = scratch(`jwt-${alg}`);
     await writeArtifact(join(dir, 'dist'), syntheticPolicy({ tables: 1, jwt: a.jwt }));
-    servers[alg] = await startChild(join(import.meta.dirname, '..', 'http', 'server.mjs'), [JSON.stringify({ kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env: a.env })], { cpu: 0 });
+    starting[alg] = startChild(SERVER, [JSON.stringify({ kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env: a.env })], { cpu: 0 });
+  }
+  for (const [alg, a] of Object.entries(algs)) {
     const sign = signer(a.env);
     pools[alg] = { one: (await sign({}))[0], many: await sign({ n: POOL }) };
   }
+  const started = await Promise.allSettled(Object.values(starting));
+  for (const [i, name] of Object.keys(starting).entries()) if (started[i].status === 'fulfilled') servers[name] = started[i].value;
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  // `sampleInt`: autocannon ends a run at its first sample after `duration` (one a second
+  // by default); req/s is requests ÷ the run's own duration, which does not depend on it.
   const load = (server, tokens, seconds) =>
     new Promise((resolve, reject) => {
       let i = 0;
@@ -103,7 +114,7 @@ try {
           },
         },
       ];
-      autocannon({ url: server.message.url + ROUTE, connections: 50, duration: seconds, headers: base, requests }, (err, r) => {
+      autocannon({ url: server.message.url + ROUTE, connections: 50, duration: seconds, sampleInt: 100, headers: base, requests }, (err, r) => {
         if (err) return reject(err);
         if (r.non2xx > 0 || r.errors > 0) return reject(new Error(`${r.non2xx} non-2xx answers, ${r.errors} errors`));
         resolve(r.requests.total / (r.duration || seconds));
@@ -116,12 +127,12 @@ try {
     ['dfc, ES256, one token (cached)', servers.ES256, [pools.ES256.one]],
     ['dfc, ES256, a new token each request', servers.ES256, pools.ES256.many],
   ];
-  for (const [, s, t] of cases) await load(s, t, 1);
+  for (const [, s, t] of cases) await load(s, t, WARMUP);
   for (const [name] of cases) http[name] = [];
   for (let r = 0; r < HTTP_ROUNDS; r++) {
     for (const [name, s, t] of cases) {
       http[name].push(await load(s, t, DURATION));
-      await sleep(200);
+      await sleep(100);
     }
   }
 } finally {
@@ -143,7 +154,7 @@ const markdown = [
   '',
   table(['cache effect', 'first-seen ÷ cached'], Object.entries(micro).map(([alg, m]) => [alg, spread(m.hitSpeedup)])),
   '',
-  `Over HTTP: GET ${ROUTE} (10 rows in memory), autocannon 50 connections, ${HTTP_ROUNDS} round(s) × ${DURATION} s, ${PINNING ? 'server on core 0, load generator on core 1' : 'not pinned'}. "A new token each request" cycles through ${POOL.toLocaleString('en-US')} tokens, more than the verifier caches (10,000), so every request verifies a signature.`,
+  `Over HTTP: GET ${ROUTE} (10 rows in memory), autocannon 50 connections, ${HTTP_ROUNDS} round(s) × ${DURATION} s after a ${WARMUP} s warm-up${opts.quick ? ' (a quick run: the full run takes 7 rounds × 5 s)' : ''}, ${PINNING ? 'server on core 0, load generator on core 1' : 'not pinned'}. "A new token each request" cycles through ${POOL.toLocaleString('en-US')} tokens, more than the verifier caches (10,000), so every request verifies a signature.`,
   '',
   table(['server and tokens', 'req/s', '÷ bare Fastify'], httpRows),
 ].join('\n');
