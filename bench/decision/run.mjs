@@ -8,8 +8,10 @@
 // hand-written closure. Not a test.
 //
 //   npx tsc -b packages/rules && node bench/decision/run.mjs [--rounds 7] [--inputs 4096]
+//   [--pin CPU]: time the rounds with the process pinned to that core (taskset).
 //   [--baseline DIR]: also time the two dfc closures from another build of @dfc/rules
 //   (a copy of packages/rules/dist), for A/B comparisons in one run.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,6 +29,7 @@ const { values: opts } = isMainThread ? parseArgs({
     passes: { type: 'string', default: '4' },
     only: { type: 'string' },
     baseline: { type: 'string' },
+    pin: { type: 'string' },
   },
 }) : { values: workerData.opts };
 const ROUNDS = Number(opts.rounds);
@@ -289,6 +292,9 @@ if (!isMainThread) {
   });
   let allowedShare = 0;
   for (const w of workers) allowedShare = (await next(w)).allowed;
+  // `--pin CPU`: every thread of the process on one core for the timed rounds, once the
+  // workers have started, checked and warmed up (on any core: none of that is timed).
+  if (opts.pin !== undefined) execFileSync('taskset', ['-a', '-p', '-c', opts.pin, String(process.pid)], { stdio: 'ignore' });
   const samples = engines.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, w] of workers.entries()) {

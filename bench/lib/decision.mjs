@@ -20,10 +20,11 @@ const out = join(TMP, `decision-${process.pid}.json`);
 // decides every input once to check it, once per pass to warm up and once per pass in
 // each round: with 4,096 inputs × 2 passes that was 53,000 decisions, most of the run.
 const args = [join(ROOT, 'bench', 'decision', 'run.mjs'), ...(opts.quick ? ['--rounds', '5', '--inputs', '2048', '--passes', '1'] : ['--rounds', '15'])];
-// One core: the engines' workers take turns, so pinning them together changes nothing but noise.
-const [cmd, argv] = PINNING ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
+// One core: the engines' workers take turns, so pinning them together changes nothing but
+// noise. Pinned once the workers are ready, so that they start on both cores.
+if (PINNING) args.push('--pin', '0');
 await new Promise((resolve, reject) =>
-  execFile(cmd, argv, { cwd: ROOT, env: { ...process.env, DFC_BENCH_JSON: out }, maxBuffer: 1 << 24 }, (err, _stdout, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve())),
+  execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, DFC_BENCH_JSON: out }, maxBuffer: 1 << 24 }, (err, _stdout, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve())),
 );
 const r = JSON.parse(readFileSync(out, 'utf8'));
 rmSync(out, { force: true });
