@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { copyFixture, snapshotDir, tempDir } from '../../../test/fixtures/helpers.js';
 import type { CompileResult } from './pipeline.js';
 import { watch, type WatchHandle } from './watch.js';
+import { check } from './index.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -85,4 +86,46 @@ test('rebuilds on changes to the config and its imports, keeps the last good out
   writeFileSync(config, original);
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(c.results.length).toBe(count); // closed: no more builds
+});
+
+test('each rebuild reports what a cold build of the same files reports, when an edit breaks a file that did not change', async () => {
+  const dir = copyFixture('minimal', tmp.dir);
+  const config = join(dir, 'dfc.config.ts');
+  const access = join(dir, 'access.ts');
+  writeFileSync(access, "export const updateRule = { rule: 'deny' } as const;\nexport const note = 'orders';\n");
+  writeFileSync(config, "import { updateRule } from './access.js';\n" + readFileSync(config, 'utf8').replace("update: { rule: 'deny' }", 'update: updateRule'));
+  const c = collector();
+  let handle: WatchHandle | undefined;
+  const sameAsCold = async (result: CompileResult) => {
+    const cold = await check({ config: dir });
+    expect(result.diagnostics).toEqual(cold.diagnostics);
+    expect(result.ok).toBe(cold.ok);
+    expect(result.policy).toEqual(cold.policy);
+    expect(result.module).toEqual(cold.module);
+  };
+  try {
+    handle = watch({ config: dir, debounceMs: 20 }, c.onResult);
+    await sameAsCold((await c.next(1)).result);
+
+    // access.ts changes where the config does not look: nothing else to report.
+    writeFileSync(access, readFileSync(access, 'utf8').replace("note = 'orders'", "note = 'all orders'"));
+    const second = await c.next(2);
+    expect(second.result.ok).toBe(true);
+    await sameAsCold(second.result);
+
+    // The name the config imports is gone: the unchanged config has an error.
+    writeFileSync(access, readFileSync(access, 'utf8').replace('export const updateRule =', 'export const updateRules ='));
+    const third = await c.next(3);
+    expect(third.result.diagnostics.map((d) => `${d.code} ${d.file?.split('/').pop()}:${d.line}`)).toEqual(['DFC2004 dfc.config.ts:1']);
+    await sameAsCold(third.result);
+
+    // Named back, with another rule: the config builds again, with that rule.
+    writeFileSync(access, readFileSync(access, 'utf8').replace("export const updateRules = { rule: 'deny' }", "export const updateRule = { rule: 'authenticated' }"));
+    const fourth = await c.next(4);
+    expect(fourth.result.ok).toBe(true);
+    expect(fourth.result.policy!.rules.shop!.orders!.update).toEqual({ rule: 'authenticated' });
+    await sameAsCold(fourth.result);
+  } finally {
+    await handle?.close();
+  }
 });

@@ -18,9 +18,10 @@ test('a session keeps no program (a second type checker held during a rebuild ra
   const dir = copyFixture('minimal', tmp.dir);
   const session: CompilerSession = {};
   await check({ config: dir, session });
-  expect(Object.keys(session.typecheck ?? {}).sort()).toEqual(['declarations', 'libraryStamps', 'optionsKey']);
-  // Only text: declarations of imported files (the fixture has none).
+  expect(Object.keys(session.typecheck ?? {}).sort()).toEqual(['checks', 'declarations', 'libraryStamps', 'optionsKey']);
+  // Only text: declarations of imported files (the fixture has none), and each file's errors as diagnostics.
   expect(session.typecheck?.declarations?.size).toBe(0);
+  expect([...(session.typecheck?.checks?.values() ?? [])].map((c) => Object.keys(c).sort())).toEqual([['diagnostics', 'resolutions', 'stamp']]);
 });
 
 test('rebuilds in one session report every error of every file, and see changes to imported types', async () => {
@@ -142,4 +143,130 @@ test('a change to a package an imported file uses is seen by the next rebuild', 
   writeFileSync(join(lib, 'index.d.ts'), 'export declare const pageSize: string;\n');
   expect(await errorsOf(dir, session)).toEqual(['DFC2003 dfc.config.ts:2']);
   expect(await errorsOf(dir, {})).toEqual(['DFC2003 dfc.config.ts:2']);
+});
+
+/** A rebuild in `session` and a cold build of the same files: the same diagnostics, every severity. */
+async function rebuildMatchesCold(dir: string, session: CompilerSession) {
+  const rebuilt = (await check({ config: dir, session })).diagnostics;
+  const cold = (await check({ config: dir })).diagnostics;
+  expect(rebuilt).toEqual(cold);
+  return rebuilt.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.file?.split('/').pop()}:${d.line} ${d.message}`);
+}
+
+/** The minimal fixture with its service in svc.ts and its rules in rules.ts (which imports svc.ts). */
+function splitProject() {
+  const dir = copyFixture('minimal', tmp.dir);
+  const config = join(dir, 'dfc.config.ts');
+  const svc = join(dir, 'svc.ts');
+  const rules = join(dir, 'rules.ts');
+  writeFileSync(
+    svc,
+    "import { defineService } from 'dfc';\n" +
+      "export const inventory = defineService({ name: 'inventory', database: { type: 'sqlite', file: './i.db' }, tables: { items: { columns: { id: 'integer', ownerId: 'string' }, primaryKey: 'id' } } });\n",
+  );
+  writeFileSync(
+    rules,
+    "import { defineRule } from 'dfc';\nimport { inventory } from './svc.js';\n" +
+      "export const items = defineRule(inventory, 'items', { read: { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.ownerId' } });\n",
+  );
+  const original = readFileSync(config, 'utf8');
+  writeFileSync(
+    config,
+    "import { inventory } from './svc.js';\nimport { items } from './rules.js';\n" +
+      original.replace('services: [shop],', 'services: [shop, inventory],').replace('rules: [orderRules],', 'rules: [orderRules, items],'),
+  );
+  const edit = (file: string, from: string, to: string) => {
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes(from)) throw new Error(`${from} is not in ${file}`);
+    writeFileSync(file, text.replace(from, to));
+  };
+  return { dir, config, svc, rules, edit };
+}
+
+test('a rebuild does not check again a file whose imports kept their exported types, and reports what a cold build reports', async () => {
+  const { dir, config, svc, rules, edit } = splitProject();
+  const session: CompilerSession = {};
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  const first = session.typecheck?.checks;
+  expect([...(first?.keys() ?? [])].sort()).toEqual([config, rules, svc]);
+
+  // A rule changes: rules.ts exports the same types, so the config's check is taken over.
+  edit(rules, "eval: '=='", "eval: '!='");
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  expect(session.typecheck?.checks?.get(config)).toBe(first?.get(config));
+  expect(session.typecheck?.checks?.get(rules)).not.toBe(first?.get(rules));
+
+  // The config gets an error of its own; then rules.ts changes again without changing its
+  // exported types: the config's error, taken over, is still reported.
+  writeFileSync(config, readFileSync(config, 'utf8') + 'export const wrong: number = items;\n');
+  const withError = await rebuildMatchesCold(dir, session);
+  expect(withError).toEqual([expect.stringMatching(/^DFC2003 dfc\.config\.ts:\d+ type `RuleSet<"inventory", "items">` is not assignable to type `number`$/)]);
+  const configCheck = session.typecheck?.checks?.get(config);
+  edit(rules, "eval: '!='", "eval: '=='");
+  expect(await rebuildMatchesCold(dir, session)).toEqual(withError);
+  expect(session.typecheck?.checks?.get(config)).toBe(configCheck);
+});
+
+test('a rebuild checks again every file that sees an import whose exported types changed', async () => {
+  const { dir, config, svc, rules, edit } = splitProject();
+  const session: CompilerSession = {};
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+
+  // The exported name the config and rules.ts use is renamed: both now have an error,
+  // though neither file changed.
+  edit(svc, 'export const inventory =', 'export const stock =');
+  expect(await rebuildMatchesCold(dir, session)).toEqual([
+    expect.stringMatching(/^DFC2004 dfc\.config\.ts:1 module `"\.\/svc\.js"` has no exported member `inventory`/),
+    expect.stringMatching(/^DFC2004 rules\.ts:2 module `"\.\/svc\.js"` has no exported member `inventory`/),
+  ]);
+  // Named back: the errors go, in the files that did not change either.
+  edit(svc, 'export const stock =', 'export const inventory =');
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+
+  // A change of exported type two imports away: svc.ts → rules.ts → the config.
+  writeFileSync(config, readFileSync(config, 'utf8') + "export const table: 'items' = items.table;\n");
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  edit(svc, "tables: { items: { columns: { id: 'integer', ownerId: 'string' }", "tables: { goods: { columns: { id: 'integer', ownerId: 'string' }");
+  expect((await rebuildMatchesCold(dir, session)).map((e) => e.split(' ')[1])).toEqual([expect.stringMatching(/^dfc\.config\.ts:\d+$/), 'rules.ts:3']);
+  edit(rules, "defineRule(inventory, 'items'", "defineRule(inventory, 'goods'");
+  expect((await rebuildMatchesCold(dir, session)).map((e) => e.split(' ').slice(0, 2).join(' '))).toEqual([
+    expect.stringMatching(/^DFC2003 dfc\.config\.ts:\d+$/),
+  ]);
+});
+
+test('a syntax error between two rebuilds hides no change of exported types', async () => {
+  const { dir, svc, edit } = splitProject();
+  const session: CompilerSession = {};
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  edit(svc, 'export const inventory =', 'export const stock = ,');
+  expect(new Set((await rebuildMatchesCold(dir, session)).map((e) => e.split(' ').slice(0, 2).join(' ')))).toEqual(new Set(['DFC2001 svc.ts:2']));
+  edit(svc, 'export const stock = ,', 'export const stock =');
+  expect((await rebuildMatchesCold(dir, session)).map((e) => e.split(' ').slice(0, 2).join(' '))).toEqual([
+    'DFC2004 dfc.config.ts:1',
+    'DFC2004 rules.ts:2',
+  ]);
+});
+
+test('a change to a global declaration reaches a file that does not import it (no file is read as its declarations)', async () => {
+  const { dir, config, svc, rules, edit } = splitProject();
+  const globals = join(dir, 'globals.ts');
+  const uses = join(dir, 'uses.ts');
+  writeFileSync(globals, 'export {};\ndeclare global {\n  interface DfcProbe { size: number }\n}\n');
+  writeFileSync(uses, 'export const probe: DfcProbe = { size: 1 };\n');
+  writeFileSync(config, "import './globals.js';\nimport { probe } from './uses.js';\nvoid probe;\n" + readFileSync(config, 'utf8'));
+  const session: CompilerSession = {};
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  edit(globals, 'size: number', 'size: string');
+  expect((await rebuildMatchesCold(dir, session)).map((e) => e.split(' ').slice(0, 2).join(' '))).toEqual(['DFC2003 uses.ts:1']);
+
+  // A module augmentation appears in a project whose files the previous run read as
+  // their declarations: uses.ts, unchanged, sees it.
+  writeFileSync(globals, 'export {};\n');
+  writeFileSync(uses, "import type { Settings } from './settings.js';\nexport const probe: Settings = { size: 1 };\n");
+  writeFileSync(join(dir, 'settings.ts'), 'export interface Settings { size: number }\n');
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  expect([...(session.typecheck?.declarations?.keys() ?? [])].sort()).toEqual([globals, rules, join(dir, 'settings.ts'), svc, uses].sort());
+  writeFileSync(globals, "export {};\ndeclare module './settings.js' {\n  interface Settings { name: string }\n}\n");
+  expect((await rebuildMatchesCold(dir, session)).map((e) => e.split(' ')[1])).toEqual(['uses.ts:2']);
 });

@@ -58,6 +58,24 @@ export interface TypecheckSession {
    * library): declarations are reused only while none of them changed.
    */
   readonly libraryStamps?: ReadonlyMap<string, string>;
+  /**
+   * What checking each user file found (the config and policy tests included). A file
+   * that has not changed, whose imports resolve as before and whose imports' exported
+   * types are unchanged (their declarations are the same text) is not checked again:
+   * its errors are these. Absent after a run that could not record them (a syntax
+   * error, an error outside any file, a file that changes the global scope).
+   */
+  readonly checks?: ReadonlyMap<string, FileCheck>;
+}
+
+/** A user file's check as one run did it (or took it over from the run before). */
+export interface FileCheck {
+  /** The file's mtime and size when it was read. */
+  readonly stamp: string;
+  /** How each of its imports resolved. */
+  readonly resolutions: string;
+  /** Its errors. */
+  readonly diagnostics: readonly Diagnostic[];
 }
 
 /** A file's declarations as one run emitted them. */
@@ -206,15 +224,16 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   const optionsKey = JSON.stringify({ ...options, authoringChecks });
   const dfc = dfcConfigPackage();
   const rootNames = [input.configFile, ...(input.alsoCheck ?? [])];
-  const previous =
-    input.incremental && input.session?.optionsKey === optionsKey && unchanged(input.session.libraryStamps)
-      ? input.session.declarations
-      : undefined;
-  const reused = reusableDeclarations(previous, new Set(rootNames));
-  const reusedByName = new Map([...reused].map(([file, decl]) => [reusedName(file), { file, decl }]));
-  /** Stamps of the files as read, and the user files each one imports. */
-  const readStamps = new Map<string, string>();
-  const importsOf = new Map<string, Set<string>>();
+  const previousSession =
+    input.incremental && input.session?.optionsKey === optionsKey && unchanged(input.session.libraryStamps) ? input.session : undefined;
+  // Declarations stand for their files only while no file declares anything global (see
+  // `keepsToItself`): the previous run's `checks` say that it found none.
+  const previous = previousSession?.checks ? previousSession.declarations : undefined;
+  let reused = reusableDeclarations(previous, new Set(rootNames));
+  let reusedByName = new Map([...reused].map(([file, decl]) => [reusedName(file), { file, decl }]));
+  /** Stamps of the files as read, and how each file's imports resolved (reused declarations under their own file's name). */
+  let readStamps = new Map<string, string>();
+  let resolutionsOf = new Map<string, string[]>();
 
   const host = ts.createCompilerHost(options, true);
   const settings = typeSettingsFile(dfc.types, authoringChecks);
@@ -247,13 +266,12 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       const mode = ts.getModeForUsageLocation(containingSourceFile, literal, opts);
       const result = ts.resolveModuleName(literal.text, containingFile, opts, host, resolutionCache, redirected, mode);
       const resolved = result.resolvedModule;
-      if (resolved && !resolved.isExternalLibraryImport) {
-        const imports = importsOf.get(containingFile) ?? new Set<string>();
-        importsOf.set(containingFile, imports);
-        imports.add(resolved.resolvedFileName);
-        if (reused.has(resolved.resolvedFileName)) {
-          return { resolvedModule: { ...resolved, resolvedFileName: reusedName(resolved.resolvedFileName), extension: ts.Extension.Dts } };
-        }
+      const from = reusedByName.get(containingFile)?.file ?? containingFile;
+      const resolutions = resolutionsOf.get(from) ?? [];
+      resolutionsOf.set(from, resolutions);
+      resolutions.push(`${literal.text}\0${mode ?? ''}\0${resolved?.resolvedFileName ?? ''}\0${resolved?.isExternalLibraryImport ? 'external' : ''}`);
+      if (resolved && !resolved.isExternalLibraryImport && reused.has(resolved.resolvedFileName)) {
+        return { resolvedModule: { ...resolved, resolvedFileName: reusedName(resolved.resolvedFileName), extension: ts.Extension.Dts } };
       }
       if (resolved || !DFC_SPECIFIERS.has(literal.text)) return result;
       return {
@@ -265,65 +283,166 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       };
     });
 
-  const program = ts.createProgram({
-    rootNames: [...rootNames, settings.fileName],
-    options,
-    host,
-    configFileParsingDiagnostics: configDiagnostics,
-  });
-
-  const userFiles = program.getSourceFiles().filter((sf) => isUserFile(program, sf, dfc.dir));
-  const found: TS.Diagnostic[] = [...configDiagnostics, ...program.getOptionsDiagnostics()];
-  const syntactic = userFiles.flatMap((sf) => program.getSyntacticDiagnostics(sf));
-  found.push(...syntactic);
-  // As tsc does: semantic errors are noise while the file does not parse. JavaScript
-  // files are only checked with `checkJs` or `// @ts-check`; without any file to check,
-  // the type checker (the costly part) is never created.
-  const checked = userFiles.filter((sf) => !isJavaScript(sf) || options.checkJs === true || /^\s*\/\/\s*@ts-check\b/m.test(sf.text));
-  if (syntactic.length === 0 && checked.length > 0) {
-    found.push(...program.getGlobalDiagnostics());
-    for (const sf of checked) found.push(...program.getSemanticDiagnostics(sf));
+  const createProgram = () =>
+    ts.createProgram({
+      rootNames: [...rootNames, settings.fileName],
+      options,
+      host,
+      configFileParsingDiagnostics: configDiagnostics,
+    });
+  let program = createProgram();
+  const isUser = (sf: TS.SourceFile) => isUserFile(program, sf, dfc.dir) || reusedByName.has(sf.fileName);
+  const keepToThemselves = () => program.getSourceFiles().every((sf) => !isUser(sf) || keepsToItself(sf));
+  let everyFileLocal = keepToThemselves();
+  if (!everyFileLocal && reused.size > 0) {
+    // A file now declares something global, which may change what another file's
+    // declarations say: every file is read from source.
+    reused = new Map();
+    reusedByName = new Map();
+    readStamps = new Map();
+    resolutionsOf = new Map();
+    program = createProgram();
+    everyFileLocal = keepToThemselves();
   }
 
-  const errors = found.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  const diagnostics = errors.map((d) => toDiagnostic(d, configDiagnostics.includes(d)));
+  const userFiles = program.getSourceFiles().filter((sf) => isUserFile(program, sf, dfc.dir));
+  const userNames = new Set(userFiles.map((sf) => sf.fileName));
   const reusedInProgram = [...reusedByName].filter(([name]) => program.getSourceFile(name)).map(([, r]) => r);
-  const files = [...userFiles.map((sf) => sf.fileName), ...reusedInProgram.map((r) => r.file)].sort();
+  const files = [...userNames, ...reusedInProgram.map((r) => r.file)].sort();
   const libraryStamps = new Map(
     program
       .getSourceFiles()
       .filter((sf) => !files.includes(sf.fileName) && !reusedByName.has(sf.fileName) && sf.fileName !== settings.fileName)
       .map((sf) => [sf.fileName, readStamps.get(sf.fileName) ?? ''] as const),
   );
-  const session: TypecheckSession = input.incremental
-    ? {
-        optionsKey,
-        declarations: declarationsFor(program, userFiles, rootNames, errors, reusedInProgram, readStamps, importsOf),
-        libraryStamps,
+  /** The user files each user file imports (reused declarations under their own file's name). */
+  const importsOf = new Map<string, string[]>();
+  const importers = new Map<string, string[]>();
+  const allUser = new Set(files);
+  for (const [file, resolutions] of resolutionsOf) {
+    const imports = [...new Set(resolutions.map((r) => r.split('\0')[2]!).filter((f) => allUser.has(f)))].sort();
+    importsOf.set(file, imports);
+    for (const imported of imports) importers.set(imported, [...(importers.get(imported) ?? []), file]);
+  }
+  const resolutionKey = (file: string) => (resolutionsOf.get(file) ?? []).join('\n');
+
+  const fixed: TS.Diagnostic[] = [...configDiagnostics, ...program.getOptionsDiagnostics()];
+  const syntactic = userFiles.flatMap((sf) => program.getSyntacticDiagnostics(sf));
+  fixed.push(...syntactic);
+  // As tsc does: semantic errors are noise while the file does not parse. JavaScript
+  // files are only checked with `checkJs` or `// @ts-check`; without any file to check,
+  // the type checker (the costly part) is never created.
+  const checkable = new Set(
+    userFiles.filter((sf) => !isJavaScript(sf) || options.checkJs === true || /^\s*\/\/\s*@ts-check\b/m.test(sf.text)).map((sf) => sf.fileName),
+  );
+  const semanticRun = syntactic.length === 0 && checkable.size > 0;
+  if (semanticRun) fixed.push(...program.getGlobalDiagnostics());
+  const fixedErrors = fixed.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  const diagnostics = fixedErrors.map((d) => toDiagnostic(d, configDiagnostics.includes(d)));
+
+  // Checks of files found the same as before are taken over, while every file is a
+  // module that leaves the global scope alone (a global declaration reaches files
+  // that do not import it) and no error stands outside a file (options, globals).
+  const localOnly = semanticRun && !fixedErrors.some((d) => !d.file) && everyFileLocal;
+  const previousChecks = localOnly ? previousSession?.checks : undefined;
+  const checks = new Map<string, FileCheck>();
+  /** Declarations emitted this run for files checked without an error. */
+  const emitted = new Map<string, string | undefined>();
+  const withErrors = new Set<string>();
+  if (semanticRun) {
+    const takenOver = new Map<string, FileCheck>();
+    for (const file of userNames) {
+      const stamp = readStamps.get(file);
+      const before = previousChecks?.get(file);
+      if (before && stamp !== undefined && before.stamp === stamp && before.resolutions === resolutionKey(file)) takenOver.set(file, before);
+    }
+    // A file read as its declarations had no error when they were emitted, and nothing it imports changed since.
+    for (const r of reusedInProgram) {
+      const before = previousChecks?.get(r.file);
+      takenOver.set(r.file, before?.stamp === r.decl.stamp ? before : { stamp: r.decl.stamp, resolutions: resolutionKey(r.file), diagnostics: [] });
+    }
+    // Every file not taken over is checked, and so is every file importing one whose
+    // exported types may have changed (no declarations to compare, or different ones).
+    const pending = [...userNames].filter((f) => !takenOver.has(f));
+    const visited = new Set<string>();
+    while (pending.length > 0) {
+      const file = pending.pop()!;
+      const sf = program.getSourceFile(file);
+      if (visited.has(file) || !sf) continue;
+      visited.add(file);
+      takenOver.delete(file);
+      let fileErrors: TS.Diagnostic[] = [];
+      if (checkable.has(file)) {
+        fileErrors = program.getSemanticDiagnostics(sf).filter((d) => d.category === ts.DiagnosticCategory.Error);
+        if (fileErrors.length > 0) withErrors.add(file);
       }
-    : { optionsKey };
+      const fileDiagnostics = fileErrors.map((d) => toDiagnostic(d, false));
+      diagnostics.push(...fileDiagnostics);
+      const stamp = readStamps.get(file);
+      if (stamp !== undefined) checks.set(file, { stamp, resolutions: resolutionKey(file), diagnostics: fileDiagnostics });
+      let same = false;
+      if (mayDeclare(file, rootNames) && checkable.has(file) && fileErrors.length === 0 && stamp !== undefined && input.incremental) {
+        const text = emitDeclarations(program, sf);
+        emitted.set(file, text);
+        same = text !== undefined && text === previous?.get(file)?.text;
+      }
+      if (!same) for (const importer of importers.get(file) ?? []) if (!visited.has(importer)) pending.push(importer);
+    }
+    for (const [file, check] of takenOver) {
+      checks.set(file, check);
+      diagnostics.push(...check.diagnostics);
+      if (check.diagnostics.length > 0) withErrors.add(file);
+    }
+  }
+
+  let session: TypecheckSession = { optionsKey };
+  if (input.incremental && !semanticRun) {
+    // Nothing was checked (a syntax error): what the previous run kept still holds for
+    // the files it describes, stamped as they were then, and so do the stamps it relied on.
+    session = previousSession
+      ? { ...previousSession, libraryStamps: new Map([...(previousSession.libraryStamps ?? []), ...libraryStamps]) }
+      : { optionsKey, declarations: new Map(), libraryStamps };
+  } else if (input.incremental) {
+    // (Without `checks`, the next run reads no declarations: none are kept.)
+    const declarations = new Map(localOnly ? reusedInProgram.map((r) => [r.file, r.decl]) : []);
+    if (localOnly) {
+      for (const sf of userFiles) {
+        const file = sf.fileName;
+        const stamp = readStamps.get(file);
+        if (!mayDeclare(file, rootNames) || withErrors.has(file) || stamp === undefined) continue;
+        // A file taken over keeps the declarations it had (it was not checked: emitting them would check it).
+        const text = emitted.has(file) ? emitted.get(file) : previous?.get(file)?.stamp === stamp ? previous.get(file)!.text : emitDeclarations(program, sf);
+        if (text !== undefined) declarations.set(file, { stamp, text, imports: importsOf.get(file) ?? [] });
+      }
+    }
+    session = localOnly ? { optionsKey, declarations, libraryStamps, checks } : { optionsKey, declarations, libraryStamps };
+  }
   return { diagnostics, program, files, session };
 }
 
+/** Whether the next run may read this file as its declarations (an imported TypeScript file). */
+function mayDeclare(file: string, rootNames: readonly string[]): boolean {
+  return !rootNames.includes(file) && file.endsWith('.ts') && !file.endsWith('.d.ts');
+}
+
+/** A module that declares nothing global and augments no other module (or a JSON file). */
+function keepsToItself(sf: TS.SourceFile): boolean {
+  if (sf.fileName.endsWith('.json')) return true;
+  const augmentations = (sf as TS.SourceFile & { moduleAugmentations?: readonly unknown[] }).moduleAugmentations;
+  return (
+    ts.isExternalModule(sf) &&
+    (augmentations?.length ?? 0) === 0 &&
+    sf.referencedFiles.length === 0 &&
+    sf.typeReferenceDirectives.length === 0 &&
+    sf.libReferenceDirectives.length === 0
+  );
+}
+
 /**
- * The declarations the next run may reuse: those of this run's reused files, and
- * those emitted now for the imported `.ts` files checked without an error. (Emitted
- * as the builder program does to compare a file's shape, whatever `noEmit` says; a
- * file whose declarations cannot be emitted cleanly is checked from source again.)
+ * A file's declarations (`.d.ts`), emitted as the builder program does to compare a
+ * file's shape, whatever `noEmit` says; undefined when they cannot be emitted cleanly.
  */
-function declarationsFor(
-  program: TS.Program,
-  userFiles: readonly TS.SourceFile[],
-  rootNames: readonly string[],
-  errors: readonly TS.Diagnostic[],
-  reusedInProgram: readonly { file: string; decl: FileDeclarations }[],
-  readStamps: ReadonlyMap<string, string>,
-  importsOf: ReadonlyMap<string, ReadonlySet<string>>,
-): Map<string, FileDeclarations> {
-  const out = new Map(reusedInProgram.map((r) => [r.file, r.decl]));
-  const withErrors = new Set(errors.map((d) => d.file?.fileName));
-  if (errors.some((d) => !d.file)) return out;
-  const userNames = new Set([...userFiles.map((sf) => sf.fileName), ...out.keys()]);
+function emitDeclarations(program: TS.Program, sf: TS.SourceFile): string | undefined {
   const emit = program.emit as (
     targetSourceFile: TS.SourceFile,
     writeFile: TS.WriteFileCallback,
@@ -332,19 +451,12 @@ function declarationsFor(
     customTransformers: undefined,
     forceDtsEmit: true,
   ) => TS.EmitResult;
-  for (const sf of userFiles) {
-    const stamp = readStamps.get(sf.fileName);
-    if (rootNames.includes(sf.fileName) || !sf.fileName.endsWith('.ts') || withErrors.has(sf.fileName) || stamp === undefined) continue;
-    let text: string | undefined;
-    const result = emit.call(program, sf, (name, data) => {
-      if (name.endsWith('.d.ts')) text = data;
-    }, undefined, true, undefined, true);
-    // (`emitSkipped` is set under `noEmit` even though the declarations were written.)
-    if (text === undefined || result.diagnostics.length > 0) continue;
-    const imports = [...(importsOf.get(sf.fileName) ?? [])].filter((f) => userNames.has(f)).sort();
-    out.set(sf.fileName, { stamp, text, imports });
-  }
-  return out;
+  let text: string | undefined;
+  const result = emit.call(program, sf, (name, data) => {
+    if (name.endsWith('.d.ts')) text = data;
+  }, undefined, true, undefined, true);
+  // (`emitSkipped` is set under `noEmit` even though the declarations were written.)
+  return result.diagnostics.length > 0 ? undefined : text;
 }
 
 function isJavaScript(sf: TS.SourceFile): boolean {
