@@ -6,7 +6,8 @@
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export class Metrics {
-  readonly #requests = new Map<string, number>();
+  /** Counts by route kind, then by status. */
+  readonly #requests = new Map<string, Map<number, number>>();
   readonly #denials = new Map<string, number>();
   readonly #buckets = new Array<number>(BUCKETS.length + 1).fill(0);
   #sum = 0;
@@ -17,8 +18,9 @@ export class Metrics {
   readonly #started = Date.now();
 
   request(kind: string, status: number, seconds: number): void {
-    const key = `${kind}\0${status}`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    let byStatus = this.#requests.get(kind);
+    if (byStatus === undefined) this.#requests.set(kind, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     let i = 0;
     while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
     this.#buckets[i]!++;
@@ -46,10 +48,9 @@ export class Metrics {
   render(): string {
     const out: string[] = [];
     out.push('# HELP dfc_requests_total Requests answered, by route kind and status.', '# TYPE dfc_requests_total counter');
-    for (const [k, v] of [...this.#requests].sort()) {
-      const [kind, status] = k.split('\0');
-      out.push(`dfc_requests_total{kind="${kind}",status="${status}"} ${v}`);
-    }
+    const counts = [...this.#requests].flatMap(([kind, byStatus]) => [...byStatus].map(([status, n]) => ({ kind, status, n })));
+    counts.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.status - b.status));
+    for (const { kind, status, n } of counts) out.push(`dfc_requests_total{kind="${kind}",status="${status}"} ${n}`);
     out.push('# HELP dfc_denials_total Requests refused, by error code.', '# TYPE dfc_denials_total counter');
     for (const [k, v] of [...this.#denials].sort()) out.push(`dfc_denials_total{code="${k}"} ${v}`);
     out.push('# HELP dfc_request_duration_seconds Time to answer a request.', '# TYPE dfc_request_duration_seconds histogram');

@@ -8,6 +8,7 @@ import type { PolicyAccess, PolicyService } from '@dfc/schema';
 import type { RuleFn } from './artifact.js';
 import { DataError, createTables, openDataSource, seed, type DataSource } from './data/index.js';
 import { dfcPlugin } from './plugin.js';
+import { Runtime } from './runtime.js';
 import { makeArtifact, makePolicy } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dfc-plugin-'));
@@ -288,6 +289,89 @@ describe('inside an existing Fastify app', () => {
     expect(echo.json()).toEqual({ got: 'hi' });
     expect(echo.headers['cache-control']).toBeUndefined();
     expect((await host.inject({ url: '/nope' })).json()).toEqual({ host: 'not found' });
+    await host.close();
+  });
+});
+
+describe('direct answers (`directAnswers`, what `createServer` uses)', () => {
+  test('a read written straight to the response carries what Fastify would have sent', async () => {
+    const direct = Fastify();
+    await direct.register(dfcPlugin, { directAnswers: true, policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
+    const bearer = { authorization: `Bearer ${await token({ sub: 'alice', role: 'editor', user: { id: 'alice' } })}` };
+    const requests = [
+      { url: '/api/v2/blog/_table/posts?order=id', headers: web },
+      { url: '/api/v2/blog/_table/posts?fields=id,title&limit=1&order=id%20desc&include_count=true', headers: { ...web, origin: 'https://app.example.com' } },
+      { url: '/api/v2/blog/_table/posts?order=id', headers: { ...web, origin: 'https://elsewhere.example.com' } },
+      { url: '/api/v2/blog/_table/posts/3', headers: { ...web, origin: 'https://app.example.com' } },
+      { url: '/api/v2/blog/_table/posts?order=id', headers: { ...web, ...bearer } },
+      { url: '/api/v2/blog/_table/posts', headers: web, method: 'HEAD' as const },
+      { url: '/api/v2/blog/_table/posts/99', headers: web },
+      { url: '/api/v2/blog/_table/posts?filter=(', headers: web },
+    ];
+    const comparable = (x: { statusCode: number; headers: Record<string, unknown> }) => {
+      // the request id (and so the length of an error body, which names it) differs
+      const { 'x-request-id': id, date: _d, connection: _c, ...rest } = x.headers;
+      if (x.statusCode !== 200) delete rest['content-length'];
+      expect(id).toMatch(/.+/);
+      return rest;
+    };
+    for (const r of requests) {
+      const [a, b] = [await app.inject(r), await direct.inject(r)];
+      expect(b.statusCode, r.url).toBe(a.statusCode);
+      // error bodies name the request id, which differs
+      const body = (x: typeof a) => x.body.replace(String(x.headers['x-request-id']), '<id>');
+      expect(body(b), r.url).toBe(body(a));
+      expect(comparable(b), r.url).toEqual(comparable(a));
+    }
+    await direct.close();
+  });
+
+  test('an answer another hook put a header on goes through Fastify and keeps it', async () => {
+    const host = Fastify();
+    host.addHook('onRequest', (req, reply, done) => {
+      if (req.headers['x-mark'] !== undefined) reply.header('x-marked', 'yes');
+      done();
+    });
+    await host.register(dfcPlugin, { directAnswers: true, policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
+    const r = await host.inject({ url: '/api/v2/blog/_table/posts/3', headers: { ...web, 'x-mark': '1', origin: 'https://app.example.com' } });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['x-marked']).toBe('yes');
+    expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.json()).toMatchObject({ id: 3, userId: 'bob' });
+    await host.close();
+  });
+
+  test('direct answers are counted and timed like the others', async () => {
+    const runtime = await Runtime.create({ policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
+    const direct = Fastify();
+    await direct.register(dfcPlugin, { directAnswers: true, runtime });
+    for (let i = 0; i < 3; i++) expect((await direct.inject({ url: '/api/v2/blog/_table/posts', headers: web })).statusCode).toBe(200);
+    expect((await direct.inject({ url: '/api/v2/blog/_table/posts/3', headers: web })).statusCode).toBe(200);
+    expect((await direct.inject({ url: '/api/v2/blog/_table/posts/99', headers: web })).statusCode).toBe(404);
+    expect((await direct.inject({ url: '/api/v2/blog/_table/posts' })).statusCode).toBe(401);
+    expect((await direct.inject({ method: 'OPTIONS', url: '/api/v2/blog/_table/posts', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } })).statusCode).toBe(204);
+    const text = runtime.metrics.render();
+    expect(text).toContain('dfc_requests_total{kind="records",status="200"} 3\n');
+    expect(text).toContain('dfc_requests_total{kind="records",status="401"} 1\n');
+    expect(text).toContain('dfc_requests_total{kind="record",status="200"} 1\n');
+    expect(text).toContain('dfc_requests_total{kind="record",status="404"} 1\n');
+    expect(text).toContain('dfc_requests_total{kind="preflight",status="204"} 1\n');
+    expect(text).toContain('dfc_request_duration_seconds_count 7\n');
+    await direct.close();
+    await runtime.close();
+  });
+
+  test('off by default inside an existing app: the host\'s onSend hooks see every answer', async () => {
+    const host = Fastify();
+    host.addHook('onSend', (_req, reply, payload, done) => {
+      reply.header('x-seen', 'yes');
+      done(null, payload);
+    });
+    await host.register(dfcPlugin, { policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
+    const r = await host.inject({ url: '/api/v2/blog/_table/posts?order=id', headers: web });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['x-seen']).toBe('yes');
     await host.close();
   });
 });

@@ -46,12 +46,22 @@ export interface DfcPluginOptions extends Partial<RuntimeOptions> {
   maxUrlLength?: number;
   /** Send `Strict-Transport-Security` (set when the server terminates TLS). */
   hsts?: boolean;
+  /**
+   * Write successful reads (listings and records) straight to the Node response, past
+   * Fastify's send path: hooks that change what is sent (`preSerialization`, `onSend`, e.g.
+   * compression) do not see them, while `onRequest`/`onResponse` hooks and logging still
+   * run; an answer someone else already put a header or status on goes the usual way.
+   * `createServer` sets it; inside your own app it is off unless you set it.
+   * @default false
+   */
+  directAnswers?: boolean;
 }
 
 const kState = Symbol('dfc.state');
 const kIdentity = Symbol('dfc.identity');
 const kStart = Symbol('dfc.start');
 const kKind = Symbol('dfc.kind');
+const kCors = Symbol('dfc.cors');
 
 interface Identity {
   apiKey?: string;
@@ -65,7 +75,7 @@ interface ListBody {
   meta?: { count: number };
 }
 
-type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: number; [kKind]?: string };
+type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: number; [kKind]?: string; [kCors]?: Readonly<Record<string, string>> };
 
 const MAX_RECORDS = 1000;
 
@@ -112,21 +122,22 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     }
   });
 
-  // Headers every answer of these routes carries, errors included (Fastify keeps them when
-  // a handler throws). Set once at the start of the request, in one pass.
+  // Headers every answer of these routes carries, errors included: set as the answer is
+  // sent (`onSend`, or by the direct writer), not up front, so that a direct answer never
+  // pays for Fastify's header bookkeeping.
   const fixedHeaders: Readonly<Record<string, string>> = Object.freeze({
     'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',
     ...(opts.hsts ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
   });
+  const fixedList = Object.entries(fixedHeaders).flat();
+  const direct = opts.directAnswers === true;
 
   // Callback-style hooks (no promise per hook per request).
   app.addHook('onRequest', (req: DfcRequest, reply, done) => {
     req[kStart] = performance.now();
     const state = runtime.state; // invariant: a request keeps the policy it started with
     req[kState] = state;
-    reply.header('x-request-id', req.id);
-    reply.headers(fixedHeaders);
     if (req.url.length > maxUrl) return done(new DfcError('DFC_ERR_URI_TOO_LONG'));
     const origin = req.headers.origin;
     const entry = state.cors.match(pathOf(req.url, prefix));
@@ -140,7 +151,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
       const message = a.status === 403 ? 'the origin is not allowed by the CORS policy' : 'the method is not allowed by the CORS policy';
       return void reply.send(errorBody(new DfcError(code, message), req.id, false));
     }
-    if (origin !== undefined) reply.headers(sharedActualHeaders(entry, origin));
+    if (origin !== undefined) req[kCors] = sharedActualHeaders(entry, origin);
     const query = req.query as Record<string, unknown>;
     for (const k in query) {
       if (Array.isArray(query[k])) return done(new DfcError('DFC_ERR_DUPLICATE_PARAMETER', 'a query parameter is repeated', { note: 'send each parameter once' }));
@@ -148,18 +159,24 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     done();
   });
 
-  app.addHook('onSend', (_req: DfcRequest, reply, payload, done) => {
+  // Every answer Fastify sends passes here (errors, preflights and 404s included); direct
+  // answers do the same in `answer`. The request is counted and timed as it is answered,
+  // which spares an `onResponse` hook per request.
+  app.addHook('onSend', (req: DfcRequest, reply, payload, done) => {
+    reply.header('x-request-id', req.id);
+    reply.headers(fixedHeaders);
+    const cors = req[kCors];
+    if (cors !== undefined) reply.headers(cors);
     // Whatever an outer hook added: the server does not advertise itself.
     reply.removeHeader('x-powered-by');
+    answered(req, reply.statusCode);
     done(null, payload);
   });
 
-  app.addHook('onResponse', (req: DfcRequest, reply, done) => {
+  function answered(req: DfcRequest, status: number): void {
     const start = req[kStart];
-    const seconds = start !== undefined ? (performance.now() - start) / 1000 : 0;
-    runtime.metrics.request(req[kKind] ?? 'other', reply.statusCode, seconds);
-    done();
-  });
+    runtime.metrics.request(req[kKind] ?? 'other', status, start !== undefined ? (performance.now() - start) / 1000 : 0);
+  }
 
   app.setErrorHandler(async (err, req: DfcRequest, reply) => {
     if (err instanceof ExplainAnswer) return reply.code(200).type('application/json; charset=utf-8').send({ explain: err.explanation });
@@ -180,6 +197,36 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     // The body never echoes the path (it may hold credentials in its query string).
     return reply.code(404).type('application/json; charset=utf-8').send(errorBody(new DfcError('DFC_ERR_NOT_FOUND'), req.id, false));
   });
+
+  /** Each CORS header set (shared per entry and origin) as the flat list `writeHead` takes. */
+  const corsLists = new WeakMap<Readonly<Record<string, string>>, string[]>();
+
+  /**
+   * A successful read's answer: written to the Node response at once when `directAnswers`
+   * allows it (returns undefined), else returned for Fastify to send. The direct answer
+   * carries what `onSend` would have set; debug answers (`x-dfc-decision`) and replies that
+   * already hold a header or another status go through Fastify.
+   */
+  function answer<T>(req: DfcRequest, reply: FastifyReply, body: T): T | undefined {
+    if (!direct || req[kState]!.debug || reply.statusCode !== 200 || reply.sent) return body;
+    for (const _ in reply.getHeaders()) return body;
+    const json = JSON.stringify(body);
+    const head = ['x-request-id', req.id, ...fixedList];
+    const cors = req[kCors];
+    if (cors !== undefined) {
+      let list = corsLists.get(cors);
+      if (list === undefined) corsLists.set(cors, (list = Object.entries(cors).flat()));
+      for (let i = 0; i < list.length; i++) head.push(list[i]!);
+    }
+    head.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(json)));
+    reply.hijack();
+    answered(req, 200);
+    reply.raw.writeHead(200, head);
+    // HEAD: the length of the body a GET would get, and no body.
+    if (req.method === 'HEAD') reply.raw.end();
+    else reply.raw.end(json);
+    return undefined;
+  }
 
   // -------------------------------------------------------------------------
   // identity and decisions
@@ -366,8 +413,10 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     if (method !== 'GET') requireJson(req, method === 'DELETE');
     if (!def) return unknownTable(req, reply, state, service, table, method);
     switch (method) {
-      case 'GET':
-        return listRecords(req, reply, state, service, table, def);
+      case 'GET': {
+        const body = listRecords(req, reply, state, service, table, def);
+        return body instanceof Promise ? body.then((b) => answer(req, reply, b)) : answer(req, reply, body);
+      }
       case 'POST':
         return createRecords(req, reply, state, service, table, def);
       case 'PUT':
@@ -391,7 +440,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     if (method === 'PUT' || method === 'PATCH') requireJson(req, false);
     switch (method) {
       case 'GET':
-        return getRecord(req, reply, state, service, table, def, id);
+        return answer(req, reply, await getRecord(req, reply, state, service, table, def, id));
       case 'PUT':
       case 'PATCH':
         return updateRecord(req, reply, state, service, table, def, id, method);

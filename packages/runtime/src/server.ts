@@ -95,7 +95,8 @@ export async function createServer(opts: ServerOptions): Promise<DfcServer> {
     ? Fastify({ ...common, https: { cert: opts.tls.cert, key: opts.tls.key, ...checking } } as FastifyServerOptions)
     : Fastify({ ...common, http: checking } as FastifyServerOptions)) as unknown as FastifyInstance;
   app.server.headersTimeout = t.headers ?? 15_000;
-  await app.register(dfcPlugin, { ...(opts.plugin ?? {}), runtime, hsts: opts.tls !== undefined });
+  // The server owns its Fastify instance: nothing outside the plugin changes what it sends.
+  await app.register(dfcPlugin, { directAnswers: true, ...(opts.plugin ?? {}), runtime, hsts: opts.tls !== undefined });
   app.addHook('onClose', async () => runtime.close());
 
   const admin = await createAdmin(runtime, opts, logger);
