@@ -133,6 +133,9 @@ const EMIT_ONLY_OPTIONS = [
  */
 const documentCache = new Map<string, { stamp: string; file: TS.SourceFile }>();
 
+/** The same for the declarations a rebuild reads in place of unchanged files, checked against their text. */
+const declarationCache = new Map<string, { text: string; file: TS.SourceFile }>();
+
 function stampOf(fileName: string): string | undefined {
   try {
     const s = statSync(fileName);
@@ -242,13 +245,19 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   host.fileExists = (fileName) => fileName === settings.fileName || reusedByName.has(fileName) || baseFileExists(fileName);
   host.getSourceFile = (fileName, languageVersionOrOptions, onError, shouldCreate) => {
     if (fileName === settings.fileName) return ts.createSourceFile(fileName, settings.text, languageVersionOrOptions, true);
-    const reuse = reusedByName.get(fileName);
-    if (reuse) return ts.createSourceFile(fileName, reuse.decl.text, languageVersionOrOptions, true);
     const lv =
       typeof languageVersionOrOptions === 'object'
         ? `${languageVersionOrOptions.languageVersion}:${languageVersionOrOptions.impliedNodeFormat ?? ''}`
         : String(languageVersionOrOptions);
     const key = `${parseKey}\0${fileName}\0${lv}`;
+    const reuse = reusedByName.get(fileName);
+    if (reuse) {
+      const parsed = declarationCache.get(key);
+      if (parsed?.text === reuse.decl.text) return parsed.file;
+      const file = ts.createSourceFile(fileName, reuse.decl.text, languageVersionOrOptions, true);
+      declarationCache.set(key, { text: reuse.decl.text, file });
+      return file;
+    }
     const stamp = stampOf(fileName);
     if (stamp !== undefined) readStamps.set(fileName, stamp);
     const hit = documentCache.get(key);
