@@ -1,3 +1,5 @@
+import { findSourceMap, type SourceMap, type SourceMapping } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { CallSite } from './locate.js';
 
 /**
@@ -40,17 +42,76 @@ export interface TraceRecorder {
   install(): () => void;
 }
 
+/** V8's structured stack frames (`Error.prepareStackTrace`'s second argument). */
+interface V8CallSite {
+  getFileName(): string | undefined | null;
+  getLineNumber(): number | null;
+  getColumnNumber(): number | null;
+}
+
+/** The stack of the caller as V8's frames, unformatted. */
+function callSites(): V8CallSite[] {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = 64;
+  Error.prepareStackTrace = (_error, frames) => frames;
+  try {
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callSites);
+    return holder.stack as V8CallSite[];
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * The first frame in one of the user's files, through the source maps Node keeps for
+ * the modules it loaded: what the stack text says when source maps are on, without
+ * formatting every frame of the stack. Undefined when no frame is the user's, as when
+ * a module runner that maps stacks itself (vitest's) ran the bundle: Node has no map
+ * for it.
+ */
+function mappedUserFrame(frames: readonly V8CallSite[], isUserFile: (file: string) => boolean, maps: Map<string, SourceMap | undefined>): CallSite | undefined {
+  for (const frame of frames) {
+    const name = frame.getFileName();
+    const line = frame.getLineNumber();
+    const column = frame.getColumnNumber();
+    if (!name || line === null || column === null) continue;
+    let map = maps.get(name);
+    if (map === undefined && !maps.has(name)) {
+      map = findSourceMap(name);
+      maps.set(name, map);
+    }
+    if (!map) {
+      const file = name.startsWith('file://') ? fileURLToPath(name) : name;
+      if (isUserFile(file)) return { file, line, column };
+      continue;
+    }
+    // Source maps count lines and columns from 0, stacks from 1.
+    const entry = map.findEntry(line - 1, column - 1) as Partial<SourceMapping>;
+    if (entry.originalSource === undefined || entry.originalLine === undefined || entry.originalColumn === undefined) continue;
+    const file = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : entry.originalSource;
+    if (isUserFile(file)) return { file, line: entry.originalLine + 1, column: entry.originalColumn + 1 };
+  }
+  return undefined;
+}
+
 export function createTraceRecorder(isUserFile: (file: string) => boolean): TraceRecorder {
   const sites = new WeakMap<object, CallSite>();
   const definitions: object[] = [];
+  const maps = new Map<string, SourceMap | undefined>();
   const hook: TraceHook = (_kind, value) => {
     if (value === null || typeof value !== 'object' || sites.has(value)) return;
     definitions.push(value);
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 64;
-    const stack = new Error().stack;
-    Error.stackTraceLimit = limit;
-    const site = userFrame(stack, isUserFile);
+    let site = mappedUserFrame(callSites(), isUserFile, maps);
+    if (!site) {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 64;
+      const stack = new Error().stack;
+      Error.stackTraceLimit = limit;
+      site = userFrame(stack, isUserFile);
+    }
     if (site) sites.set(value, site);
   };
   return {

@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { REPO, tempDir } from '../../../../test/fixtures/helpers.js';
+import { check } from '../index.js';
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir();
+});
+afterAll(() => tmp.cleanup());
+
+/**
+ * Under plain Node the trace hook reads define* call sites through Node's source maps;
+ * under vitest, whose module runner maps stacks itself, from the stack text. Both give
+ * the positions that diagnostics point at.
+ */
+test('diagnostics placed by define* call sites are the same under plain Node (source maps) and under vitest (stack text)', async () => {
+  const dir = tmp.dir;
+  writeFileSync(
+    join(dir, 'svc.ts'),
+    "import { defineRule, defineService } from 'dfc';\n\n" +
+      "export const inventory = defineService({\n  name: 'inventory',\n  database: { type: 'sqlite', file: './i.db' },\n" +
+      "  tables: { items: { columns: { id: 'integer', ownerId: 'string' }, primaryKey: 'id' }, bins: { columns: { id: 'integer' }, primaryKey: 'id' } },\n});\n\n" +
+      "export const items = defineRule(inventory, 'items', { read: { rule: 'allow' } });\n" +
+      "export const bins =   defineRule(inventory, 'bins', { read: { rule: 'authenticated' } });\n",
+  );
+  writeFileSync(
+    join(dir, 'dfc.config.ts'),
+    "import { defineConfig, defineRole } from 'dfc';\nimport { bins, inventory, items } from './svc.js';\n\n" +
+      "const clerk = defineRole({ name: 'clerk', access: [{ service: inventory, component: '_table/items', verbs: ['GET'] }] });\n\n" +
+      'export default defineConfig({ services: [inventory], rules: [items, bins], roles: [clerk] });\n',
+  );
+  const here = (await check({ config: dir })).diagnostics;
+  expect(here.filter((d) => d.file === join(dir, 'svc.ts')).map((d) => `${d.code} ${d.line}:${d.column}`)).toEqual(
+    expect.arrayContaining(['DFC4004 9:22', 'DFC4004 10:23']),
+  );
+  const script = `const c = await import(${JSON.stringify(join(REPO, 'packages', 'compiler', 'dist', 'index.js'))}); process.stdout.write(JSON.stringify((await c.check({ config: ${JSON.stringify(dir)} })).diagnostics));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect(child.stderr).toBe('');
+  expect(JSON.parse(child.stdout)).toEqual(here);
+});
