@@ -5,7 +5,7 @@
 // against a rotating pool larger than the verifier's cache (every request a miss), next
 // to bare Fastify.
 //
-//   node bench/jwt/run.mjs [--quick] [--rounds N]
+//   node bench/jwt/run.mjs [--quick] [--http] [--rounds N]
 import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import autocannon from 'autocannon';
@@ -19,11 +19,13 @@ import { signer } from '../lib/tokens.mjs';
 import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
 import { summary, spread, table, fmt, sleep } from '../lib/stats.mjs';
 
-const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' } });
+const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' }, http: { type: 'boolean', default: false } });
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 3 : 7));
 const DURATION = Number(opts.duration ?? (opts.quick ? 1 : 5));
 const WARMUP = opts.quick ? 0.5 : 1;
-// Rounds over HTTP (one in a quick run: these rows carry no target).
+// Over HTTP: not in a quick run unless --http (these rows carry no target, and took a
+// third of the quick run's time for one round), then one round.
+const OVER_HTTP = !opts.quick || opts.http;
 const HTTP_ROUNDS = opts.quick ? 1 : ROUNDS;
 const MICRO = { HS256: opts.quick ? 2000 : 10_000, ES256: opts.quick ? 300 : 1500 };
 // More distinct tokens than the verifier caches (10,000): cycling through them in order
@@ -77,66 +79,70 @@ for (const [alg, a] of Object.entries(algs)) {
 // ---------------------------------------------------------------------------
 // over HTTP
 
-pinSelf(1);
-const rows = benchRows(10);
 const ROUTE = '/api/v2/s0/_table/t0000';
-const servers = {};
 const http = {};
-try {
-  // The three servers start together (start-up is not measured).
-  const SERVER = join(import.meta.dirname, '..', 'http', 'server.mjs');
-  const starting = { bare: startChild(SERVER, [JSON.stringify({ kind: 'bare-memory', rows })], { cpu: 0 }) };
-  const pools = {};
-  for (const [alg, a] of Object.entries(algs)) {
-    const dir = scratch(`jwt-${alg}`);
-    await writeArtifact(join(dir, 'dist'), syntheticPolicy({ tables: 1, jwt: a.jwt }));
-    starting[alg] = startChild(SERVER, [JSON.stringify({ kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env: a.env })], { cpu: 0 });
-  }
-  for (const [alg, a] of Object.entries(algs)) {
-    const sign = signer(a.env);
-    pools[alg] = { one: (await sign({}))[0], many: await sign({ n: POOL }) };
-  }
-  const started = await Promise.allSettled(Object.values(starting));
-  for (const [i, name] of Object.keys(starting).entries()) if (started[i].status === 'fulfilled') servers[name] = started[i].value;
-  const failed = started.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  // `sampleInt`: autocannon ends a run at its first sample after `duration` (one a second
-  // by default); req/s is requests ÷ the run's own duration, which does not depend on it.
-  const load = (server, tokens, seconds) =>
-    new Promise((resolve, reject) => {
-      let i = 0;
-      const base = { origin: ORIGIN, 'x-api-key': API_KEY };
-      const requests = [
-        {
-          setupRequest(req) {
-            req.headers = { ...base, authorization: `Bearer ${tokens[i++ % tokens.length]}` };
-            return req;
-          },
-        },
-      ];
-      autocannon({ url: server.message.url + ROUTE, connections: 50, duration: seconds, sampleInt: 100, headers: base, requests }, (err, r) => {
-        if (err) return reject(err);
-        if (r.non2xx > 0 || r.errors > 0) return reject(new Error(`${r.non2xx} non-2xx answers, ${r.errors} errors`));
-        resolve(r.requests.total / (r.duration || seconds));
-      });
-    });
-  const cases = [
-    ['bare Fastify (no token checked)', servers.bare, [pools.HS256.one]],
-    ['dfc, HS256, one token (cached)', servers.HS256, [pools.HS256.one]],
-    ['dfc, HS256, a new token each request', servers.HS256, pools.HS256.many],
-    ['dfc, ES256, one token (cached)', servers.ES256, [pools.ES256.one]],
-    ['dfc, ES256, a new token each request', servers.ES256, pools.ES256.many],
-  ];
-  for (const [, s, t] of cases) await load(s, t, WARMUP);
-  for (const [name] of cases) http[name] = [];
-  for (let r = 0; r < HTTP_ROUNDS; r++) {
-    for (const [name, s, t] of cases) {
-      http[name].push(await load(s, t, DURATION));
-      await sleep(100);
+if (OVER_HTTP) await overHttp();
+
+async function overHttp() {
+  pinSelf(1);
+  const rows = benchRows(10);
+  const servers = {};
+  try {
+    // The three servers start together (start-up is not measured).
+    const SERVER = join(import.meta.dirname, '..', 'http', 'server.mjs');
+    const starting = { bare: startChild(SERVER, [JSON.stringify({ kind: 'bare-memory', rows })], { cpu: 0 }) };
+    const pools = {};
+    for (const [alg, a] of Object.entries(algs)) {
+      const dir = scratch(`jwt-${alg}`);
+      await writeArtifact(join(dir, 'dist'), syntheticPolicy({ tables: 1, jwt: a.jwt }));
+      starting[alg] = startChild(SERVER, [JSON.stringify({ kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env: a.env })], { cpu: 0 });
     }
+    for (const [alg, a] of Object.entries(algs)) {
+      const sign = signer(a.env);
+      pools[alg] = { one: (await sign({}))[0], many: await sign({ n: POOL }) };
+    }
+    const started = await Promise.allSettled(Object.values(starting));
+    for (const [i, name] of Object.keys(starting).entries()) if (started[i].status === 'fulfilled') servers[name] = started[i].value;
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    // `sampleInt`: autocannon ends a run at its first sample after `duration` (one a second
+    // by default); req/s is requests ÷ the run's own duration, which does not depend on it.
+    const load = (server, tokens, seconds) =>
+      new Promise((resolve, reject) => {
+        let i = 0;
+        const base = { origin: ORIGIN, 'x-api-key': API_KEY };
+        const requests = [
+          {
+            setupRequest(req) {
+              req.headers = { ...base, authorization: `Bearer ${tokens[i++ % tokens.length]}` };
+              return req;
+            },
+          },
+        ];
+        autocannon({ url: server.message.url + ROUTE, connections: 50, duration: seconds, sampleInt: 100, headers: base, requests }, (err, r) => {
+          if (err) return reject(err);
+          if (r.non2xx > 0 || r.errors > 0) return reject(new Error(`${r.non2xx} non-2xx answers, ${r.errors} errors`));
+          resolve(r.requests.total / (r.duration || seconds));
+        });
+      });
+    const cases = [
+      ['bare Fastify (no token checked)', servers.bare, [pools.HS256.one]],
+      ['dfc, HS256, one token (cached)', servers.HS256, [pools.HS256.one]],
+      ['dfc, HS256, a new token each request', servers.HS256, pools.HS256.many],
+      ['dfc, ES256, one token (cached)', servers.ES256, [pools.ES256.one]],
+      ['dfc, ES256, a new token each request', servers.ES256, pools.ES256.many],
+    ];
+    for (const [, s, t] of cases) await load(s, t, WARMUP);
+    for (const [name] of cases) http[name] = [];
+    for (let r = 0; r < HTTP_ROUNDS; r++) {
+      for (const [name, s, t] of cases) {
+        http[name].push(await load(s, t, DURATION));
+        await sleep(100);
+      }
+    }
+  } finally {
+    for (const s of Object.values(servers)) await s.stop();
   }
-} finally {
-  for (const s of Object.values(servers)) await s.stop();
 }
 
 const microRows = [];
@@ -145,7 +151,7 @@ for (const [alg, m] of Object.entries(micro)) {
   microRows.push([`${alg}: dfc, first-seen token`, spread(m.miss, ' µs'), spread(m.missOverJose)]);
   microRows.push([`${alg}: dfc, cached token`, spread(m.hit, ' µs'), fmt(m.hit.median / m.jose.median)]);
 }
-const bareRps = http['bare Fastify (no token checked)'];
+const bareRps = http['bare Fastify (no token checked)'] ?? [];
 const httpRows = Object.entries(http).map(([name, xs]) => [name, spread(summary(xs)), spread(summary(xs.map((x, i) => x / bareRps[i])))]);
 const markdown = [
   `In one process (pinned to core 0): ${ROUNDS} rounds after a warm-up round; each round verifies ${MICRO.HS256.toLocaleString('en-US')} (HS256) or ${MICRO.ES256.toLocaleString('en-US')} (ES256) tokens never seen before, then one token ${(MICRO.HS256 * 10).toLocaleString('en-US')} / ${(MICRO.ES256 * 10).toLocaleString('en-US')} times. Median (min–max) per verification.`,
@@ -154,9 +160,13 @@ const markdown = [
   '',
   table(['cache effect', 'first-seen ÷ cached'], Object.entries(micro).map(([alg, m]) => [alg, spread(m.hitSpeedup)])),
   '',
-  `Over HTTP: GET ${ROUTE} (10 rows in memory), autocannon 50 connections, ${HTTP_ROUNDS} round(s) × ${DURATION} s after a ${WARMUP} s warm-up${opts.quick ? ' (a quick run: the full run takes 7 rounds × 5 s)' : ''}, ${PINNING ? 'server on core 0, load generator on core 1' : 'not pinned'}. "A new token each request" cycles through ${POOL.toLocaleString('en-US')} tokens, more than the verifier caches (10,000), so every request verifies a signature.`,
-  '',
-  table(['server and tokens', 'req/s', '÷ bare Fastify'], httpRows),
+  ...(OVER_HTTP
+    ? [
+        `Over HTTP: GET ${ROUTE} (10 rows in memory), autocannon 50 connections, ${HTTP_ROUNDS} round(s) × ${DURATION} s after a ${WARMUP} s warm-up${opts.quick ? ' (a quick run: the full run takes 7 rounds × 5 s)' : ''}, ${PINNING ? 'server on core 0, load generator on core 1' : 'not pinned'}. "A new token each request" cycles through ${POOL.toLocaleString('en-US')} tokens, more than the verifier caches (10,000), so every request verifies a signature.`,
+        '',
+        table(['server and tokens', 'req/s', '÷ bare Fastify'], httpRows),
+      ]
+    : ['Over HTTP (req/s with one cached token and with a new token each request, next to bare Fastify): in the full run, not a quick one (`node bench/jwt/run.mjs --quick --http` adds it).']),
 ].join('\n');
 finish(opts, {
   title: '4. JWT: first-seen vs cached tokens',
