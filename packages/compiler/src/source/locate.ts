@@ -3,6 +3,7 @@ import type * as TS from 'typescript';
 import type { RawPath } from '../diagnostics/config-path.js';
 import type { SourceSpan } from '../diagnostics/diagnostic.js';
 import { ts } from './typescript.js';
+import type { SiteLookup } from './trace.js';
 
 /** Where a define* call ran, from its stack (1-based line and column, source-mapped). */
 export interface CallSite {
@@ -143,13 +144,13 @@ function findConstInitializer(sf: TS.SourceFile, name: string): TS.Expression | 
  * follows the rest of the path through the literal written at that call.
  */
 export class Locator {
-  readonly #sites: WeakMap<object, CallSite>;
+  readonly #sites: SiteLookup;
   readonly #root: unknown;
   readonly #entry: string;
   readonly #program: TS.Program | undefined;
   readonly #files = new Map<string, TS.SourceFile | undefined>();
 
-  constructor(options: { root: unknown; sites: WeakMap<object, CallSite>; entry: string; program?: TS.Program | undefined }) {
+  constructor(options: { root: unknown; sites: SiteLookup; entry: string; program?: TS.Program | undefined }) {
     this.#root = options.root;
     this.#sites = options.sites;
     this.#entry = options.entry;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO, tempDir } from '../../../../test/fixtures/helpers.js';
@@ -12,11 +12,11 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 /**
- * Under plain Node the trace hook reads define* call sites through Node's source maps;
- * under vitest, whose module runner maps stacks itself, from the stack text. Both give
- * the positions that diagnostics point at.
+ * Under plain Node the trace hook maps define* call sites (and the frames of an error
+ * the config throws) through the bundle's source map; under vitest, whose module runner
+ * maps stacks itself, they come from the stack text. Both give the same positions.
  */
-test('diagnostics placed by define* call sites are the same under plain Node (source maps) and under vitest (stack text)', async () => {
+test('diagnostics placed by define* call sites or by a thrown error are the same under plain Node (source map) and under vitest (stack text)', async () => {
   const dir = tmp.dir;
   writeFileSync(
     join(dir, 'svc.ts'),
@@ -36,8 +36,19 @@ test('diagnostics placed by define* call sites are the same under plain Node (so
   expect(here.filter((d) => d.file === join(dir, 'svc.ts')).map((d) => `${d.code} ${d.line}:${d.column}`)).toEqual(
     expect.arrayContaining(['DFC4004 9:22', 'DFC4004 10:23']),
   );
+  expect(underNode(dir)).toEqual(here);
+
+  // An error thrown while the config loads points at the line that threw, in the imported file.
+  writeFileSync(join(dir, 'svc.ts'), "import { defineRule, defineService } from 'dfc';\n\nconst settings = JSON.parse('{');\n" + readFileSync(join(dir, 'svc.ts'), 'utf8').split('\n').slice(2).join('\n'));
+  const threw = (await check({ config: dir })).diagnostics;
+  expect(threw.map((d) => `${d.code} ${d.file}:${d.line}:${d.column}`)).toEqual([`DFC1004 ${join(dir, 'svc.ts')}:3:23`]);
+  expect(underNode(dir)).toEqual(threw);
+});
+
+/** `check`'s diagnostics from the built compiler in a plain Node process. */
+function underNode(dir: string): unknown {
   const script = `const c = await import(${JSON.stringify(join(REPO, 'packages', 'compiler', 'dist', 'index.js'))}); process.stdout.write(JSON.stringify((await c.check({ config: ${JSON.stringify(dir)} })).diagnostics));`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   expect(child.stderr).toBe('');
-  expect(JSON.parse(child.stdout)).toEqual(here);
-});
+  return JSON.parse(child.stdout);
+}

@@ -1,4 +1,4 @@
-import { findSourceMap, type SourceMap, type SourceMapping } from 'node:module';
+import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { CallSite } from './locate.js';
 
@@ -29,13 +29,45 @@ export function stackFrames(stack: string | undefined): CallSite[] {
   return out;
 }
 
-/** The first frame in one of the user's files. */
-export function userFrame(stack: string | undefined, isUserFile: (file: string) => boolean): CallSite | undefined {
-  return stackFrames(stack).find((f) => isUserFile(f.file));
+/**
+ * The first frame in one of the user's files; frames in the bundle (when given) are
+ * read through its source map.
+ */
+export function userFrame(stack: string | undefined, isUserFile: (file: string) => boolean, bundle?: BundleSource): CallSite | undefined {
+  const frames = stackFrames(stack);
+  if (!bundle) return frames.find((f) => isUserFile(f.file));
+  return mappedUserFrame(
+    frames.map((f) => ({ name: f.file, line: f.line, column: f.column })),
+    bundle,
+    isUserFile,
+  );
+}
+
+/** The module that ran the user's code, and its source map, parsed when first needed. */
+export interface BundleSource {
+  /** Its `file:` URL, as V8 names it in stacks. */
+  readonly url: string;
+  map(): SourceMap | undefined;
+}
+
+export function bundleSource(url: string, code: string): BundleSource {
+  let map: SourceMap | undefined | null = null;
+  return {
+    url,
+    map() {
+      if (map === null) map = inlineSourceMap(code, url);
+      return map;
+    },
+  };
+}
+
+/** Where each traced config object was made, by the object. */
+export interface SiteLookup {
+  get(value: object): CallSite | undefined;
 }
 
 export interface TraceRecorder {
-  readonly sites: WeakMap<object, CallSite>;
+  readonly sites: SiteLookup;
   /** Every object a define* call returned, in the order they ran. */
   readonly definitions: object[];
   /** Installs the hook; returns a function that removes it. */
@@ -47,6 +79,13 @@ interface V8CallSite {
   getFileName(): string | undefined | null;
   getLineNumber(): number | null;
   getColumnNumber(): number | null;
+}
+
+/** A frame as V8 reported it: a position in the module that ran (the bundle). */
+interface RawFrame {
+  name: string;
+  line: number;
+  column: number;
 }
 
 /** The stack of the caller as V8's frames, unformatted. */
@@ -65,54 +104,81 @@ function callSites(): V8CallSite[] {
   }
 }
 
+/** The source map inlined at the end of a bundle, its sources resolved against the bundle's URL as Node resolves them. */
+function inlineSourceMap(code: string, url: string): SourceMap | undefined {
+  const at = code.lastIndexOf('//# sourceMappingURL=data:application/json;base64,');
+  if (at < 0) return undefined;
+  const payload = JSON.parse(Buffer.from(code.slice(code.indexOf(',', at) + 1).trim(), 'base64').toString('utf8')) as SourceMapPayload;
+  payload.sources = payload.sources.map((source) => new URL((payload.sourceRoot ?? '') + source, url).href);
+  payload.sourceRoot = '';
+  return new SourceMap(payload);
+}
+
 /**
- * The first frame in one of the user's files, through the source maps Node keeps for
- * the modules it loaded: what the stack text says when source maps are on, without
- * formatting every frame of the stack. Undefined when no frame is the user's, as when
- * a module runner that maps stacks itself (vitest's) ran the bundle: Node has no map
- * for it.
+ * The first frame in one of the user's files, through the bundle's source map: what
+ * the stack text says when Node's source maps are on (only the bundle holds user code),
+ * without Node keeping every bundle's map for the rest of the process.
  */
-function mappedUserFrame(frames: readonly V8CallSite[], isUserFile: (file: string) => boolean, maps: Map<string, SourceMap | undefined>): CallSite | undefined {
+function mappedUserFrame(frames: readonly RawFrame[], bundle: BundleSource, isUserFile: (file: string) => boolean): CallSite | undefined {
+  const path = fileURLToPath(bundle.url);
   for (const frame of frames) {
-    const name = frame.getFileName();
-    const line = frame.getLineNumber();
-    const column = frame.getColumnNumber();
-    if (!name || line === null || column === null) continue;
-    let map = maps.get(name);
-    if (map === undefined && !maps.has(name)) {
-      map = findSourceMap(name);
-      maps.set(name, map);
-    }
-    if (!map) {
-      const file = name.startsWith('file://') ? fileURLToPath(name) : name;
-      if (isUserFile(file)) return { file, line, column };
+    if (frame.name !== bundle.url && frame.name !== path) {
+      const file = frame.name.startsWith('file://') ? fileURLToPath(frame.name) : frame.name;
+      if (isUserFile(file)) return { file, line: frame.line, column: frame.column };
       continue;
     }
     // Source maps count lines and columns from 0, stacks from 1.
-    const entry = map.findEntry(line - 1, column - 1) as Partial<SourceMapping>;
-    if (entry.originalSource === undefined || entry.originalLine === undefined || entry.originalColumn === undefined) continue;
+    const entry = bundle.map()?.findEntry(frame.line - 1, frame.column - 1) as Partial<SourceMapping> | undefined;
+    if (entry?.originalSource === undefined || entry.originalLine === undefined || entry.originalColumn === undefined) continue;
     const file = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : entry.originalSource;
     if (isUserFile(file)) return { file, line: entry.originalLine + 1, column: entry.originalColumn + 1 };
   }
   return undefined;
 }
 
-export function createTraceRecorder(isUserFile: (file: string) => boolean): TraceRecorder {
-  const sites = new WeakMap<object, CallSite>();
+/**
+ * Records where each define* call ran. With the bundle that runs, a call made from it
+ * keeps V8's frames, and they are mapped to the user's files only
+ * when a diagnostic asks (a build without any parses no source map). A call whose
+ * stack does not hold the bundle's URL, as when a module runner that maps stacks
+ * itself (vitest's) ran it, is placed through the stack text at once.
+ */
+export function createTraceRecorder(isUserFile: (file: string) => boolean, source?: BundleSource): TraceRecorder {
+  const placed = new WeakMap<object, CallSite | undefined>();
+  const pending = new WeakMap<object, RawFrame[]>();
   const definitions: object[] = [];
-  const maps = new Map<string, SourceMap | undefined>();
   const hook: TraceHook = (_kind, value) => {
-    if (value === null || typeof value !== 'object' || sites.has(value)) return;
+    if (value === null || typeof value !== 'object' || placed.has(value) || pending.has(value)) return;
     definitions.push(value);
-    let site = mappedUserFrame(callSites(), isUserFile, maps);
-    if (!site) {
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 64;
-      const stack = new Error().stack;
-      Error.stackTraceLimit = limit;
-      site = userFrame(stack, isUserFile);
+    if (source) {
+      const frames: RawFrame[] = [];
+      for (const f of callSites()) {
+        const name = f.getFileName();
+        const line = f.getLineNumber();
+        const column = f.getColumnNumber();
+        if (name && line !== null && column !== null) frames.push({ name, line, column });
+      }
+      if (frames.some((f) => f.name === source.url)) {
+        pending.set(value, frames);
+        return;
+      }
     }
-    if (site) sites.set(value, site);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 64;
+    const stack = new Error().stack;
+    Error.stackTraceLimit = limit;
+    placed.set(value, userFrame(stack, isUserFile));
+  };
+  const sites: SiteLookup = {
+    get(value) {
+      if (placed.has(value)) return placed.get(value);
+      const frames = pending.get(value);
+      if (!frames || !source) return undefined;
+      const site = mappedUserFrame(frames, source, isUserFile);
+      pending.delete(value);
+      placed.set(value, site);
+      return site;
+    },
   };
   return {
     sites,

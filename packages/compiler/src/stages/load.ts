@@ -9,7 +9,7 @@ import type ts from 'typescript';
 import { diagnostic, type Diagnostic, type SourceSpan } from '../diagnostics/diagnostic.js';
 import { DFC_SPECIFIERS, dfcConfigPackage } from '../source/dfc-package.js';
 import { findDefaultExport, spanOfNode, type CallSite, type Locator } from '../source/locate.js';
-import { createTraceRecorder, userFrame } from '../source/trace.js';
+import { bundleSource, createTraceRecorder, userFrame, type SiteLookup } from '../source/trace.js';
 import { esbuildMessage } from './esbuild-message.js';
 
 export interface LoadInput {
@@ -24,7 +24,7 @@ export interface LoadOutput {
   /** The config module's default export (an object, when there are no errors). */
   value?: unknown;
   /** Where each traced define* call ran. */
-  sites: WeakMap<object, CallSite>;
+  sites: SiteLookup;
   /** Every object a define* call returned while the config loaded. */
   definitions?: readonly object[];
   /** Every file the bundle read: the watch list (absolute, sorted). */
@@ -115,22 +115,20 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
   const isUserFile = (file: string) => userFiles.has(file);
 
   const code = bundled.code;
-  const recorder = createTraceRecorder(isUserFile);
+  const source = bundleSource(pathToFileURL(temp).href, code);
+  const recorder = createTraceRecorder(isUserFile, source);
   let mod: Record<string, unknown>;
   await writeFile(temp, code, { mode: 0o600 });
-  // The trace hook and the source-map switch are process-wide: one import at a time.
+  // The trace hook is process-wide: one import at a time.
   const previous = importing;
   let release = () => {};
   importing = new Promise<void>((resolve) => (release = resolve));
   await previous;
-  const hadSourceMaps = process.sourceMapsEnabled;
   const uninstall = recorder.install();
   try {
-    // Stacks then point into the user's files rather than the temp bundle.
-    process.setSourceMapsEnabled(true);
     mod = (await import(pathToFileURL(temp).href)) as Record<string, unknown>;
   } catch (error) {
-    const span = userFrame(error instanceof Error ? error.stack : undefined, isUserFile) ?? {
+    const span = userFrame(error instanceof Error ? error.stack : undefined, isUserFile, source) ?? {
       file: input.configFile,
       line: 1,
       column: 1,
@@ -147,7 +145,6 @@ export async function load(input: LoadInput): Promise<LoadOutput> {
     };
   } finally {
     uninstall();
-    process.setSourceMapsEnabled(hadSourceMaps);
     release();
     await unlink(temp).catch(() => {});
   }
