@@ -186,6 +186,14 @@ class Emitter {
    */
   #stable = new Set<string>();
   #cache: Map<string, Name>[] = [];
+  /**
+   * Values known to be non-null objects, per block (parallel to `#cache`): a value that
+   * passed an `isObj` check whose failure leaves the block, and every value it was read
+   * from. A read from one of them needs no object check of its own.
+   */
+  #objects: Set<Name>[] = [];
+  /** The value each read value was read from. */
+  #parent = new Map<Name, Name>();
   #prelude: Code[] = [];
 
 
@@ -242,19 +250,42 @@ class Emitter {
     const cached = segments.length > 0 && this.#stable.has(segments[0]!);
     for (let i = 0; i < segments.length; i++) {
       if (!cached) {
-        cur = this.#let(out, this.#step(cur, segments[i]!));
+        cur = this.#readStep(out, cur, segments[i]!);
         continue;
       }
       const key = JSON.stringify(segments.slice(0, i + 1));
       let hit: Name | undefined;
       for (let d = this.#cache.length - 1; d >= 0 && !hit; d--) hit = this.#cache[d]!.get(key);
       if (!hit) {
-        hit = this.#let(out, this.#step(cur, segments[i]!));
+        hit = this.#readStep(out, cur, segments[i]!);
         this.#cache[this.#cache.length - 1]!.set(key, hit);
       }
       cur = hit;
     }
     return cur;
+  }
+
+  /** `const vN = <one step from cur>;`, remembering that vN was read from `cur`. */
+  #readStep(out: Code[], cur: Name, segment: string): Name {
+    const v = this.#let(out, this.#step(cur, segment));
+    this.#parent.set(v, cur);
+    return v;
+  }
+
+  /** Whether `v` is known to be a non-null object where code is being emitted. */
+  #isObject(v: Name): boolean {
+    for (let d = this.#objects.length - 1; d >= 0; d--) if (this.#objects[d]!.has(v)) return true;
+    return false;
+  }
+
+  /**
+   * Record that `v` is a non-null object from here to the end of the current block (the
+   * code after an `isObj(v)` check that leaves the block when it fails), and so is every
+   * value it was read from: a read gives a value only from an object that owns it.
+   */
+  #assumeObject(v: Name): void {
+    const known = this.#objects[this.#objects.length - 1]!;
+    for (let x: Name | undefined = v; x !== undefined; x = this.#parent.get(x)) known.add(x);
   }
 
   /**
@@ -264,16 +295,19 @@ class Emitter {
    */
   #step(cur: Name, s: string): Code {
     if (INDEX.test(s)) return _`${this.#scope.h('at')}(${cur}, ${s})`;
-    return _`${cur} !== null && typeof ${cur} === "object" ? ${this.#scope.h('rd')}(${cur}, ${cur}[${s}], ${s}, ${this.#scope.h('baseProto')}[${s}]) : undefined`;
+    const read = _`${this.#scope.h('rd')}(${cur}, ${cur}[${s}], ${s}, ${this.#scope.h('baseProto')}[${s}])`;
+    return this.#isObject(cur) ? read : _`${cur} !== null && typeof ${cur} === "object" ? ${read} : undefined`;
   }
 
   /** Emit code that forms one block: reads cached inside it are not visible after it. */
   #block<T>(emit: () => T): T {
     this.#cache.push(new Map());
+    this.#objects.push(new Set());
     try {
       return emit();
     } finally {
       this.#cache.pop();
+      this.#objects.pop();
     }
   }
 
@@ -284,6 +318,8 @@ class Emitter {
     for (const r of rules) responseOps(r, ops);
     this.#sites = ops.size === 1 && ops.has('remove') ? [] : undefined;
     this.#cache = [new Map()];
+    this.#objects = [new Set()];
+    this.#parent = new Map([[ARGS, INPUT]]);
     this.#prelude = [];
     // `args` is function-level, so every block can use it.
     this.#prelude.push(_`const ${ARGS} = ${this.#step(INPUT, 'args')};`);
@@ -336,7 +372,9 @@ class Emitter {
     const body: Code[] = [];
     if (gate && rule.rule !== 'allow') {
       const d = this.#den({ path, ...(site.name !== undefined ? { name: site.name } : {}) }, 'unauthenticated', msg.unauthenticated());
-      body.push(_`if (!${this.#authed(body)}) return ${d};`);
+      const auth = this.#read(body, ['auth']);
+      body.push(_`if (!${this.#scope.h('isObj')}(${auth})) return ${d};`);
+      this.#assumeObject(auth);
     }
     const at = body.length;
     body.push(this.rule(rule, site, (d) => _`return ${d()};`));
@@ -548,7 +586,11 @@ ${join(work, _`
         return fail(() => this.#den(site, 'denied', msg.denied()), 'fail');
       case 'authenticated': {
         const out: Code[] = [];
-        out.push(_`if (!${this.#authed(out)}) { ${fail(() => this.#den(site, 'unauthenticated', msg.unauthenticated()), 'fail')} }`);
+        const auth = this.#read(out, ['auth']);
+        // Known after the closure's own session check (or an earlier `authenticated`): nothing to check.
+        if (this.#isObject(auth)) return join(out, _`\n`);
+        out.push(_`if (!${this.#scope.h('isObj')}(${auth})) { ${fail(() => this.#den(site, 'unauthenticated', msg.unauthenticated()), 'fail')} }`);
+        this.#assumeObject(auth);
         return join(out, _`\n`);
       }
       case 'and':

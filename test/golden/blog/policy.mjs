@@ -420,7 +420,7 @@ var F0 = /* @__PURE__ */ ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isO
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
+    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
     if (v1 === void 0) {
       return k1;
     }
@@ -440,7 +440,7 @@ var F1 = /* @__PURE__ */ ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isO
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
+    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
     if (v1 === void 0) {
       return k1;
     }
@@ -465,49 +465,45 @@ var F2 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
 var F3 = /* @__PURE__ */ ((ALLOW2, IO_MISSING2, IO_TIMEOUT2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, ok2xx2, rd2, setPath2, webhook2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("unauthenticated", "authentication is required", P + ".clauses[0]");
-  const k2 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
-  const k3 = json2('["doc","userId"]');
-  const k4 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
-  const k5 = denial2("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
-  const k6 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
-  const k7 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
-  const k8 = denial2("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
-  const k9 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
-  const k10 = json2('["result"]');
-  const k11 = denial2("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
+  const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+  const k2 = json2('["doc","userId"]');
+  const k3 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+  const k4 = denial2("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
+  const k5 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
+  const k6 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
+  const k7 = denial2("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
+  const k8 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
+  const k9 = json2('["result"]');
+  const k10 = denial2("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
   const r0 = defineRule2(async (input, ctx) => {
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    if (!isObj2(v0)) {
+    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+    if (v1 === void 0) {
       return k1;
     }
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
-    if (v1 === void 0) {
-      return k2;
-    }
-    if (!setPath2(args, k3, clone2(v1))) {
-      return k4;
+    if (!setPath2(args, k2, clone2(v1))) {
+      return k3;
     }
     const v2 = await webhook2(ctx, "https://hooks.example.com/dfc/moderate", args, 2e3);
     if (typeof v2 === "number") {
       if (v2 === IO_MISSING2) {
-        return k5;
+        return k4;
       } else if (v2 === IO_TIMEOUT2) {
-        return k6;
+        return k5;
       } else {
-        return k7;
+        return k6;
       }
     }
     if (!ok2xx2(v2.status)) {
-      return k8;
+      return k7;
     }
     if (v2.body === void 0) {
-      return k9;
+      return k8;
     }
-    if (!setPath2(args, k10, v2.body)) {
-      return k11;
+    if (!setPath2(args, k9, v2.body)) {
+      return k10;
     }
     return ALLOW2;
   }, true);
@@ -558,8 +554,8 @@ var F6 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
-    const v2 = args !== null && typeof args === "object" ? rd2(args, args["find"], "find", baseProto2["find"]) : void 0;
+    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+    const v2 = rd2(args, args["find"], "find", baseProto2["find"]);
     const v3 = v2 !== null && typeof v2 === "object" ? rd2(v2, v2["userId"], "userId", baseProto2["userId"]) : void 0;
     if (!(typeof v1 === "string" && v1 === v3)) {
       if (typeof v1 !== "string") {
@@ -582,23 +578,19 @@ var F6 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
 var F7 = /* @__PURE__ */ ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("unauthenticated", "authentication is required", P + ".clauses[0]");
-  const k2 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
-  const k3 = json2('["doc","userId"]');
-  const k4 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+  const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+  const k2 = json2('["doc","userId"]');
+  const k3 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
   const r0 = defineRule2((input, ctx) => {
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    if (!isObj2(v0)) {
+    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+    if (v1 === void 0) {
       return k1;
     }
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
-    if (v1 === void 0) {
-      return k2;
-    }
-    if (!setPath2(args, k3, clone2(v1))) {
-      return k4;
+    if (!setPath2(args, k2, clone2(v1))) {
+      return k3;
     }
     return ALLOW2;
   }, false);
@@ -612,7 +604,7 @@ var F8 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["role"], "role", baseProto2["role"]) : void 0;
+    const v1 = rd2(v0, v0["role"], "role", baseProto2["role"]);
     if (!(v1 === "admin" || v1 === "moderator")) {
       if (typeof v1 !== "string") {
         return k1;
@@ -647,7 +639,7 @@ var F9 = /* @__PURE__ */ ((ALLOW2, IO_MISSING2, baseProto2, defineRule2, denial2
     L0: {
       let v1, v2;
       L1: {
-        const v3 = args !== null && typeof args === "object" ? rd2(args, args["find"], "find", baseProto2["find"]) : void 0;
+        const v3 = rd2(args, args["find"], "find", baseProto2["find"]);
         const v4 = v3 !== null && typeof v3 === "object" ? rd2(v3, v3["userId"], "userId", baseProto2["userId"]) : void 0;
         if (v4 === void 0) {
           v1 = k1;
@@ -671,7 +663,7 @@ var F9 = /* @__PURE__ */ ((ALLOW2, IO_MISSING2, baseProto2, defineRule2, denial2
           v2 = k5;
           break L1;
         }
-        const v6 = args !== null && typeof args === "object" ? rd2(args, args["result"], "result", baseProto2["result"]) : void 0;
+        const v6 = rd2(args, args["result"], "result", baseProto2["result"]);
         if (v6 === void 0) {
           v1 = k6;
           v2 = k6;
@@ -695,14 +687,14 @@ var F9 = /* @__PURE__ */ ((ALLOW2, IO_MISSING2, baseProto2, defineRule2, denial2
         break L0;
       }
       L2: {
-        const v8 = args !== null && typeof args === "object" ? rd2(args, args["find"], "find", baseProto2["find"]) : void 0;
+        const v8 = rd2(args, args["find"], "find", baseProto2["find"]);
         const v9 = v8 !== null && typeof v8 === "object" ? rd2(v8, v8["userId"], "userId", baseProto2["userId"]) : void 0;
         if (v9 === void 0) {
           v1 = k10;
           v2 = k10;
           break L2;
         }
-        const v10 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
+        const v10 = rd2(v0, v0["id"], "id", baseProto2["id"]);
         if (v10 === void 0) {
           v1 = k11;
           v2 = k11;
@@ -740,82 +732,78 @@ var F9 = /* @__PURE__ */ ((ALLOW2, IO_MISSING2, baseProto2, defineRule2, denial2
 })(ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath);
 var F10 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2, transformPath2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("unauthenticated", "authentication is required", P + ".clauses[0]");
-  const k2 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
-  const k3 = json2('["doc","id"]');
-  const k4 = denial2("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
-  const k5 = denial2("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
-  const k6 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
-  const k7 = json2('["doc","role"]');
-  const k8 = denial2("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
-  const k9 = json2('["doc","email"]');
-  const k10 = denial2("error", "`args.doc.email` is not a string", P + ".clauses[3]");
-  const k11 = denial2("error", "no encryption key is configured", P + ".clauses[3]");
-  const k12 = denial2("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
-  const k13 = json2('["doc","name"]');
-  const k14 = denial2("error", "`args.doc.name` is not a string", P + ".clauses[3]");
-  const k15 = denial2("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
-  const k16 = json2('["doc","password"]');
-  const k17 = denial2("error", "`args.doc.password` is not a string", P + ".clauses[4]");
-  const k18 = denial2("error", "no encryption key is configured", P + ".clauses[4]");
-  const k19 = denial2("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
+  const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+  const k2 = json2('["doc","id"]');
+  const k3 = denial2("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
+  const k4 = denial2("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
+  const k5 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
+  const k6 = json2('["doc","role"]');
+  const k7 = denial2("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
+  const k8 = json2('["doc","email"]');
+  const k9 = denial2("error", "`args.doc.email` is not a string", P + ".clauses[3]");
+  const k10 = denial2("error", "no encryption key is configured", P + ".clauses[3]");
+  const k11 = denial2("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
+  const k12 = json2('["doc","name"]');
+  const k13 = denial2("error", "`args.doc.name` is not a string", P + ".clauses[3]");
+  const k14 = denial2("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
+  const k15 = json2('["doc","password"]');
+  const k16 = denial2("error", "`args.doc.password` is not a string", P + ".clauses[4]");
+  const k17 = denial2("error", "no encryption key is configured", P + ".clauses[4]");
+  const k18 = denial2("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
   const r0 = defineRule2((input, ctx) => {
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    if (!isObj2(v0)) {
+    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+    if (v1 === void 0) {
       return k1;
     }
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
-    if (v1 === void 0) {
-      return k2;
-    }
-    if (!setPath2(args, k3, clone2(v1))) {
-      return k4;
+    if (!setPath2(args, k2, clone2(v1))) {
+      return k3;
     }
     L0: {
-      const v2 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["role"], "role", baseProto2["role"]) : void 0;
+      const v2 = rd2(v0, v0["role"], "role", baseProto2["role"]);
       if (typeof v2 !== "string") {
         if (v2 === void 0) {
-          return k5;
+          return k4;
         }
-        return k6;
+        return k5;
       }
       if (!(v2 !== "admin")) {
         break L0;
       }
-      if (!setPath2(args, k7, "user")) {
-        return k8;
+      if (!setPath2(args, k6, "user")) {
+        return k7;
       }
     }
-    const v3 = transformPath2(args, k9, "encrypt", ctx);
+    const v3 = transformPath2(args, k8, "encrypt", ctx);
     if (v3 !== 0) {
       if (v3 === TRANSFORM_NOT_STRING2) {
-        return k10;
+        return k9;
       } else if (v3 === TRANSFORM_NO_CRYPTO2) {
-        return k11;
+        return k10;
       } else {
-        return k12;
+        return k11;
       }
     }
-    const v4 = transformPath2(args, k13, "encrypt", ctx);
+    const v4 = transformPath2(args, k12, "encrypt", ctx);
     if (v4 !== 0) {
       if (v4 === TRANSFORM_NOT_STRING2) {
-        return k14;
+        return k13;
       } else if (v4 === TRANSFORM_NO_CRYPTO2) {
-        return k11;
+        return k10;
       } else {
-        return k15;
+        return k14;
       }
     }
-    const v5 = transformPath2(args, k16, "hash", ctx);
+    const v5 = transformPath2(args, k15, "hash", ctx);
     if (v5 !== 0) {
       if (v5 === TRANSFORM_NOT_STRING2) {
-        return k17;
+        return k16;
       } else if (v5 === TRANSFORM_NO_CRYPTO2) {
-        return k18;
+        return k17;
       } else {
-        return k19;
+        return k18;
       }
     }
     return ALLOW2;
@@ -831,7 +819,7 @@ var F11 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
-    const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["role"], "role", baseProto2["role"]) : void 0;
+    const v1 = rd2(v0, v0["role"], "role", baseProto2["role"]);
     if (!(v1 === "admin")) {
       if (typeof v1 !== "string") {
         if (v1 === void 0) {
@@ -847,69 +835,65 @@ var F11 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
 var F12 = /* @__PURE__ */ ((action2, baseProto2, defineRule2, denial2, finish2, isObj2, json2, rd2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("unauthenticated", "authentication is required", P + ".clauses[0]");
-  const k2 = denial2("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
-  const k3 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
-  const k4 = json2('["password"]');
-  const k5 = action2("remove", "res.password", k4, P + ".clauses[1]");
-  const k6 = denial2("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
-  const k7 = denial2("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
-  const k8 = denial2("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
-  const k9 = denial2("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
-  const k10 = denial2("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
-  const k11 = json2('["email"]');
-  const k12 = action2("decrypt", "res.email", k11, P + ".clauses[2]");
-  const k13 = json2('["name"]');
-  const k14 = action2("decrypt", "res.name", k13, P + ".clauses[2]");
+  const k1 = denial2("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
+  const k2 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
+  const k3 = json2('["password"]');
+  const k4 = action2("remove", "res.password", k3, P + ".clauses[1]");
+  const k5 = denial2("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
+  const k6 = denial2("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
+  const k7 = denial2("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+  const k8 = denial2("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
+  const k9 = denial2("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+  const k10 = json2('["email"]');
+  const k11 = action2("decrypt", "res.email", k10, P + ".clauses[2]");
+  const k12 = json2('["name"]');
+  const k13 = action2("decrypt", "res.name", k12, P + ".clauses[2]");
   const r0 = defineRule2((input, ctx) => {
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
     if (!isObj2(v0)) return k0;
     const acts = [];
-    if (!isObj2(v0)) {
-      return k1;
-    }
     L0: {
-      const v1 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["role"], "role", baseProto2["role"]) : void 0;
+      const v1 = rd2(v0, v0["role"], "role", baseProto2["role"]);
       if (typeof v1 !== "string") {
         if (v1 === void 0) {
-          return k2;
+          return k1;
         }
-        return k3;
+        return k2;
       }
       if (!(v1 !== "admin")) {
         break L0;
       }
-      acts.push(k5);
+      acts.push(k4);
     }
     L1: {
-      const v2 = args !== null && typeof args === "object" ? rd2(args, args["find"], "find", baseProto2["find"]) : void 0;
+      const v2 = rd2(args, args["find"], "find", baseProto2["find"]);
       const v3 = v2 !== null && typeof v2 === "object" ? rd2(v2, v2["id"], "id", baseProto2["id"]) : void 0;
       const v4 = v3 !== void 0;
       if (typeof v4 !== "boolean") {
-        return k6;
+        return k5;
       }
       if (!(v4 === true)) {
         break L1;
       }
-      const v5 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
+      const v5 = rd2(v0, v0["id"], "id", baseProto2["id"]);
       if (!(typeof v5 === "string" && v5 === v3)) {
         if (typeof v5 !== "string") {
           if (v5 === void 0) {
-            return k7;
+            return k6;
           }
-          return k8;
+          return k7;
         }
         if (typeof v3 !== "string") {
           if (v3 === void 0) {
-            return k9;
+            return k8;
           }
-          return k10;
+          return k9;
         }
         break L1;
       }
-      acts.push(k12);
-      acts.push(k14);
+      acts.push(k11);
+      acts.push(k13);
     }
     return finish2(input, ctx, acts);
   }, false);
@@ -949,8 +933,8 @@ var F13 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2,
     L0: {
       let v1, v2;
       L1: {
-        const v3 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["id"], "id", baseProto2["id"]) : void 0;
-        const v4 = args !== null && typeof args === "object" ? rd2(args, args["find"], "find", baseProto2["find"]) : void 0;
+        const v3 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+        const v4 = rd2(args, args["find"], "find", baseProto2["find"]);
         const v5 = v4 !== null && typeof v4 === "object" ? rd2(v4, v4["id"], "id", baseProto2["id"]) : void 0;
         if (!(typeof v3 === "string" && v3 === v5)) {
           if (typeof v3 !== "string") {
@@ -979,7 +963,7 @@ var F13 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2,
         break L0;
       }
       L2: {
-        const v6 = v0 !== null && typeof v0 === "object" ? rd2(v0, v0["role"], "role", baseProto2["role"]) : void 0;
+        const v6 = rd2(v0, v0["role"], "role", baseProto2["role"]);
         if (!(v6 === "admin")) {
           if (typeof v6 !== "string") {
             if (v6 === void 0) {
@@ -1003,7 +987,7 @@ var F13 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2,
       return k10;
     }
     L3: {
-      const v8 = args !== null && typeof args === "object" ? rd2(args, args["update"], "update", baseProto2["update"]) : void 0;
+      const v8 = rd2(args, args["update"], "update", baseProto2["update"]);
       const v9 = v8 !== null && typeof v8 === "object" ? rd2(v8, v8["$set"], "$set", baseProto2["$set"]) : void 0;
       const v10 = v9 !== null && typeof v9 === "object" ? rd2(v9, v9["email"], "email", baseProto2["email"]) : void 0;
       const v11 = v10 !== void 0;
@@ -1025,7 +1009,7 @@ var F13 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2,
       }
     }
     L4: {
-      const v13 = args !== null && typeof args === "object" ? rd2(args, args["update"], "update", baseProto2["update"]) : void 0;
+      const v13 = rd2(args, args["update"], "update", baseProto2["update"]);
       const v14 = v13 !== null && typeof v13 === "object" ? rd2(v13, v13["$set"], "$set", baseProto2["$set"]) : void 0;
       const v15 = v14 !== null && typeof v14 === "object" ? rd2(v14, v14["name"], "name", baseProto2["name"]) : void 0;
       const v16 = v15 !== void 0;
@@ -1047,7 +1031,7 @@ var F13 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2,
       }
     }
     L5: {
-      const v18 = args !== null && typeof args === "object" ? rd2(args, args["update"], "update", baseProto2["update"]) : void 0;
+      const v18 = rd2(args, args["update"], "update", baseProto2["update"]);
       const v19 = v18 !== null && typeof v18 === "object" ? rd2(v18, v18["$set"], "$set", baseProto2["$set"]) : void 0;
       const v20 = v19 !== null && typeof v19 === "object" ? rd2(v19, v19["password"], "password", baseProto2["password"]) : void 0;
       const v21 = v20 !== void 0;

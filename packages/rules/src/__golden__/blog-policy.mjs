@@ -14,7 +14,7 @@ const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+const v1 = rd(v0, v0["id"], "id", baseProto["id"]);
 if (v1 === undefined) { return k1; }
 if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
@@ -30,7 +30,7 @@ const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+const v1 = rd(v0, v0["id"], "id", baseProto["id"]);
 if (v1 === undefined) { return k1; }
 if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
@@ -51,30 +51,29 @@ return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
 const F3 = ((ALLOW, IO_MISSING, IO_TIMEOUT, baseProto, clone, defineRule, denial, isObj, json, ok2xx, rd, setPath, webhook) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
-const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
-const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
-const k3 = json("[\"doc\",\"userId\"]");
-const k4 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
-const k5 = denial("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
-const k6 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
-const k7 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
-const k8 = denial("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
-const k9 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
-const k10 = json("[\"result\"]");
-const k11 = denial("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
+const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+const k2 = json("[\"doc\",\"userId\"]");
+const k3 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+const k4 = denial("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
+const k5 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
+const k6 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
+const k7 = denial("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
+const k8 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
+const k9 = json("[\"result\"]");
+const k10 = denial("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
 const r0 = defineRule(async (input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-if (!isObj(v0)) { return k1; }
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-if (v1 === undefined) { return k2; }
-if (!setPath(args, k3, clone(v1))) { return k4; }
+
+const v1 = rd(v0, v0["id"], "id", baseProto["id"]);
+if (v1 === undefined) { return k1; }
+if (!setPath(args, k2, clone(v1))) { return k3; }
 const v2 = await webhook(ctx, "https://hooks.example.com/dfc/moderate", args, 2000);
-if (typeof v2 === "number") { if (v2 === IO_MISSING) { return k5; } else if (v2 === IO_TIMEOUT) { return k6; } else { return k7; } }
-if (!ok2xx(v2.status)) { return k8; }
-if (v2.body === undefined) { return k9; }
-if (!setPath(args, k10, v2.body)) { return k11; }
+if (typeof v2 === "number") { if (v2 === IO_MISSING) { return k4; } else if (v2 === IO_TIMEOUT) { return k5; } else { return k6; } }
+if (!ok2xx(v2.status)) { return k7; }
+if (v2.body === undefined) { return k8; }
+if (!setPath(args, k9, v2.body)) { return k10; }
 return ALLOW;
 }, true);
 return r0;
@@ -116,8 +115,8 @@ const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v1 = rd(v0, v0["id"], "id", baseProto["id"]);
+const v2 = rd(args, args["find"], "find", baseProto["find"]);
 const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["userId"], "userId", baseProto["userId"]) : undefined;
 if (!(typeof v1 === "string" && v1 === v3)) {
 if (typeof v1 !== "string") { if (v1 === undefined) { return k1; } return k2; }
@@ -130,18 +129,17 @@ return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
 const F7 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
-const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
-const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
-const k3 = json("[\"doc\",\"userId\"]");
-const k4 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+const k2 = json("[\"doc\",\"userId\"]");
+const k3 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-if (!isObj(v0)) { return k1; }
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-if (v1 === undefined) { return k2; }
-if (!setPath(args, k3, clone(v1))) { return k4; }
+
+const v1 = rd(v0, v0["id"], "id", baseProto["id"]);
+if (v1 === undefined) { return k1; }
+if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
 return r0;
@@ -154,7 +152,7 @@ const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+const v1 = rd(v0, v0["role"], "role", baseProto["role"]);
 if (!(v1 === "admin" || v1 === "moderator")) {
 if (typeof v1 !== "string") { return k1; }
 return k2;
@@ -187,13 +185,13 @@ if (!isObj(v0)) return k0;
 L0: {
 let v1, v2;
 L1: {
-const v3 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v3 = rd(args, args["find"], "find", baseProto["find"]);
 const v4 = v3 !== null && typeof v3 === "object" ? rd(v3, v3["userId"], "userId", baseProto["userId"]) : undefined;
 if (v4 === undefined) { v1 = k1; v2 = k1; break L1; }
 const v5 = await query(ctx, "blog", "profiles", obj([["userId", v4], ["isPublic", true]]));
 if (typeof v5 === "number") { if (v5 === IO_MISSING) { v1 = k2; v2 = k2; break L1; } else { v1 = k3; v2 = k3; break L1; } }
 if (!setPath(args, k4, v5)) { v1 = k5; v2 = k5; break L1; }
-const v6 = args !== null && typeof args === "object" ? rd(args, args["result"], "result", baseProto["result"]) : undefined;
+const v6 = rd(args, args["result"], "result", baseProto["result"]);
 if (v6 === undefined) { v1 = k6; v2 = k6; break L1; }
 const v7 = length(v6);
 if (v7 === undefined) { v1 = k7; v2 = k7; break L1; }
@@ -202,10 +200,10 @@ if (!(v7 === 1)) { v1 = k9; break L1; }
 break L0;
 }
 L2: {
-const v8 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v8 = rd(args, args["find"], "find", baseProto["find"]);
 const v9 = v8 !== null && typeof v8 === "object" ? rd(v8, v8["userId"], "userId", baseProto["userId"]) : undefined;
 if (v9 === undefined) { v1 = k10; v2 = k10; break L2; }
-const v10 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+const v10 = rd(v0, v0["id"], "id", baseProto["id"]);
 if (v10 === undefined) { v1 = k11; v2 = k11; break L2; }
 const v11 = await query(ctx, "blog", "profiles", obj([["userId", v9], ["followers", obj([["$in", v10]])]]));
 if (typeof v11 === "number") { if (v11 === IO_MISSING) { v1 = k12; v2 = k12; break L2; } else { v1 = k13; v2 = k13; break L2; } }
@@ -222,45 +220,44 @@ return r0;
 })(ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath);
 const F10 = ((ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, clone, defineRule, denial, isObj, json, rd, setPath, transformPath) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
-const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
-const k2 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
-const k3 = json("[\"doc\",\"id\"]");
-const k4 = denial("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
-const k5 = denial("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
-const k6 = denial("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
-const k7 = json("[\"doc\",\"role\"]");
-const k8 = denial("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
-const k9 = json("[\"doc\",\"email\"]");
-const k10 = denial("error", "`args.doc.email` is not a string", P + ".clauses[3]");
-const k11 = denial("error", "no encryption key is configured", P + ".clauses[3]");
-const k12 = denial("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
-const k13 = json("[\"doc\",\"name\"]");
-const k14 = denial("error", "`args.doc.name` is not a string", P + ".clauses[3]");
-const k15 = denial("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
-const k16 = json("[\"doc\",\"password\"]");
-const k17 = denial("error", "`args.doc.password` is not a string", P + ".clauses[4]");
-const k18 = denial("error", "no encryption key is configured", P + ".clauses[4]");
-const k19 = denial("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
+const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
+const k2 = json("[\"doc\",\"id\"]");
+const k3 = denial("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
+const k4 = denial("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
+const k5 = denial("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
+const k6 = json("[\"doc\",\"role\"]");
+const k7 = denial("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
+const k8 = json("[\"doc\",\"email\"]");
+const k9 = denial("error", "`args.doc.email` is not a string", P + ".clauses[3]");
+const k10 = denial("error", "no encryption key is configured", P + ".clauses[3]");
+const k11 = denial("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
+const k12 = json("[\"doc\",\"name\"]");
+const k13 = denial("error", "`args.doc.name` is not a string", P + ".clauses[3]");
+const k14 = denial("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
+const k15 = json("[\"doc\",\"password\"]");
+const k16 = denial("error", "`args.doc.password` is not a string", P + ".clauses[4]");
+const k17 = denial("error", "no encryption key is configured", P + ".clauses[4]");
+const k18 = denial("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-if (!isObj(v0)) { return k1; }
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-if (v1 === undefined) { return k2; }
-if (!setPath(args, k3, clone(v1))) { return k4; }
+
+const v1 = rd(v0, v0["id"], "id", baseProto["id"]);
+if (v1 === undefined) { return k1; }
+if (!setPath(args, k2, clone(v1))) { return k3; }
 L0: {
-const v2 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
-if (typeof v2 !== "string") { if (v2 === undefined) { return k5; } return k6; }
+const v2 = rd(v0, v0["role"], "role", baseProto["role"]);
+if (typeof v2 !== "string") { if (v2 === undefined) { return k4; } return k5; }
 if (!(v2 !== "admin")) { break L0; }
-if (!setPath(args, k7, "user")) { return k8; }
+if (!setPath(args, k6, "user")) { return k7; }
 }
-const v3 = transformPath(args, k9, "encrypt", ctx);
-if (v3 !== 0) { if (v3 === TRANSFORM_NOT_STRING) { return k10; } else if (v3 === TRANSFORM_NO_CRYPTO) { return k11; } else { return k12; } }
-const v4 = transformPath(args, k13, "encrypt", ctx);
-if (v4 !== 0) { if (v4 === TRANSFORM_NOT_STRING) { return k14; } else if (v4 === TRANSFORM_NO_CRYPTO) { return k11; } else { return k15; } }
-const v5 = transformPath(args, k16, "hash", ctx);
-if (v5 !== 0) { if (v5 === TRANSFORM_NOT_STRING) { return k17; } else if (v5 === TRANSFORM_NO_CRYPTO) { return k18; } else { return k19; } }
+const v3 = transformPath(args, k8, "encrypt", ctx);
+if (v3 !== 0) { if (v3 === TRANSFORM_NOT_STRING) { return k9; } else if (v3 === TRANSFORM_NO_CRYPTO) { return k10; } else { return k11; } }
+const v4 = transformPath(args, k12, "encrypt", ctx);
+if (v4 !== 0) { if (v4 === TRANSFORM_NOT_STRING) { return k13; } else if (v4 === TRANSFORM_NO_CRYPTO) { return k10; } else { return k14; } }
+const v5 = transformPath(args, k15, "hash", ctx);
+if (v5 !== 0) { if (v5 === TRANSFORM_NOT_STRING) { return k16; } else if (v5 === TRANSFORM_NO_CRYPTO) { return k17; } else { return k18; } }
 return ALLOW;
 }, false);
 return r0;
@@ -274,7 +271,7 @@ const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+const v1 = rd(v0, v0["role"], "role", baseProto["role"]);
 if (!(v1 === "admin")) {
 if (typeof v1 !== "string") { if (v1 === undefined) { return k1; } return k2; }
 return k3;
@@ -285,46 +282,45 @@ return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
 const F12 = ((action, baseProto, defineRule, denial, finish, isObj, json, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
-const k1 = denial("unauthenticated", "authentication is required", P + ".clauses[0]");
-const k2 = denial("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
-const k3 = denial("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
-const k4 = json("[\"password\"]");
-const k5 = action("remove", "res.password", k4, P + ".clauses[1]");
-const k6 = denial("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
-const k7 = denial("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
-const k8 = denial("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
-const k9 = denial("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
-const k10 = denial("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
-const k11 = json("[\"email\"]");
-const k12 = action("decrypt", "res.email", k11, P + ".clauses[2]");
-const k13 = json("[\"name\"]");
-const k14 = action("decrypt", "res.name", k13, P + ".clauses[2]");
+const k1 = denial("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
+const k2 = denial("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
+const k3 = json("[\"password\"]");
+const k4 = action("remove", "res.password", k3, P + ".clauses[1]");
+const k5 = denial("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
+const k6 = denial("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
+const k7 = denial("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+const k8 = denial("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
+const k9 = denial("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+const k10 = json("[\"email\"]");
+const k11 = action("decrypt", "res.email", k10, P + ".clauses[2]");
+const k12 = json("[\"name\"]");
+const k13 = action("decrypt", "res.name", k12, P + ".clauses[2]");
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 const v0 = args !== null && typeof args === "object" ? rd(args, args["auth"], "auth", baseProto["auth"]) : undefined;
 if (!isObj(v0)) return k0;
 const acts = [];
-if (!isObj(v0)) { return k1; }
+
 L0: {
-const v1 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
-if (typeof v1 !== "string") { if (v1 === undefined) { return k2; } return k3; }
+const v1 = rd(v0, v0["role"], "role", baseProto["role"]);
+if (typeof v1 !== "string") { if (v1 === undefined) { return k1; } return k2; }
 if (!(v1 !== "admin")) { break L0; }
-acts.push(k5);
+acts.push(k4);
 }
 L1: {
-const v2 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v2 = rd(args, args["find"], "find", baseProto["find"]);
 const v3 = v2 !== null && typeof v2 === "object" ? rd(v2, v2["id"], "id", baseProto["id"]) : undefined;
 const v4 = v3 !== undefined;
-if (typeof v4 !== "boolean") { return k6; }
+if (typeof v4 !== "boolean") { return k5; }
 if (!(v4 === true)) { break L1; }
-const v5 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
+const v5 = rd(v0, v0["id"], "id", baseProto["id"]);
 if (!(typeof v5 === "string" && v5 === v3)) {
-if (typeof v5 !== "string") { if (v5 === undefined) { return k7; } return k8; }
-if (typeof v3 !== "string") { if (v3 === undefined) { return k9; } return k10; }
+if (typeof v5 !== "string") { if (v5 === undefined) { return k6; } return k7; }
+if (typeof v3 !== "string") { if (v3 === undefined) { return k8; } return k9; }
 break L1;
 }
-acts.push(k12);
-acts.push(k14);
+acts.push(k11);
+acts.push(k13);
 }
 return finish(input, ctx, acts);
 }, false);
@@ -364,8 +360,8 @@ if (!isObj(v0)) return k0;
 L0: {
 let v1, v2;
 L1: {
-const v3 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["id"], "id", baseProto["id"]) : undefined;
-const v4 = args !== null && typeof args === "object" ? rd(args, args["find"], "find", baseProto["find"]) : undefined;
+const v3 = rd(v0, v0["id"], "id", baseProto["id"]);
+const v4 = rd(args, args["find"], "find", baseProto["find"]);
 const v5 = v4 !== null && typeof v4 === "object" ? rd(v4, v4["id"], "id", baseProto["id"]) : undefined;
 if (!(typeof v3 === "string" && v3 === v5)) {
 if (typeof v3 !== "string") { if (v3 === undefined) { v1 = k1; v2 = k1; break L1; } v1 = k2; v2 = k2; break L1; }
@@ -375,7 +371,7 @@ v1 = k5; break L1;
 break L0;
 }
 L2: {
-const v6 = v0 !== null && typeof v0 === "object" ? rd(v0, v0["role"], "role", baseProto["role"]) : undefined;
+const v6 = rd(v0, v0["role"], "role", baseProto["role"]);
 if (!(v6 === "admin")) {
 if (typeof v6 !== "string") { if (v6 === undefined) { v1 = k6; v2 = k6; break L2; } v1 = k7; v2 = k7; break L2; }
 v1 = k8; break L2;
@@ -387,7 +383,7 @@ return v7;
 }
 if (!removePath(args, k9)) { return k10; }
 L3: {
-const v8 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v8 = rd(args, args["update"], "update", baseProto["update"]);
 const v9 = v8 !== null && typeof v8 === "object" ? rd(v8, v8["$set"], "$set", baseProto["$set"]) : undefined;
 const v10 = v9 !== null && typeof v9 === "object" ? rd(v9, v9["email"], "email", baseProto["email"]) : undefined;
 const v11 = v10 !== undefined;
@@ -397,7 +393,7 @@ const v12 = transformPath(args, k12, "encrypt", ctx);
 if (v12 !== 0) { if (v12 === TRANSFORM_NOT_STRING) { return k13; } else if (v12 === TRANSFORM_NO_CRYPTO) { return k14; } else { return k15; } }
 }
 L4: {
-const v13 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v13 = rd(args, args["update"], "update", baseProto["update"]);
 const v14 = v13 !== null && typeof v13 === "object" ? rd(v13, v13["$set"], "$set", baseProto["$set"]) : undefined;
 const v15 = v14 !== null && typeof v14 === "object" ? rd(v14, v14["name"], "name", baseProto["name"]) : undefined;
 const v16 = v15 !== undefined;
@@ -407,7 +403,7 @@ const v17 = transformPath(args, k17, "encrypt", ctx);
 if (v17 !== 0) { if (v17 === TRANSFORM_NOT_STRING) { return k18; } else if (v17 === TRANSFORM_NO_CRYPTO) { return k19; } else { return k20; } }
 }
 L5: {
-const v18 = args !== null && typeof args === "object" ? rd(args, args["update"], "update", baseProto["update"]) : undefined;
+const v18 = rd(args, args["update"], "update", baseProto["update"]);
 const v19 = v18 !== null && typeof v18 === "object" ? rd(v18, v18["$set"], "$set", baseProto["$set"]) : undefined;
 const v20 = v19 !== null && typeof v19 === "object" ? rd(v19, v19["password"], "password", baseProto["password"]) : undefined;
 const v21 = v20 !== undefined;
