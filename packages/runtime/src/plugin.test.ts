@@ -251,6 +251,29 @@ describe('CORS', () => {
     expect(r.statusCode).toBe(401);
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(r.headers.vary).toContain('Origin');
+    // every kind of answer: each route's refusals, a 404, a body refused before any route
+    // code runs (on an unknown path too), a 414, a repeated parameter
+    const o = { origin: 'https://app.example.com' };
+    const json = { ...o, ...web, 'content-type': 'application/json' };
+    const cases = [
+      { url: '/api/v2/blog/_table', headers: o },
+      { url: '/api/v2/blog/_schema', headers: o },
+      { url: '/api/v2/blog/_table/posts/1', headers: o },
+      { url: '/api/v2/blog/_table/nope', headers: { ...o, ...web } },
+      { url: '/api/v2/blog/nowhere', headers: o },
+      { method: 'POST' as const, url: '/api/v2/blog/_table/posts', headers: { ...o, ...web, 'content-type': 'text/plain' }, payload: 'x' },
+      { method: 'POST' as const, url: '/api/v2/blog/nowhere', headers: { ...o, 'content-type': 'text/plain' }, payload: 'x' },
+      { method: 'PATCH' as const, url: '/api/v2/blog/_table/posts/1', headers: json, payload: '{' },
+      { url: '/api/v2/blog/_table/posts?filter=' + 'a'.repeat(9000), headers: { ...o, ...web } },
+      { url: '/api/v2/blog/_table/posts?limit=1&limit=2', headers: { ...o, ...web } },
+    ];
+    for (const c of cases) {
+      const res = await app.inject(c);
+      expect(res.statusCode, `${c.method ?? 'GET'} ${c.url.slice(0, 60)}`).toBeGreaterThanOrEqual(400);
+      expect(res.headers['access-control-allow-origin'], `${c.method ?? 'GET'} ${c.url.slice(0, 60)}`).toBe(res.statusCode === 414 ? undefined : 'https://app.example.com');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['x-request-id']).toMatch(/.+/);
+    }
   });
 });
 

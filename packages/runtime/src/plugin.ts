@@ -133,31 +133,56 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   const fixedList = Object.entries(fixedHeaders).flat();
   const direct = opts.directAnswers === true;
 
-  // Callback-style hooks (no promise per hook per request).
-  app.addHook('onRequest', (req: DfcRequest, reply, done) => {
+  /**
+   * What every request starts with: the policy it keeps to the end, 414 for an over-long
+   * URL, the CORS headers for its origin, a preflight's answer (true when it answered),
+   * 400 for a repeated query parameter. The reads answered directly call it first thing
+   * in their handlers; every other route has it as its own `onRequest` hook (a hook for
+   * the whole plugin would cost every read a hook run), and the 404 handler calls it.
+   */
+  function begin(req: DfcRequest, reply: FastifyReply): boolean {
     req[kStart] = performance.now();
     const state = runtime.state; // invariant: a request keeps the policy it started with
     req[kState] = state;
-    if (req.url.length > maxUrl) return done(new DfcError('DFC_ERR_URI_TOO_LONG'));
+    if (req.url.length > maxUrl) throw new DfcError('DFC_ERR_URI_TOO_LONG');
     const origin = req.headers.origin;
+    if (origin === undefined) return checkQuery(req);
     const entry = state.cors.match(pathOf(req.url, prefix));
-    if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
       // Preflights are answered here, before any authentication.
       const a = preflight(entry, origin, String(req.headers['access-control-request-method']));
       req[kKind] = 'preflight';
       reply.headers(a.headers).code(a.status);
-      if (a.status === 204) return void reply.send();
-      const code: ErrorCode = a.status === 403 ? 'DFC_ERR_ACCESS_DENIED' : 'DFC_ERR_METHOD_NOT_ALLOWED';
-      const message = a.status === 403 ? 'the origin is not allowed by the CORS policy' : 'the method is not allowed by the CORS policy';
-      return void reply.send(errorBody(new DfcError(code, message), req.id, false));
+      if (a.status === 204) reply.send();
+      else {
+        const code: ErrorCode = a.status === 403 ? 'DFC_ERR_ACCESS_DENIED' : 'DFC_ERR_METHOD_NOT_ALLOWED';
+        const message = a.status === 403 ? 'the origin is not allowed by the CORS policy' : 'the method is not allowed by the CORS policy';
+        reply.send(errorBody(new DfcError(code, message), req.id, false));
+      }
+      return true;
     }
-    if (origin !== undefined) req[kCors] = sharedActualHeaders(entry, origin);
+    req[kCors] = sharedActualHeaders(entry, origin);
+    return checkQuery(req);
+  }
+
+  function checkQuery(req: DfcRequest): false {
     const query = req.query as Record<string, unknown>;
     for (const k in query) {
-      if (Array.isArray(query[k])) return done(new DfcError('DFC_ERR_DUPLICATE_PARAMETER', 'a query parameter is repeated', { note: 'send each parameter once' }));
+      if (Array.isArray(query[k])) throw new DfcError('DFC_ERR_DUPLICATE_PARAMETER', 'a query parameter is repeated', { note: 'send each parameter once' });
     }
-    done();
-  });
+    return false;
+  }
+
+  /** {@link begin} as a route's `onRequest` hook (callback style: no promise per request). */
+  const beginHook = (req: DfcRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    let answered: boolean;
+    try {
+      answered = begin(req, reply);
+    } catch (e) {
+      return done(e as Error);
+    }
+    if (!answered) done();
+  };
 
   // Every answer Fastify sends passes here (errors, preflights and 404s included); direct
   // answers do the same in `answer`. The request is counted and timed as it is answered,
@@ -165,6 +190,11 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   app.addHook('onSend', (req: DfcRequest, reply, payload, done) => {
     reply.header('x-request-id', req.id);
     reply.headers(fixedHeaders);
+    // An error Fastify met before the request began (none known for the reads that begin
+    // in their handlers) still carries the CORS headers.
+    if (req[kState] === undefined && req.headers.origin !== undefined) {
+      req[kCors] = sharedActualHeaders(runtime.state.cors.match(pathOf(req.url, prefix)), req.headers.origin);
+    }
     const cors = req[kCors];
     if (cors !== undefined) reply.headers(cors);
     // Whatever an outer hook added: the server does not advertise itself.
@@ -193,6 +223,8 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   });
 
   app.setNotFoundHandler(async (req: DfcRequest, reply) => {
+    // No route answers OPTIONS: preflights come here.
+    if (begin(req, reply)) return reply;
     req[kKind] = 'not_found';
     // The body never echoes the path (it may hold credentials in its query string).
     return reply.code(404).type('application/json; charset=utf-8').send(errorBody(new DfcError('DFC_ERR_NOT_FOUND'), req.id, false));
@@ -370,7 +402,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
 
   type Params = { service: string; table?: string; id?: string };
 
-  app.get('/api/v2/:service/_table', async (req: DfcRequest, reply) => {
+  app.get('/api/v2/:service/_table', { onRequest: beginHook }, async (req: DfcRequest, reply) => {
     req[kKind] = 'tables';
     const state = req[kState]!;
     const { service } = req.params as Params;
@@ -378,7 +410,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     return { resource: (d.tables ?? []).map((name) => ({ name })) };
   });
 
-  app.get('/api/v2/:service/_schema', async (req: DfcRequest, reply) => {
+  app.get('/api/v2/:service/_schema', { onRequest: beginHook }, async (req: DfcRequest, reply) => {
     req[kKind] = 'schema';
     const state = req[kState]!;
     const { service } = req.params as Params;
@@ -387,7 +419,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     return { resource: (d.tables ?? []).map((name) => describeTable(name, tables[name]!)) };
   });
 
-  app.get('/api/v2/:service/_schema/:table', async (req: DfcRequest, reply) => {
+  app.get('/api/v2/:service/_schema/:table', { onRequest: beginHook }, async (req: DfcRequest, reply) => {
     req[kKind] = 'schema';
     const state = req[kState]!;
     const { service, table } = req.params as Required<Params>;
@@ -395,7 +427,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     return describeTable(table, svcTable(state, service, table)!);
   });
 
-  app.get('/api/v2/:service/_doc', async (req: DfcRequest, reply) => {
+  app.get('/api/v2/:service/_doc', { onRequest: beginHook }, async (req: DfcRequest, reply) => {
     req[kKind] = 'doc';
     const state = req[kState]!;
     const { service } = req.params as Params;
@@ -452,9 +484,14 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         });
     }
   };
-  for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
-    app.route({ method: m, url: '/api/v2/:service/_table/:table', handler: tableRoute(m) });
-    app.route({ method: m, url: '/api/v2/:service/_table/:table/:id', handler: recordRoute(m) });
+  // The reads begin in their handlers (no hook run per read; a GET has no body to parse first).
+  const listing = tableRoute('GET');
+  const reading = recordRoute('GET');
+  app.route({ method: 'GET', url: '/api/v2/:service/_table/:table', handler: (req: DfcRequest, reply) => (begin(req, reply), listing(req, reply)) });
+  app.route({ method: 'GET', url: '/api/v2/:service/_table/:table/:id', handler: (req: DfcRequest, reply) => (begin(req, reply), reading(req, reply)) });
+  for (const m of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    app.route({ method: m, url: '/api/v2/:service/_table/:table', onRequest: beginHook, handler: tableRoute(m) });
+    app.route({ method: m, url: '/api/v2/:service/_table/:table/:id', onRequest: beginHook, handler: recordRoute(m) });
   }
 
   // -------------------------------------------------------------------------
