@@ -17,7 +17,7 @@ const { values: o } = parseArgs({ options: { kind: { type: 'string', default: 'd
 pinSelf(1);
 const rows = benchRows(10);
 const env = projectEnv('hs256');
-const dir = scratch('profile');
+const dir = scratch('profile', { keep: true }); // the profile is read afterwards
 const policy = syntheticPolicy({ tables: Number(o.tables) });
 await writeArtifact(join(dir, 'dist'), policy);
 await createAndFill(policy, { baseDir: dir, env, rows });

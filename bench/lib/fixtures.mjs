@@ -16,12 +16,27 @@ export const ORIGIN = 'https://app.example.com';
 export const ISSUER = 'https://id.example.com';
 export const AUDIENCE = 'bench';
 
-/** A fresh scratch directory under bench/.tmp (ignored by git). */
-export function scratch(name) {
+/** A fresh scratch directory under bench/.tmp (ignored by git), removed when the process ends unless `keep`. */
+export function scratch(name, { keep = false } = {}) {
   const dir = join(TMP, `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  // Policies, databases and projects of thousands of tables: gone when the process ends
+  // (on its own or by a signal), unless a tool leaves something there to read.
+  if (!keep) scratchDirs.push(dir);
   return dir;
+}
+
+const scratchDirs = [];
+const removeScratch = () => {
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', removeScratch);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    removeScratch();
+    process.kill(process.pid, signal);
+  });
 }
 
 export const tableName = (i) => `t${String(i).padStart(4, '0')}`;
