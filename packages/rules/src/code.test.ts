@@ -56,4 +56,25 @@ describe('the codegen kit', () => {
     expect(s.helpers).toEqual(['json', 'set']);
     expect(() => s.h('eval' as never)).toThrow(TypeError);
   });
+
+  test('a scope with parameters keeps apart the declarations that depend on them, directly or through another declaration', () => {
+    const P = name('P');
+    const s = new Scope([P]);
+    const roles = s.set(['admin', 'member']);
+    const fields = s.strings(['password']);
+    const quoted = s.hoist(_`f(${'P'}, ${'a \\" P'})`);
+    const denial = s.hoist(_`denial(${'denied'}, ${P} + ${'.clause'}, ${fields})`);
+    const decision = s.hoist(_`respond([${denial}])`);
+    s.declare(name('r0'), _`(input) => ${roles}.has(input)`);
+    s.declare(name('r1'), _`(input) => ${decision}`);
+    expect(String(s.shared)).toBe(
+      [`const ${roles} = set(["admin", "member"]);`, `const ${fields} = json("[\\"password\\"]");`, `const ${quoted} = f("P", "a \\\\\\" P");`, 'const r0 = (input) => k0.has(input);'].join('\n'),
+    );
+    expect(String(s.own)).toBe([`const ${denial} = denial("denied", P + ".clause", k1);`, `const ${decision} = respond([k3]);`, 'const r1 = (input) => k4;'].join('\n'));
+    // Without parameters, everything is shared, in order.
+    const t = new Scope();
+    t.hoist(_`denial(${P})`);
+    expect(String(t.own)).toBe('');
+    expect(String(t.shared)).toBe(String(t.declarations));
+  });
 });

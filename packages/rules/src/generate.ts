@@ -507,7 +507,7 @@ ${join(work, _`
     body.unshift(...this.#prelude);
     const n = this.#scope.mint(prefix);
     const fn = async ? _`async (${INPUT}, ${CTX}) => {\n${join(body, _`\n`)}\n}` : _`(${INPUT}, ${CTX}) => {\n${join(body, _`\n`)}\n}`;
-    this.#scope.declare(_`const ${n} = ${this.#scope.h('defineRule')}(${fn}, ${async});`);
+    this.#scope.declare(n, _`${this.#scope.h('defineRule')}(${fn}, ${async})`);
     return n;
   }
 
@@ -1271,6 +1271,12 @@ const PATH_PARAM = name('P');
  * module loads: `((rd, …) => (P) => { … })(rd, …)`. Closures then read them one context
  * away, not as imported (live) bindings, which a bundler turns into module-level `var`s:
  * faster in the decision benchmark, bundled or not (bench/fast-path.md).
+ *
+ * Constants that do not depend on the path (a Set for a role list, JSON data, and a
+ * closure that mentions no such constant) are made there too, once for every closure of
+ * the factory: `((rd, …) => { const k0 = set([…]); return (P) => { … }; })(rd, …)`. A
+ * decision then reads objects that every table shares (and that stay in the CPU's
+ * caches) instead of its table's own copy.
  */
 class Factories {
   readonly #scope: Scope;
@@ -1282,16 +1288,19 @@ class Factories {
 
   /** `FN(path)`: the closure `build` emits, from a factory shared with identical closures. */
   closure(path: string, build: (emitter: Emitter) => Name): Code {
-    const local = new Scope();
+    const local = new Scope([PATH_PARAM]);
     const n = build(new Emitter(local, { name: PATH_PARAM, path }));
     const used = join(local.helpers.map((h) => this.#scope.h(h)));
-    const factory = _`((${used}) => (${PATH_PARAM}) => {\n${local.declarations}\nreturn ${n};\n})(${used})`;
+    const own = local.own;
+    const closure = own.isEmpty ? _`(${PATH_PARAM}) => ${n}` : _`(${PATH_PARAM}) => {\n${own}\nreturn ${n};\n}`;
+    const shared = local.shared;
+    const factory = shared.isEmpty ? _`((${used}) => ${closure})(${used})` : _`((${used}) => {\n${shared}\nreturn ${closure};\n})(${used})`;
     const text = factory.toString();
     let f = this.#byText.get(text);
     if (f === undefined) {
       f = this.#scope.mint('F');
       this.#byText.set(text, f);
-      this.#scope.declare(_`const ${f} = ${factory};`);
+      this.#scope.declare(f, factory);
     }
     return _`${f}(${path})`;
   }
@@ -1305,10 +1314,10 @@ export function generate(input: GenerateInput): string {
   const codeEntries: Code[] = [];
   for (const id of sortedKeys(input.code ?? {})) {
     const c = scope.mint('c');
-    scope.declare(_`const ${c} = ${codeFunction(input.code[id]!)};`);
+    scope.declare(c, codeFunction(input.code[id]!));
     codeEntries.push(_`[${id}, ${c}]`);
   }
-  scope.declare(_`const ${CODE_TABLE} = ${scope.h('table')}([${join(codeEntries)}]);`);
+  scope.declare(CODE_TABLE, _`${scope.h('table')}([${join(codeEntries)}])`);
   const ruleEntries: Code[] = [];
   for (const key of sortedKeys(input.rules ?? {})) {
     const { rule, path } = input.rules[key]!;

@@ -60,8 +60,24 @@ export type Prefix = 'r' | 'q' | 'k' | 'v' | 'L' | 'c' | 'F';
 export class Scope {
   readonly #counters = new Map<string, number>();
   readonly #consts: Code[] = [];
+  /** The declarations that do not depend on the scope's parameters, in order. */
+  readonly #shared: Code[] = [];
+  /** The declarations that do (a closure factory's per-closure constants), in order. */
+  readonly #own: Code[] = [];
+  /** The parameters, and the names declared from them. */
+  readonly #dependent = new Set<string>();
   readonly #byText = new Map<string, Name>();
   readonly #helpers = new Set<Helper>();
+
+  /**
+   * `params`: the parameters of the function the declarations will live in (a closure
+   * factory's config path). Declarations that mention none of them, directly or through
+   * another declaration, are kept apart (`shared`), so that they can be made once for
+   * every call of the function instead of once per call.
+   */
+  constructor(params: readonly Name[] = []) {
+    for (const p of params) this.#dependent.add(p.toString());
+  }
 
   /** A fresh identifier such as `v12`. */
   mint(prefix: Prefix): Name {
@@ -85,7 +101,7 @@ export class Scope {
     if (existing) return existing;
     const n = this.mint('k');
     this.#byText.set(key, n);
-    this.#consts.push(_`const ${n} = ${init};`);
+    this.declare(n, init);
     return n;
   }
 
@@ -104,16 +120,62 @@ export class Scope {
     return this.hoist(_`${this.h('set')}([${join(values.map((v) => lit(v)))}])`);
   }
 
-  /** Add a module-level declaration that is not deduplicated (closures). */
-  declare(code: Code): void {
-    this.#consts.push(code);
+  /** Declare `const <n> = <init>;`, not deduplicated (closures, factories). */
+  declare(n: Name, init: Code): void {
+    if (!(init instanceof Code)) throw new TypeError('declare expects Code');
+    const decl = _`const ${n} = ${init};`;
+    this.#consts.push(decl);
+    if (this.#dependent.size > 0 && mentions(init, this.#dependent)) {
+      this.#dependent.add(n.toString());
+      this.#own.push(decl);
+    } else {
+      this.#shared.push(decl);
+    }
   }
 
+  /** Every declaration, in order. */
   get declarations(): Code {
     return join(this.#consts, _`\n`);
+  }
+
+  /** The declarations that mention no parameter, in order. */
+  get shared(): Code {
+    return join(this.#shared, _`\n`);
+  }
+
+  /** The declarations that mention a parameter, in order (they may use the shared ones). */
+  get own(): Code {
+    return join(this.#own, _`\n`);
   }
 
   get helpers(): Helper[] {
     return [...this.#helpers].sort();
   }
+}
+
+/**
+ * Whether generated code uses one of `names` as an identifier. String literals are
+ * skipped (generated code quotes with JSON: double quotes, backslash escapes); a name
+ * seen elsewhere, even as a property name, counts, which errs on the side of "uses".
+ */
+function mentions(code: Code, names: ReadonlySet<string>): boolean {
+  const src = code.toString();
+  const ident = /[A-Za-z_$][A-Za-z0-9_$]*/y;
+  for (let i = 0; i < src.length; ) {
+    const c = src[i]!;
+    if (c === '"') {
+      for (i++; i < src.length && src[i] !== '"'; i++) if (src[i] === '\\') i++;
+      i++;
+      continue;
+    }
+    ident.lastIndex = i;
+    const m = ident.exec(src);
+    if (m === null) {
+      i++;
+      continue;
+    }
+    if (names.has(m[0])) return true;
+    i += m[0].length;
+  }
+  return false;
 }

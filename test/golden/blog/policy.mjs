@@ -411,45 +411,49 @@ function settle(x) {
 // policy.mjs
 var c0 = (({ auth, find }) => auth?.role === "moderator" || typeof auth?.id === "string" && auth.id === find?.userId);
 var codeTable = table([["cde372e21fb676859", c0]]);
-var F0 = /* @__PURE__ */ ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.auth.id` is missing", P);
+var F0 = ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2) => {
   const k2 = json2('["doc","userId"]');
-  const k3 = denial2("error", "`args.doc.userId` cannot be set", P);
-  const r0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (!setPath2(args, k2, clone2(v1))) {
-      return k3;
-    }
-    return ALLOW2;
-  }, false);
-  return r0;
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.auth.id` is missing", P);
+    const k3 = denial2("error", "`args.doc.userId` cannot be set", P);
+    const r0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+      if (v1 === void 0) {
+        return k1;
+      }
+      if (!setPath2(args, k2, clone2(v1))) {
+        return k3;
+      }
+      return ALLOW2;
+    }, false);
+    return r0;
+  };
 })(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
-var F1 = /* @__PURE__ */ ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.auth.id` is missing", P);
+var F1 = ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2) => {
   const k2 = json2('["find","userId"]');
-  const k3 = denial2("error", "`args.find.userId` cannot be set", P);
-  const r0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (!setPath2(args, k2, clone2(v1))) {
-      return k3;
-    }
-    return ALLOW2;
-  }, false);
-  return r0;
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.auth.id` is missing", P);
+    const k3 = denial2("error", "`args.find.userId` cannot be set", P);
+    const r0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+      if (v1 === void 0) {
+        return k1;
+      }
+      if (!setPath2(args, k2, clone2(v1))) {
+        return k3;
+      }
+      return ALLOW2;
+    }, false);
+    return r0;
+  };
 })(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
 var F2 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P);
@@ -463,51 +467,53 @@ var F2 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2
   }, false);
   return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-var F3 = /* @__PURE__ */ ((ALLOW2, IO_MISSING2, IO_TIMEOUT2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, ok2xx2, rd2, setPath2, webhook2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+var F3 = ((ALLOW2, IO_MISSING2, IO_TIMEOUT2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, ok2xx2, rd2, setPath2, webhook2) => {
   const k2 = json2('["doc","userId"]');
-  const k3 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
-  const k4 = denial2("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
-  const k5 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
-  const k6 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
-  const k7 = denial2("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
-  const k8 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
   const k9 = json2('["result"]');
-  const k10 = denial2("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
-  const r0 = defineRule2(async (input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (!setPath2(args, k2, clone2(v1))) {
-      return k3;
-    }
-    const v2 = await webhook2(ctx, "https://hooks.example.com/dfc/moderate", args, 2e3);
-    if (typeof v2 === "number") {
-      if (v2 === IO_MISSING2) {
-        return k4;
-      } else if (v2 === IO_TIMEOUT2) {
-        return k5;
-      } else {
-        return k6;
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+    const k3 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+    const k4 = denial2("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
+    const k5 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
+    const k6 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
+    const k7 = denial2("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
+    const k8 = denial2("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
+    const k10 = denial2("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
+    const r0 = defineRule2(async (input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+      if (v1 === void 0) {
+        return k1;
       }
-    }
-    if (!ok2xx2(v2.status)) {
-      return k7;
-    }
-    if (v2.body === void 0) {
-      return k8;
-    }
-    if (!setPath2(args, k9, v2.body)) {
-      return k10;
-    }
-    return ALLOW2;
-  }, true);
-  return r0;
+      if (!setPath2(args, k2, clone2(v1))) {
+        return k3;
+      }
+      const v2 = await webhook2(ctx, "https://hooks.example.com/dfc/moderate", args, 2e3);
+      if (typeof v2 === "number") {
+        if (v2 === IO_MISSING2) {
+          return k4;
+        } else if (v2 === IO_TIMEOUT2) {
+          return k5;
+        } else {
+          return k6;
+        }
+      }
+      if (!ok2xx2(v2.status)) {
+        return k7;
+      }
+      if (v2.body === void 0) {
+        return k8;
+      }
+      if (!setPath2(args, k9, v2.body)) {
+        return k10;
+      }
+      return ALLOW2;
+    }, true);
+    return r0;
+  };
 })(ALLOW, IO_MISSING, IO_TIMEOUT, baseProto, clone, defineRule, denial, isObj, json, ok2xx, rd, setPath, webhook);
 var F4 = /* @__PURE__ */ ((ALLOW2, baseProto2, codeFn2, defineRule2, denial2, isObj2, rd2, settle2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P, "moderatorOrAuthor");
@@ -536,12 +542,12 @@ var F4 = /* @__PURE__ */ ((ALLOW2, baseProto2, codeFn2, defineRule2, denial2, is
   }, false);
   return r0;
 })(ALLOW, baseProto, codeFn, defineRule, denial, isObj, rd, settle);
-var F5 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, rd2) => (P) => {
+var F5 = ((ALLOW2, baseProto2, defineRule2, rd2) => {
   const r0 = defineRule2((input, ctx) => {
     const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
     return ALLOW2;
   }, false);
-  return r0;
+  return (P) => r0;
 })(ALLOW, baseProto, defineRule, rd);
 var F6 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P, "owner");
@@ -576,25 +582,27 @@ var F6 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2
   }, false);
   return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-var F7 = /* @__PURE__ */ ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+var F7 = ((ALLOW2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2) => {
   const k2 = json2('["doc","userId"]');
-  const k3 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
-  const r0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (!setPath2(args, k2, clone2(v1))) {
-      return k3;
-    }
-    return ALLOW2;
-  }, false);
-  return r0;
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+    const k3 = denial2("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
+    const r0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+      if (v1 === void 0) {
+        return k1;
+      }
+      if (!setPath2(args, k2, clone2(v1))) {
+        return k3;
+      }
+      return ALLOW2;
+    }, false);
+    return r0;
+  };
 })(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
 var F8 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P, "staff");
@@ -615,200 +623,204 @@ var F8 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2
   }, false);
   return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-var F9 = /* @__PURE__ */ ((ALLOW2, IO_MISSING2, baseProto2, defineRule2, denial2, isObj2, json2, length2, obj2, query2, rd2, setPath2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.find.userId` is missing", P + ".clauses[0]", "public");
-  const k2 = denial2("error", "no database is available to `query` rules", P + ".clauses[0]", "public");
-  const k3 = denial2("error", "the query on `blog`.`profiles` failed", P + ".clauses[0]", "public");
+var F9 = ((ALLOW2, IO_MISSING2, baseProto2, defineRule2, denial2, isObj2, json2, length2, obj2, query2, rd2, setPath2) => {
   const k4 = json2('["result"]');
-  const k5 = denial2("error", "`args.result` cannot be set", P + ".clauses[0]", "public");
-  const k6 = denial2("error", "`args.result` is missing", P + ".clauses[0].clause", "public");
-  const k7 = denial2("error", "`args.result` has no length", P + ".clauses[0].clause", "public");
-  const k8 = denial2("error", "`utils.length(args.result)` is not a number", P + ".clauses[0].clause", "public");
-  const k9 = denial2("denied", "`utils.length(args.result)` == `1` does not hold", P + ".clauses[0].clause", "public");
-  const k10 = denial2("error", "`args.find.userId` is missing", P + ".clauses[1]", "follower");
-  const k11 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]", "follower");
-  const k12 = denial2("error", "no database is available to `query` rules", P + ".clauses[1]", "follower");
-  const k13 = denial2("error", "the query on `blog`.`profiles` failed", P + ".clauses[1]", "follower");
-  const k14 = denial2("error", "`args.result` cannot be set", P + ".clauses[1]", "follower");
-  const k15 = denial2("denied", "the query on `blog`.`profiles` found no rows", P + ".clauses[1]", "follower");
-  const r0 = defineRule2(async (input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    L0: {
-      let v1, v2;
-      L1: {
-        const v3 = rd2(args, args["find"], "find", baseProto2["find"]);
-        const v4 = v3 !== null && typeof v3 === "object" ? rd2(v3, v3["userId"], "userId", baseProto2["userId"]) : void 0;
-        if (v4 === void 0) {
-          v1 = k1;
-          v2 = k1;
-          break L1;
-        }
-        const v5 = await query2(ctx, "blog", "profiles", obj2([["userId", v4], ["isPublic", true]]));
-        if (typeof v5 === "number") {
-          if (v5 === IO_MISSING2) {
-            v1 = k2;
-            v2 = k2;
-            break L1;
-          } else {
-            v1 = k3;
-            v2 = k3;
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.find.userId` is missing", P + ".clauses[0]", "public");
+    const k2 = denial2("error", "no database is available to `query` rules", P + ".clauses[0]", "public");
+    const k3 = denial2("error", "the query on `blog`.`profiles` failed", P + ".clauses[0]", "public");
+    const k5 = denial2("error", "`args.result` cannot be set", P + ".clauses[0]", "public");
+    const k6 = denial2("error", "`args.result` is missing", P + ".clauses[0].clause", "public");
+    const k7 = denial2("error", "`args.result` has no length", P + ".clauses[0].clause", "public");
+    const k8 = denial2("error", "`utils.length(args.result)` is not a number", P + ".clauses[0].clause", "public");
+    const k9 = denial2("denied", "`utils.length(args.result)` == `1` does not hold", P + ".clauses[0].clause", "public");
+    const k10 = denial2("error", "`args.find.userId` is missing", P + ".clauses[1]", "follower");
+    const k11 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]", "follower");
+    const k12 = denial2("error", "no database is available to `query` rules", P + ".clauses[1]", "follower");
+    const k13 = denial2("error", "the query on `blog`.`profiles` failed", P + ".clauses[1]", "follower");
+    const k14 = denial2("error", "`args.result` cannot be set", P + ".clauses[1]", "follower");
+    const k15 = denial2("denied", "the query on `blog`.`profiles` found no rows", P + ".clauses[1]", "follower");
+    const r0 = defineRule2(async (input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      L0: {
+        let v1, v2;
+        L1: {
+          const v3 = rd2(args, args["find"], "find", baseProto2["find"]);
+          const v4 = v3 !== null && typeof v3 === "object" ? rd2(v3, v3["userId"], "userId", baseProto2["userId"]) : void 0;
+          if (v4 === void 0) {
+            v1 = k1;
+            v2 = k1;
             break L1;
           }
+          const v5 = await query2(ctx, "blog", "profiles", obj2([["userId", v4], ["isPublic", true]]));
+          if (typeof v5 === "number") {
+            if (v5 === IO_MISSING2) {
+              v1 = k2;
+              v2 = k2;
+              break L1;
+            } else {
+              v1 = k3;
+              v2 = k3;
+              break L1;
+            }
+          }
+          if (!setPath2(args, k4, v5)) {
+            v1 = k5;
+            v2 = k5;
+            break L1;
+          }
+          const v6 = rd2(args, args["result"], "result", baseProto2["result"]);
+          if (v6 === void 0) {
+            v1 = k6;
+            v2 = k6;
+            break L1;
+          }
+          const v7 = length2(v6);
+          if (v7 === void 0) {
+            v1 = k7;
+            v2 = k7;
+            break L1;
+          }
+          if (typeof v7 !== "number") {
+            v1 = k8;
+            v2 = k8;
+            break L1;
+          }
+          if (!(v7 === 1)) {
+            v1 = k9;
+            break L1;
+          }
+          break L0;
         }
-        if (!setPath2(args, k4, v5)) {
-          v1 = k5;
-          v2 = k5;
-          break L1;
-        }
-        const v6 = rd2(args, args["result"], "result", baseProto2["result"]);
-        if (v6 === void 0) {
-          v1 = k6;
-          v2 = k6;
-          break L1;
-        }
-        const v7 = length2(v6);
-        if (v7 === void 0) {
-          v1 = k7;
-          v2 = k7;
-          break L1;
-        }
-        if (typeof v7 !== "number") {
-          v1 = k8;
-          v2 = k8;
-          break L1;
-        }
-        if (!(v7 === 1)) {
-          v1 = k9;
-          break L1;
-        }
-        break L0;
-      }
-      L2: {
-        const v8 = rd2(args, args["find"], "find", baseProto2["find"]);
-        const v9 = v8 !== null && typeof v8 === "object" ? rd2(v8, v8["userId"], "userId", baseProto2["userId"]) : void 0;
-        if (v9 === void 0) {
-          v1 = k10;
-          v2 = k10;
-          break L2;
-        }
-        const v10 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-        if (v10 === void 0) {
-          v1 = k11;
-          v2 = k11;
-          break L2;
-        }
-        const v11 = await query2(ctx, "blog", "profiles", obj2([["userId", v9], ["followers", obj2([["$in", v10]])]]));
-        if (typeof v11 === "number") {
-          if (v11 === IO_MISSING2) {
-            v1 = k12;
-            v2 = k12;
-            break L2;
-          } else {
-            v1 = k13;
-            v2 = k13;
+        L2: {
+          const v8 = rd2(args, args["find"], "find", baseProto2["find"]);
+          const v9 = v8 !== null && typeof v8 === "object" ? rd2(v8, v8["userId"], "userId", baseProto2["userId"]) : void 0;
+          if (v9 === void 0) {
+            v1 = k10;
+            v2 = k10;
             break L2;
           }
+          const v10 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+          if (v10 === void 0) {
+            v1 = k11;
+            v2 = k11;
+            break L2;
+          }
+          const v11 = await query2(ctx, "blog", "profiles", obj2([["userId", v9], ["followers", obj2([["$in", v10]])]]));
+          if (typeof v11 === "number") {
+            if (v11 === IO_MISSING2) {
+              v1 = k12;
+              v2 = k12;
+              break L2;
+            } else {
+              v1 = k13;
+              v2 = k13;
+              break L2;
+            }
+          }
+          if (!setPath2(args, k4, v11)) {
+            v1 = k14;
+            v2 = k14;
+            break L2;
+          }
+          if (v11.length === 0) {
+            v1 = k15;
+            break L2;
+          }
+          break L0;
         }
-        if (!setPath2(args, k4, v11)) {
-          v1 = k14;
-          v2 = k14;
-          break L2;
-        }
-        if (v11.length === 0) {
-          v1 = k15;
-          break L2;
-        }
-        break L0;
+        const v12 = v2 !== void 0 ? v2 : v1;
+        return v12;
       }
-      const v12 = v2 !== void 0 ? v2 : v1;
-      return v12;
-    }
-    return ALLOW2;
-  }, true);
-  return r0;
+      return ALLOW2;
+    }, true);
+    return r0;
+  };
 })(ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath);
-var F10 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2, transformPath2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+var F10 = ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2, baseProto2, clone2, defineRule2, denial2, isObj2, json2, rd2, setPath2, transformPath2) => {
   const k2 = json2('["doc","id"]');
-  const k3 = denial2("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
-  const k4 = denial2("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
-  const k5 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
   const k6 = json2('["doc","role"]');
-  const k7 = denial2("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
   const k8 = json2('["doc","email"]');
-  const k9 = denial2("error", "`args.doc.email` is not a string", P + ".clauses[3]");
-  const k10 = denial2("error", "no encryption key is configured", P + ".clauses[3]");
-  const k11 = denial2("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
   const k12 = json2('["doc","name"]');
-  const k13 = denial2("error", "`args.doc.name` is not a string", P + ".clauses[3]");
-  const k14 = denial2("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
   const k15 = json2('["doc","password"]');
-  const k16 = denial2("error", "`args.doc.password` is not a string", P + ".clauses[4]");
-  const k17 = denial2("error", "no encryption key is configured", P + ".clauses[4]");
-  const k18 = denial2("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
-  const r0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-    if (v1 === void 0) {
-      return k1;
-    }
-    if (!setPath2(args, k2, clone2(v1))) {
-      return k3;
-    }
-    L0: {
-      const v2 = rd2(v0, v0["role"], "role", baseProto2["role"]);
-      if (typeof v2 !== "string") {
-        if (v2 === void 0) {
-          return k4;
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[1]");
+    const k3 = denial2("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
+    const k4 = denial2("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
+    const k5 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
+    const k7 = denial2("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
+    const k9 = denial2("error", "`args.doc.email` is not a string", P + ".clauses[3]");
+    const k10 = denial2("error", "no encryption key is configured", P + ".clauses[3]");
+    const k11 = denial2("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
+    const k13 = denial2("error", "`args.doc.name` is not a string", P + ".clauses[3]");
+    const k14 = denial2("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
+    const k16 = denial2("error", "`args.doc.password` is not a string", P + ".clauses[4]");
+    const k17 = denial2("error", "no encryption key is configured", P + ".clauses[4]");
+    const k18 = denial2("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
+    const r0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      const v1 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+      if (v1 === void 0) {
+        return k1;
+      }
+      if (!setPath2(args, k2, clone2(v1))) {
+        return k3;
+      }
+      L0: {
+        const v2 = rd2(v0, v0["role"], "role", baseProto2["role"]);
+        if (typeof v2 !== "string") {
+          if (v2 === void 0) {
+            return k4;
+          }
+          return k5;
         }
-        return k5;
+        if (!(v2 !== "admin")) {
+          break L0;
+        }
+        if (!setPath2(args, k6, "user")) {
+          return k7;
+        }
       }
-      if (!(v2 !== "admin")) {
-        break L0;
+      const v3 = transformPath2(args, k8, "encrypt", ctx);
+      if (v3 !== 0) {
+        if (v3 === TRANSFORM_NOT_STRING2) {
+          return k9;
+        } else if (v3 === TRANSFORM_NO_CRYPTO2) {
+          return k10;
+        } else {
+          return k11;
+        }
       }
-      if (!setPath2(args, k6, "user")) {
-        return k7;
+      const v4 = transformPath2(args, k12, "encrypt", ctx);
+      if (v4 !== 0) {
+        if (v4 === TRANSFORM_NOT_STRING2) {
+          return k13;
+        } else if (v4 === TRANSFORM_NO_CRYPTO2) {
+          return k10;
+        } else {
+          return k14;
+        }
       }
-    }
-    const v3 = transformPath2(args, k8, "encrypt", ctx);
-    if (v3 !== 0) {
-      if (v3 === TRANSFORM_NOT_STRING2) {
-        return k9;
-      } else if (v3 === TRANSFORM_NO_CRYPTO2) {
-        return k10;
-      } else {
-        return k11;
+      const v5 = transformPath2(args, k15, "hash", ctx);
+      if (v5 !== 0) {
+        if (v5 === TRANSFORM_NOT_STRING2) {
+          return k16;
+        } else if (v5 === TRANSFORM_NO_CRYPTO2) {
+          return k17;
+        } else {
+          return k18;
+        }
       }
-    }
-    const v4 = transformPath2(args, k12, "encrypt", ctx);
-    if (v4 !== 0) {
-      if (v4 === TRANSFORM_NOT_STRING2) {
-        return k13;
-      } else if (v4 === TRANSFORM_NO_CRYPTO2) {
-        return k10;
-      } else {
-        return k14;
-      }
-    }
-    const v5 = transformPath2(args, k15, "hash", ctx);
-    if (v5 !== 0) {
-      if (v5 === TRANSFORM_NOT_STRING2) {
-        return k16;
-      } else if (v5 === TRANSFORM_NO_CRYPTO2) {
-        return k17;
-      } else {
-        return k18;
-      }
-    }
-    return ALLOW2;
-  }, false);
-  return r0;
+      return ALLOW2;
+    }, false);
+    return r0;
+  };
 })(ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, clone, defineRule, denial, isObj, json, rd, setPath, transformPath);
 var F11 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd2) => (P) => {
   const k0 = denial2("unauthenticated", "authentication is required", P);
@@ -833,280 +845,290 @@ var F11 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, rd
   }, false);
   return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-var F12 = /* @__PURE__ */ ((action2, baseProto2, defineRule2, denial2, finish2, isObj2, json2, rd2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
-  const k2 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
+var F12 = ((action2, baseProto2, defineRule2, denial2, finish2, isObj2, json2, rd2) => {
   const k3 = json2('["password"]');
-  const k4 = action2("remove", "res.password", k3, P + ".clauses[1]");
-  const k5 = denial2("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
-  const k6 = denial2("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
-  const k7 = denial2("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
-  const k8 = denial2("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
-  const k9 = denial2("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
   const k10 = json2('["email"]');
-  const k11 = action2("decrypt", "res.email", k10, P + ".clauses[2]");
   const k12 = json2('["name"]');
-  const k13 = action2("decrypt", "res.name", k12, P + ".clauses[2]");
-  const r0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    const acts = [];
-    L0: {
-      const v1 = rd2(v0, v0["role"], "role", baseProto2["role"]);
-      if (typeof v1 !== "string") {
-        if (v1 === void 0) {
-          return k1;
-        }
-        return k2;
-      }
-      if (!(v1 !== "admin")) {
-        break L0;
-      }
-      acts.push(k4);
-    }
-    L1: {
-      const v2 = rd2(args, args["find"], "find", baseProto2["find"]);
-      const v3 = v2 !== null && typeof v2 === "object" ? rd2(v2, v2["id"], "id", baseProto2["id"]) : void 0;
-      const v4 = v3 !== void 0;
-      if (typeof v4 !== "boolean") {
-        return k5;
-      }
-      if (!(v4 === true)) {
-        break L1;
-      }
-      const v5 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-      if (!(typeof v5 === "string" && v5 === v3)) {
-        if (typeof v5 !== "string") {
-          if (v5 === void 0) {
-            return k6;
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
+    const k2 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
+    const k4 = action2("remove", "res.password", k3, P + ".clauses[1]");
+    const k5 = denial2("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
+    const k6 = denial2("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
+    const k7 = denial2("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+    const k8 = denial2("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
+    const k9 = denial2("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
+    const k11 = action2("decrypt", "res.email", k10, P + ".clauses[2]");
+    const k13 = action2("decrypt", "res.name", k12, P + ".clauses[2]");
+    const r0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      const acts = [];
+      L0: {
+        const v1 = rd2(v0, v0["role"], "role", baseProto2["role"]);
+        if (typeof v1 !== "string") {
+          if (v1 === void 0) {
+            return k1;
           }
-          return k7;
+          return k2;
         }
-        if (typeof v3 !== "string") {
-          if (v3 === void 0) {
-            return k8;
-          }
-          return k9;
+        if (!(v1 !== "admin")) {
+          break L0;
         }
-        break L1;
+        acts.push(k4);
       }
-      acts.push(k11);
-      acts.push(k13);
-    }
-    return finish2(input, ctx, acts);
-  }, false);
-  return r0;
-})(action, baseProto, defineRule, denial, finish, isObj, json, rd);
-var F13 = /* @__PURE__ */ ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2, baseProto2, defineRule2, denial2, isObj2, json2, rd2, removePath2, transformPath2) => (P) => {
-  const k0 = denial2("unauthenticated", "authentication is required", P);
-  const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[0].clauses[0]");
-  const k2 = denial2("error", "`args.auth.id` is not a string", P + ".clauses[0].clauses[0]");
-  const k3 = denial2("error", "`args.find.id` is missing", P + ".clauses[0].clauses[0]");
-  const k4 = denial2("error", "`args.find.id` is not a string", P + ".clauses[0].clauses[0]");
-  const k5 = denial2("denied", "`args.auth.id` == `args.find.id` does not hold", P + ".clauses[0].clauses[0]");
-  const k6 = denial2("error", "`args.auth.role` is missing", P + ".clauses[0].clauses[1]");
-  const k7 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[0].clauses[1]");
-  const k8 = denial2("denied", "`args.auth.role` == `admin` does not hold", P + ".clauses[0].clauses[1]");
-  const k9 = json2('["update","$set","role"]');
-  const k10 = denial2("error", "`args.update.$set.role` cannot be removed", P + ".clauses[1]");
-  const k11 = denial2("error", "`utils.exists(args.update.$set.email)` is not a boolean", P + ".clauses[2].clause");
-  const k12 = json2('["update","$set","email"]');
-  const k13 = denial2("error", "`args.update.$set.email` is not a string", P + ".clauses[2]");
-  const k14 = denial2("error", "no encryption key is configured", P + ".clauses[2]");
-  const k15 = denial2("error", "`args.update.$set.email` could not be encrypted", P + ".clauses[2]");
-  const k16 = denial2("error", "`utils.exists(args.update.$set.name)` is not a boolean", P + ".clauses[3].clause");
-  const k17 = json2('["update","$set","name"]');
-  const k18 = denial2("error", "`args.update.$set.name` is not a string", P + ".clauses[3]");
-  const k19 = denial2("error", "no encryption key is configured", P + ".clauses[3]");
-  const k20 = denial2("error", "`args.update.$set.name` could not be encrypted", P + ".clauses[3]");
-  const k21 = denial2("error", "`utils.exists(args.update.$set.password)` is not a boolean", P + ".clauses[4].clause");
-  const k22 = json2('["update","$set","password"]');
-  const k23 = denial2("error", "`args.update.$set.password` is not a string", P + ".clauses[4]");
-  const k24 = denial2("error", "no encryption key is configured", P + ".clauses[4]");
-  const k25 = denial2("error", "`args.update.$set.password` could not be encrypted", P + ".clauses[4]");
-  const r0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-    if (!isObj2(v0)) return k0;
-    L0: {
-      let v1, v2;
       L1: {
-        const v3 = rd2(v0, v0["id"], "id", baseProto2["id"]);
-        const v4 = rd2(args, args["find"], "find", baseProto2["find"]);
-        const v5 = v4 !== null && typeof v4 === "object" ? rd2(v4, v4["id"], "id", baseProto2["id"]) : void 0;
-        if (!(typeof v3 === "string" && v3 === v5)) {
-          if (typeof v3 !== "string") {
-            if (v3 === void 0) {
-              v1 = k1;
-              v2 = k1;
-              break L1;
-            }
-            v1 = k2;
-            v2 = k2;
-            break L1;
-          }
-          if (typeof v5 !== "string") {
-            if (v5 === void 0) {
-              v1 = k3;
-              v2 = k3;
-              break L1;
-            }
-            v1 = k4;
-            v2 = k4;
-            break L1;
-          }
-          v1 = k5;
+        const v2 = rd2(args, args["find"], "find", baseProto2["find"]);
+        const v3 = v2 !== null && typeof v2 === "object" ? rd2(v2, v2["id"], "id", baseProto2["id"]) : void 0;
+        const v4 = v3 !== void 0;
+        if (typeof v4 !== "boolean") {
+          return k5;
+        }
+        if (!(v4 === true)) {
           break L1;
         }
-        break L0;
+        const v5 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+        if (!(typeof v5 === "string" && v5 === v3)) {
+          if (typeof v5 !== "string") {
+            if (v5 === void 0) {
+              return k6;
+            }
+            return k7;
+          }
+          if (typeof v3 !== "string") {
+            if (v3 === void 0) {
+              return k8;
+            }
+            return k9;
+          }
+          break L1;
+        }
+        acts.push(k11);
+        acts.push(k13);
       }
-      L2: {
-        const v6 = rd2(v0, v0["role"], "role", baseProto2["role"]);
-        if (!(v6 === "admin")) {
-          if (typeof v6 !== "string") {
-            if (v6 === void 0) {
-              v1 = k6;
-              v2 = k6;
+      return finish2(input, ctx, acts);
+    }, false);
+    return r0;
+  };
+})(action, baseProto, defineRule, denial, finish, isObj, json, rd);
+var F13 = ((ALLOW2, TRANSFORM_NOT_STRING2, TRANSFORM_NO_CRYPTO2, baseProto2, defineRule2, denial2, isObj2, json2, rd2, removePath2, transformPath2) => {
+  const k9 = json2('["update","$set","role"]');
+  const k12 = json2('["update","$set","email"]');
+  const k17 = json2('["update","$set","name"]');
+  const k22 = json2('["update","$set","password"]');
+  return (P) => {
+    const k0 = denial2("unauthenticated", "authentication is required", P);
+    const k1 = denial2("error", "`args.auth.id` is missing", P + ".clauses[0].clauses[0]");
+    const k2 = denial2("error", "`args.auth.id` is not a string", P + ".clauses[0].clauses[0]");
+    const k3 = denial2("error", "`args.find.id` is missing", P + ".clauses[0].clauses[0]");
+    const k4 = denial2("error", "`args.find.id` is not a string", P + ".clauses[0].clauses[0]");
+    const k5 = denial2("denied", "`args.auth.id` == `args.find.id` does not hold", P + ".clauses[0].clauses[0]");
+    const k6 = denial2("error", "`args.auth.role` is missing", P + ".clauses[0].clauses[1]");
+    const k7 = denial2("error", "`args.auth.role` is not a string", P + ".clauses[0].clauses[1]");
+    const k8 = denial2("denied", "`args.auth.role` == `admin` does not hold", P + ".clauses[0].clauses[1]");
+    const k10 = denial2("error", "`args.update.$set.role` cannot be removed", P + ".clauses[1]");
+    const k11 = denial2("error", "`utils.exists(args.update.$set.email)` is not a boolean", P + ".clauses[2].clause");
+    const k13 = denial2("error", "`args.update.$set.email` is not a string", P + ".clauses[2]");
+    const k14 = denial2("error", "no encryption key is configured", P + ".clauses[2]");
+    const k15 = denial2("error", "`args.update.$set.email` could not be encrypted", P + ".clauses[2]");
+    const k16 = denial2("error", "`utils.exists(args.update.$set.name)` is not a boolean", P + ".clauses[3].clause");
+    const k18 = denial2("error", "`args.update.$set.name` is not a string", P + ".clauses[3]");
+    const k19 = denial2("error", "no encryption key is configured", P + ".clauses[3]");
+    const k20 = denial2("error", "`args.update.$set.name` could not be encrypted", P + ".clauses[3]");
+    const k21 = denial2("error", "`utils.exists(args.update.$set.password)` is not a boolean", P + ".clauses[4].clause");
+    const k23 = denial2("error", "`args.update.$set.password` is not a string", P + ".clauses[4]");
+    const k24 = denial2("error", "no encryption key is configured", P + ".clauses[4]");
+    const k25 = denial2("error", "`args.update.$set.password` could not be encrypted", P + ".clauses[4]");
+    const r0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      const v0 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+      if (!isObj2(v0)) return k0;
+      L0: {
+        let v1, v2;
+        L1: {
+          const v3 = rd2(v0, v0["id"], "id", baseProto2["id"]);
+          const v4 = rd2(args, args["find"], "find", baseProto2["find"]);
+          const v5 = v4 !== null && typeof v4 === "object" ? rd2(v4, v4["id"], "id", baseProto2["id"]) : void 0;
+          if (!(typeof v3 === "string" && v3 === v5)) {
+            if (typeof v3 !== "string") {
+              if (v3 === void 0) {
+                v1 = k1;
+                v2 = k1;
+                break L1;
+              }
+              v1 = k2;
+              v2 = k2;
+              break L1;
+            }
+            if (typeof v5 !== "string") {
+              if (v5 === void 0) {
+                v1 = k3;
+                v2 = k3;
+                break L1;
+              }
+              v1 = k4;
+              v2 = k4;
+              break L1;
+            }
+            v1 = k5;
+            break L1;
+          }
+          break L0;
+        }
+        L2: {
+          const v6 = rd2(v0, v0["role"], "role", baseProto2["role"]);
+          if (!(v6 === "admin")) {
+            if (typeof v6 !== "string") {
+              if (v6 === void 0) {
+                v1 = k6;
+                v2 = k6;
+                break L2;
+              }
+              v1 = k7;
+              v2 = k7;
               break L2;
             }
-            v1 = k7;
-            v2 = k7;
+            v1 = k8;
             break L2;
           }
-          v1 = k8;
-          break L2;
+          break L0;
         }
-        break L0;
+        const v7 = v2 !== void 0 ? v2 : v1;
+        return v7;
       }
-      const v7 = v2 !== void 0 ? v2 : v1;
-      return v7;
-    }
-    if (!removePath2(args, k9)) {
-      return k10;
-    }
-    L3: {
-      const v8 = rd2(args, args["update"], "update", baseProto2["update"]);
-      const v9 = v8 !== null && typeof v8 === "object" ? rd2(v8, v8["$set"], "$set", baseProto2["$set"]) : void 0;
-      const v10 = v9 !== null && typeof v9 === "object" ? rd2(v9, v9["email"], "email", baseProto2["email"]) : void 0;
-      const v11 = v10 !== void 0;
-      if (typeof v11 !== "boolean") {
-        return k11;
+      if (!removePath2(args, k9)) {
+        return k10;
       }
-      if (!(v11 === true)) {
-        break L3;
-      }
-      const v12 = transformPath2(args, k12, "encrypt", ctx);
-      if (v12 !== 0) {
-        if (v12 === TRANSFORM_NOT_STRING2) {
-          return k13;
-        } else if (v12 === TRANSFORM_NO_CRYPTO2) {
-          return k14;
-        } else {
-          return k15;
+      L3: {
+        const v8 = rd2(args, args["update"], "update", baseProto2["update"]);
+        const v9 = v8 !== null && typeof v8 === "object" ? rd2(v8, v8["$set"], "$set", baseProto2["$set"]) : void 0;
+        const v10 = v9 !== null && typeof v9 === "object" ? rd2(v9, v9["email"], "email", baseProto2["email"]) : void 0;
+        const v11 = v10 !== void 0;
+        if (typeof v11 !== "boolean") {
+          return k11;
+        }
+        if (!(v11 === true)) {
+          break L3;
+        }
+        const v12 = transformPath2(args, k12, "encrypt", ctx);
+        if (v12 !== 0) {
+          if (v12 === TRANSFORM_NOT_STRING2) {
+            return k13;
+          } else if (v12 === TRANSFORM_NO_CRYPTO2) {
+            return k14;
+          } else {
+            return k15;
+          }
         }
       }
-    }
-    L4: {
-      const v13 = rd2(args, args["update"], "update", baseProto2["update"]);
-      const v14 = v13 !== null && typeof v13 === "object" ? rd2(v13, v13["$set"], "$set", baseProto2["$set"]) : void 0;
-      const v15 = v14 !== null && typeof v14 === "object" ? rd2(v14, v14["name"], "name", baseProto2["name"]) : void 0;
-      const v16 = v15 !== void 0;
-      if (typeof v16 !== "boolean") {
-        return k16;
-      }
-      if (!(v16 === true)) {
-        break L4;
-      }
-      const v17 = transformPath2(args, k17, "encrypt", ctx);
-      if (v17 !== 0) {
-        if (v17 === TRANSFORM_NOT_STRING2) {
-          return k18;
-        } else if (v17 === TRANSFORM_NO_CRYPTO2) {
-          return k19;
-        } else {
-          return k20;
+      L4: {
+        const v13 = rd2(args, args["update"], "update", baseProto2["update"]);
+        const v14 = v13 !== null && typeof v13 === "object" ? rd2(v13, v13["$set"], "$set", baseProto2["$set"]) : void 0;
+        const v15 = v14 !== null && typeof v14 === "object" ? rd2(v14, v14["name"], "name", baseProto2["name"]) : void 0;
+        const v16 = v15 !== void 0;
+        if (typeof v16 !== "boolean") {
+          return k16;
+        }
+        if (!(v16 === true)) {
+          break L4;
+        }
+        const v17 = transformPath2(args, k17, "encrypt", ctx);
+        if (v17 !== 0) {
+          if (v17 === TRANSFORM_NOT_STRING2) {
+            return k18;
+          } else if (v17 === TRANSFORM_NO_CRYPTO2) {
+            return k19;
+          } else {
+            return k20;
+          }
         }
       }
-    }
-    L5: {
-      const v18 = rd2(args, args["update"], "update", baseProto2["update"]);
-      const v19 = v18 !== null && typeof v18 === "object" ? rd2(v18, v18["$set"], "$set", baseProto2["$set"]) : void 0;
-      const v20 = v19 !== null && typeof v19 === "object" ? rd2(v19, v19["password"], "password", baseProto2["password"]) : void 0;
-      const v21 = v20 !== void 0;
-      if (typeof v21 !== "boolean") {
-        return k21;
-      }
-      if (!(v21 === true)) {
-        break L5;
-      }
-      const v22 = transformPath2(args, k22, "hash", ctx);
-      if (v22 !== 0) {
-        if (v22 === TRANSFORM_NOT_STRING2) {
-          return k23;
-        } else if (v22 === TRANSFORM_NO_CRYPTO2) {
-          return k24;
-        } else {
-          return k25;
+      L5: {
+        const v18 = rd2(args, args["update"], "update", baseProto2["update"]);
+        const v19 = v18 !== null && typeof v18 === "object" ? rd2(v18, v18["$set"], "$set", baseProto2["$set"]) : void 0;
+        const v20 = v19 !== null && typeof v19 === "object" ? rd2(v19, v19["password"], "password", baseProto2["password"]) : void 0;
+        const v21 = v20 !== void 0;
+        if (typeof v21 !== "boolean") {
+          return k21;
+        }
+        if (!(v21 === true)) {
+          break L5;
+        }
+        const v22 = transformPath2(args, k22, "hash", ctx);
+        if (v22 !== 0) {
+          if (v22 === TRANSFORM_NOT_STRING2) {
+            return k23;
+          } else if (v22 === TRANSFORM_NO_CRYPTO2) {
+            return k24;
+          } else {
+            return k25;
+          }
         }
       }
-    }
-    return ALLOW2;
-  }, false);
-  return r0;
+      return ALLOW2;
+    }, false);
+    return r0;
+  };
 })(ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, defineRule, denial, isObj, json, rd, removePath, transformPath);
-var F14 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, json2, rd2) => (P) => {
+var F14 = ((ALLOW2, baseProto2, defineRule2, denial2, isObj2, json2, rd2) => {
   const k0 = json2('["authenticated","signedIn"]');
-  const k1 = denial2("denied", "none of the requirements `authenticated`, `signedIn` passed", P, void 0, k0);
-  const k2 = denial2("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", P, void 0, k0);
-  const q0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    L0: {
-      let v0 = false;
-      const v1 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
-      if (isObj2(v1)) break L0;
-      if (isObj2(v1)) break L0;
-      const v2 = !isObj2(v1) ? k2 : k1;
-      return v2;
-    }
-    return ALLOW2;
-  }, false);
-  return q0;
+  return (P) => {
+    const k1 = denial2("denied", "none of the requirements `authenticated`, `signedIn` passed", P, void 0, k0);
+    const k2 = denial2("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", P, void 0, k0);
+    const q0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      L0: {
+        let v0 = false;
+        const v1 = args !== null && typeof args === "object" ? rd2(args, args["auth"], "auth", baseProto2["auth"]) : void 0;
+        if (isObj2(v1)) break L0;
+        if (isObj2(v1)) break L0;
+        const v2 = !isObj2(v1) ? k2 : k1;
+        return v2;
+      }
+      return ALLOW2;
+    }, false);
+    return q0;
+  };
 })(ALLOW, baseProto, defineRule, denial, isObj, json, rd);
-var F15 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, json2, rd2) => (P) => {
+var F15 = ((ALLOW2, baseProto2, defineRule2, denial2, json2, rd2) => {
   const k0 = json2('["anyone"]');
-  const k1 = denial2("denied", "requirement `anyone` failed", P, void 0, k0);
-  const q0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    L0: {
-      let v0 = false;
-      break L0;
-      const v1 = k1;
-      return v1;
-    }
-    return ALLOW2;
-  }, false);
-  return q0;
+  return (P) => {
+    const k1 = denial2("denied", "requirement `anyone` failed", P, void 0, k0);
+    const q0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      L0: {
+        let v0 = false;
+        break L0;
+        const v1 = k1;
+        return v1;
+      }
+      return ALLOW2;
+    }, false);
+    return q0;
+  };
 })(ALLOW, baseProto, defineRule, denial, json, rd);
-var F16 = /* @__PURE__ */ ((ALLOW2, baseProto2, defineRule2, denial2, json2, rd2, set2) => (P) => {
+var F16 = ((ALLOW2, baseProto2, defineRule2, denial2, json2, rd2, set2) => {
   const k0 = set2(["admin"]);
   const k1 = json2('["adminsOnly"]');
-  const k2 = denial2("denied", "requirement `adminsOnly` failed", P, void 0, k1);
-  const q0 = defineRule2((input, ctx) => {
-    const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
-    L0: {
-      let v0 = false;
-      {
-        const v1 = input !== null && typeof input === "object" ? rd2(input, input["role"], "role", baseProto2["role"]) : void 0;
-        if (typeof v1 === "string" && k0.has(v1)) break L0;
+  return (P) => {
+    const k2 = denial2("denied", "requirement `adminsOnly` failed", P, void 0, k1);
+    const q0 = defineRule2((input, ctx) => {
+      const args = input !== null && typeof input === "object" ? rd2(input, input["args"], "args", baseProto2["args"]) : void 0;
+      L0: {
+        let v0 = false;
+        {
+          const v1 = input !== null && typeof input === "object" ? rd2(input, input["role"], "role", baseProto2["role"]) : void 0;
+          if (typeof v1 === "string" && k0.has(v1)) break L0;
+        }
+        const v2 = k2;
+        return v2;
       }
-      const v2 = k2;
-      return v2;
-    }
-    return ALLOW2;
-  }, false);
-  return q0;
+      return ALLOW2;
+    }, false);
+    return q0;
+  };
 })(ALLOW, baseProto, defineRule, denial, json, rd, set);
 var hash = "sha256:7cf2c0e5eb1a2d6e90b0b7a2c3479d6452f3c316de248fc22583101576bfacb1";
 var rules = table([

@@ -5,10 +5,11 @@ const c0 = (
 ({ auth, find }) => auth?.role === "moderator" || (typeof auth?.id === "string" && auth.id === find?.userId)
 );
 const codeTable = table([["c0", c0]]);
-const F0 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => (P) => {
+const F0 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => {
+const k2 = json("[\"doc\",\"userId\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P);
-const k2 = json("[\"doc\",\"userId\"]");
 const k3 = denial("error", "`args.doc.userId` cannot be set", P);
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
@@ -20,11 +21,13 @@ if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
 return r0;
+};
 })(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
-const F1 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => (P) => {
+const F1 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => {
+const k2 = json("[\"find\",\"userId\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P);
-const k2 = json("[\"find\",\"userId\"]");
 const k3 = denial("error", "`args.find.userId` cannot be set", P);
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
@@ -36,6 +39,7 @@ if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
 return r0;
+};
 })(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
 const F2 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
@@ -49,17 +53,18 @@ return ALLOW;
 }, false);
 return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-const F3 = ((ALLOW, IO_MISSING, IO_TIMEOUT, baseProto, clone, defineRule, denial, isObj, json, ok2xx, rd, setPath, webhook) => (P) => {
+const F3 = ((ALLOW, IO_MISSING, IO_TIMEOUT, baseProto, clone, defineRule, denial, isObj, json, ok2xx, rd, setPath, webhook) => {
+const k2 = json("[\"doc\",\"userId\"]");
+const k9 = json("[\"result\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
-const k2 = json("[\"doc\",\"userId\"]");
 const k3 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
 const k4 = denial("error", "no webhook client is configured", P + ".clauses[2]", "moderation");
 const k5 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` timed out", P + ".clauses[2]", "moderation");
 const k6 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` failed", P + ".clauses[2]", "moderation");
 const k7 = denial("denied", "the webhook `https://hooks.example.com/dfc/moderate` refused the request", P + ".clauses[2]", "moderation");
 const k8 = denial("error", "the webhook `https://hooks.example.com/dfc/moderate` did not answer with JSON", P + ".clauses[2]", "moderation");
-const k9 = json("[\"result\"]");
 const k10 = denial("error", "`args.result` cannot be set", P + ".clauses[2]", "moderation");
 const r0 = defineRule(async (input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
@@ -77,6 +82,7 @@ if (!setPath(args, k9, v2.body)) { return k10; }
 return ALLOW;
 }, true);
 return r0;
+};
 })(ALLOW, IO_MISSING, IO_TIMEOUT, baseProto, clone, defineRule, denial, isObj, json, ok2xx, rd, setPath, webhook);
 const F4 = ((ALLOW, baseProto, codeFn, defineRule, denial, isObj, rd, settle) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P, "moderatorOrAuthor");
@@ -96,13 +102,13 @@ return ALLOW;
 }, false);
 return r0;
 })(ALLOW, baseProto, codeFn, defineRule, denial, isObj, rd, settle);
-const F5 = ((ALLOW, baseProto, defineRule, rd) => (P) => {
+const F5 = ((ALLOW, baseProto, defineRule, rd) => {
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
 
 return ALLOW;
 }, false);
-return r0;
+return (P) => r0;
 })(ALLOW, baseProto, defineRule, rd);
 const F6 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P, "owner");
@@ -127,10 +133,11 @@ return ALLOW;
 }, false);
 return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-const F7 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => (P) => {
+const F7 = ((ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath) => {
+const k2 = json("[\"doc\",\"userId\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
-const k2 = json("[\"doc\",\"userId\"]");
 const k3 = denial("error", "`args.doc.userId` cannot be set", P + ".clauses[1]");
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
@@ -143,6 +150,7 @@ if (!setPath(args, k2, clone(v1))) { return k3; }
 return ALLOW;
 }, false);
 return r0;
+};
 })(ALLOW, baseProto, clone, defineRule, denial, isObj, json, rd, setPath);
 const F8 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P, "staff");
@@ -161,12 +169,13 @@ return ALLOW;
 }, false);
 return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-const F9 = ((ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath) => (P) => {
+const F9 = ((ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath) => {
+const k4 = json("[\"result\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.find.userId` is missing", P + ".clauses[0]", "public");
 const k2 = denial("error", "no database is available to `query` rules", P + ".clauses[0]", "public");
 const k3 = denial("error", "the query on `blog`.`profiles` failed", P + ".clauses[0]", "public");
-const k4 = json("[\"result\"]");
 const k5 = denial("error", "`args.result` cannot be set", P + ".clauses[0]", "public");
 const k6 = denial("error", "`args.result` is missing", P + ".clauses[0].clause", "public");
 const k7 = denial("error", "`args.result` has no length", P + ".clauses[0].clause", "public");
@@ -217,24 +226,26 @@ return v12;
 return ALLOW;
 }, true);
 return r0;
+};
 })(ALLOW, IO_MISSING, baseProto, defineRule, denial, isObj, json, length, obj, query, rd, setPath);
-const F10 = ((ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, clone, defineRule, denial, isObj, json, rd, setPath, transformPath) => (P) => {
+const F10 = ((ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, clone, defineRule, denial, isObj, json, rd, setPath, transformPath) => {
+const k2 = json("[\"doc\",\"id\"]");
+const k6 = json("[\"doc\",\"role\"]");
+const k8 = json("[\"doc\",\"email\"]");
+const k12 = json("[\"doc\",\"name\"]");
+const k15 = json("[\"doc\",\"password\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[1]");
-const k2 = json("[\"doc\",\"id\"]");
 const k3 = denial("error", "`args.doc.id` cannot be set", P + ".clauses[1]");
 const k4 = denial("error", "`args.auth.role` is missing", P + ".clauses[2].clause");
 const k5 = denial("error", "`args.auth.role` is not a string", P + ".clauses[2].clause");
-const k6 = json("[\"doc\",\"role\"]");
 const k7 = denial("error", "`args.doc.role` cannot be set", P + ".clauses[2]");
-const k8 = json("[\"doc\",\"email\"]");
 const k9 = denial("error", "`args.doc.email` is not a string", P + ".clauses[3]");
 const k10 = denial("error", "no encryption key is configured", P + ".clauses[3]");
 const k11 = denial("error", "`args.doc.email` could not be encrypted", P + ".clauses[3]");
-const k12 = json("[\"doc\",\"name\"]");
 const k13 = denial("error", "`args.doc.name` is not a string", P + ".clauses[3]");
 const k14 = denial("error", "`args.doc.name` could not be encrypted", P + ".clauses[3]");
-const k15 = json("[\"doc\",\"password\"]");
 const k16 = denial("error", "`args.doc.password` is not a string", P + ".clauses[4]");
 const k17 = denial("error", "no encryption key is configured", P + ".clauses[4]");
 const k18 = denial("error", "`args.doc.password` could not be encrypted", P + ".clauses[4]");
@@ -261,6 +272,7 @@ if (v5 !== 0) { if (v5 === TRANSFORM_NOT_STRING) { return k16; } else if (v5 ===
 return ALLOW;
 }, false);
 return r0;
+};
 })(ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, clone, defineRule, denial, isObj, json, rd, setPath, transformPath);
 const F11 = ((ALLOW, baseProto, defineRule, denial, isObj, rd) => (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
@@ -280,20 +292,21 @@ return ALLOW;
 }, false);
 return r0;
 })(ALLOW, baseProto, defineRule, denial, isObj, rd);
-const F12 = ((action, baseProto, defineRule, denial, finish, isObj, json, rd) => (P) => {
+const F12 = ((action, baseProto, defineRule, denial, finish, isObj, json, rd) => {
+const k3 = json("[\"password\"]");
+const k10 = json("[\"email\"]");
+const k12 = json("[\"name\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.role` is missing", P + ".clauses[1].clause");
 const k2 = denial("error", "`args.auth.role` is not a string", P + ".clauses[1].clause");
-const k3 = json("[\"password\"]");
 const k4 = action("remove", "res.password", k3, P + ".clauses[1]");
 const k5 = denial("error", "`utils.exists(args.find.id)` is not a boolean", P + ".clauses[2].clause.clauses[0]");
 const k6 = denial("error", "`args.auth.id` is missing", P + ".clauses[2].clause.clauses[1]");
 const k7 = denial("error", "`args.auth.id` is not a string", P + ".clauses[2].clause.clauses[1]");
 const k8 = denial("error", "`args.find.id` is missing", P + ".clauses[2].clause.clauses[1]");
 const k9 = denial("error", "`args.find.id` is not a string", P + ".clauses[2].clause.clauses[1]");
-const k10 = json("[\"email\"]");
 const k11 = action("decrypt", "res.email", k10, P + ".clauses[2]");
-const k12 = json("[\"name\"]");
 const k13 = action("decrypt", "res.name", k12, P + ".clauses[2]");
 const r0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
@@ -325,8 +338,14 @@ acts.push(k13);
 return finish(input, ctx, acts);
 }, false);
 return r0;
+};
 })(action, baseProto, defineRule, denial, finish, isObj, json, rd);
-const F13 = ((ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, defineRule, denial, isObj, json, rd, removePath, transformPath) => (P) => {
+const F13 = ((ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, defineRule, denial, isObj, json, rd, removePath, transformPath) => {
+const k9 = json("[\"update\",\"$set\",\"role\"]");
+const k12 = json("[\"update\",\"$set\",\"email\"]");
+const k17 = json("[\"update\",\"$set\",\"name\"]");
+const k22 = json("[\"update\",\"$set\",\"password\"]");
+return (P) => {
 const k0 = denial("unauthenticated", "authentication is required", P);
 const k1 = denial("error", "`args.auth.id` is missing", P + ".clauses[0].clauses[0]");
 const k2 = denial("error", "`args.auth.id` is not a string", P + ".clauses[0].clauses[0]");
@@ -336,20 +355,16 @@ const k5 = denial("denied", "`args.auth.id` == `args.find.id` does not hold", P 
 const k6 = denial("error", "`args.auth.role` is missing", P + ".clauses[0].clauses[1]");
 const k7 = denial("error", "`args.auth.role` is not a string", P + ".clauses[0].clauses[1]");
 const k8 = denial("denied", "`args.auth.role` == `admin` does not hold", P + ".clauses[0].clauses[1]");
-const k9 = json("[\"update\",\"$set\",\"role\"]");
 const k10 = denial("error", "`args.update.$set.role` cannot be removed", P + ".clauses[1]");
 const k11 = denial("error", "`utils.exists(args.update.$set.email)` is not a boolean", P + ".clauses[2].clause");
-const k12 = json("[\"update\",\"$set\",\"email\"]");
 const k13 = denial("error", "`args.update.$set.email` is not a string", P + ".clauses[2]");
 const k14 = denial("error", "no encryption key is configured", P + ".clauses[2]");
 const k15 = denial("error", "`args.update.$set.email` could not be encrypted", P + ".clauses[2]");
 const k16 = denial("error", "`utils.exists(args.update.$set.name)` is not a boolean", P + ".clauses[3].clause");
-const k17 = json("[\"update\",\"$set\",\"name\"]");
 const k18 = denial("error", "`args.update.$set.name` is not a string", P + ".clauses[3]");
 const k19 = denial("error", "no encryption key is configured", P + ".clauses[3]");
 const k20 = denial("error", "`args.update.$set.name` could not be encrypted", P + ".clauses[3]");
 const k21 = denial("error", "`utils.exists(args.update.$set.password)` is not a boolean", P + ".clauses[4].clause");
-const k22 = json("[\"update\",\"$set\",\"password\"]");
 const k23 = denial("error", "`args.update.$set.password` is not a string", P + ".clauses[4]");
 const k24 = denial("error", "no encryption key is configured", P + ".clauses[4]");
 const k25 = denial("error", "`args.update.$set.password` could not be encrypted", P + ".clauses[4]");
@@ -415,9 +430,11 @@ if (v22 !== 0) { if (v22 === TRANSFORM_NOT_STRING) { return k23; } else if (v22 
 return ALLOW;
 }, false);
 return r0;
+};
 })(ALLOW, TRANSFORM_NOT_STRING, TRANSFORM_NO_CRYPTO, baseProto, defineRule, denial, isObj, json, rd, removePath, transformPath);
-const F14 = ((ALLOW, baseProto, defineRule, denial, isObj, json, rd) => (P) => {
+const F14 = ((ALLOW, baseProto, defineRule, denial, isObj, json, rd) => {
 const k0 = json("[\"authenticated\",\"signedIn\"]");
+return (P) => {
 const k1 = denial("denied", "none of the requirements `authenticated`, `signedIn` passed", P, undefined, k0);
 const k2 = denial("unauthenticated", "none of the requirements `authenticated`, `signedIn` passed", P, undefined, k0);
 const q0 = defineRule((input, ctx) => {
@@ -433,9 +450,11 @@ return v2;
 return ALLOW;
 }, false);
 return q0;
+};
 })(ALLOW, baseProto, defineRule, denial, isObj, json, rd);
-const F15 = ((ALLOW, baseProto, defineRule, denial, json, rd) => (P) => {
+const F15 = ((ALLOW, baseProto, defineRule, denial, json, rd) => {
 const k0 = json("[\"anyone\"]");
+return (P) => {
 const k1 = denial("denied", "requirement `anyone` failed", P, undefined, k0);
 const q0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
@@ -448,10 +467,12 @@ return v1;
 return ALLOW;
 }, false);
 return q0;
+};
 })(ALLOW, baseProto, defineRule, denial, json, rd);
-const F16 = ((ALLOW, baseProto, defineRule, denial, json, rd, set) => (P) => {
+const F16 = ((ALLOW, baseProto, defineRule, denial, json, rd, set) => {
 const k0 = set(["admin"]);
 const k1 = json("[\"adminsOnly\"]");
+return (P) => {
 const k2 = denial("denied", "requirement `adminsOnly` failed", P, undefined, k1);
 const q0 = defineRule((input, ctx) => {
 const args = input !== null && typeof input === "object" ? rd(input, input["args"], "args", baseProto["args"]) : undefined;
@@ -464,6 +485,7 @@ return v2;
 return ALLOW;
 }, false);
 return q0;
+};
 })(ALLOW, baseProto, defineRule, denial, json, rd, set);
 
 export const hash = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
