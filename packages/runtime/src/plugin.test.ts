@@ -353,6 +353,7 @@ describe('direct answers (`directAnswers`, what `createServer` uses)', () => {
     const host = Fastify();
     host.addHook('onRequest', (req, reply, done) => {
       if (req.headers['x-mark'] !== undefined) reply.header('x-marked', 'yes');
+      if (req.headers['x-raw-mark'] !== undefined) reply.raw.setHeader('x-raw-marked', 'yes');
       done();
     });
     await host.register(dfcPlugin, { directAnswers: true, policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
@@ -362,6 +363,12 @@ describe('direct answers (`directAnswers`, what `createServer` uses)', () => {
     expect(r.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(r.headers['cache-control']).toBe('no-store');
     expect(r.json()).toMatchObject({ id: 3, userId: 'bob' });
+    const raw = await host.inject({ url: '/api/v2/blog/_table/posts', headers: { ...web, 'x-raw-mark': '1' } });
+    expect(raw.statusCode).toBe(200);
+    expect(raw.headers['x-raw-marked']).toBe('yes');
+    expect(raw.headers['cache-control']).toBe('no-store');
+    const plain = await host.inject({ url: '/api/v2/blog/_table/posts', headers: web });
+    expect(plain.headers['x-marked']).toBeUndefined();
     await host.close();
   });
 

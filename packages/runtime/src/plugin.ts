@@ -230,6 +230,15 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     return reply.code(404).type('application/json; charset=utf-8').send(errorBody(new DfcError('DFC_ERR_NOT_FOUND'), req.id, false));
   });
 
+  /** Fastify's header store on a reply, found once by its description (`getHeaders()` copies it and Node's into a new object). */
+  let replyHeaders: symbol | null | undefined;
+  function hasHeaders(reply: FastifyReply): boolean {
+    if (replyHeaders === undefined) replyHeaders = Object.getOwnPropertySymbols(reply).find((k) => k.description === 'fastify.reply.headers') ?? null;
+    const own = replyHeaders === null ? reply.getHeaders() : (reply as unknown as Record<symbol, Record<string, unknown>>)[replyHeaders];
+    for (const _ in own) return true;
+    return reply.raw.getHeaderNames().length > 0;
+  }
+
   /** Each CORS header set (shared per entry and origin) as the flat list `writeHead` takes. */
   const corsLists = new WeakMap<Readonly<Record<string, string>>, string[]>();
 
@@ -241,7 +250,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
    */
   function answer<T>(req: DfcRequest, reply: FastifyReply, body: T): T | undefined {
     if (!direct || req[kState]!.debug || reply.statusCode !== 200 || reply.sent) return body;
-    for (const _ in reply.getHeaders()) return body;
+    if (hasHeaders(reply)) return body;
     const json = JSON.stringify(body);
     const head = ['x-request-id', req.id, ...fixedList];
     const cors = req[kCors];
