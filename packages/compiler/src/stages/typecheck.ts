@@ -372,10 +372,11 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     }
     // Every file not taken over is checked, and so is every file importing one whose
     // exported types may have changed (no declarations to compare, or different ones).
+    // In the program's order (imports before the files importing them), as a cold build checks them.
     const pending = [...userNames].filter((f) => !takenOver.has(f));
     const visited = new Set<string>();
-    while (pending.length > 0) {
-      const file = pending.pop()!;
+    for (let next = 0; next < pending.length; next++) {
+      const file = pending[next]!;
       const sf = program.getSourceFile(file);
       if (visited.has(file) || !sf) continue;
       visited.add(file);
