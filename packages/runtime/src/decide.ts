@@ -164,6 +164,11 @@ export function decide(compiled: CompiledPolicy, req: DecideRequest, host: RuleC
 
 const GET = verbBit('GET');
 
+/** Whether role number `roleNo` may read the table (list its rows). */
+function readsTable(t: CompiledTable, roleNo: number): boolean {
+  return (t.access[roleNo]!.verbBits & GET) !== 0;
+}
+
 /** A request that role access granted: what the steps after it (collections, rule) share. */
 interface Granted {
   readonly compiled: CompiledPolicy;
@@ -272,19 +277,18 @@ export function decideNow(compiled: CompiledPolicy, req: DecideRequest, host: Ru
       granting: access.granting.get(req.verb) ?? [],
     };
   }
-  const readsTable = (t: CompiledTable) => (t.access[roleNo]!.verbBits & GET) !== 0;
   let granted = (access.verbBits & verbBit(req.verb)) !== 0;
   let tables: string[] | undefined;
   if (req.listing) {
     const roleAccess = compiled.access.get(roleName)!;
     tables = [...service.tables.values()]
-      .filter((t) => readsTable(t) || (component === '_schema' && roleAccess.get(`${service.name}\0_schema/${t.name}`)?.verbs.has('GET')))
+      .filter((t) => readsTable(t, roleNo) || (component === '_schema' && roleAccess.get(`${service.name}\0_schema/${t.name}`)?.verbs.has('GET')))
       .map((t) => t.name)
       .sort();
     granted ||= req.verb === 'GET' && tables.length > 0;
   } else if (!granted && table && component === `_schema/${table.name}` && req.verb === 'GET') {
     // DreamFactory's fallback: a table's schema is readable by whoever may read the table.
-    granted = readsTable(table);
+    granted = readsTable(table, roleNo);
   }
   if (!granted) {
     const why =

@@ -319,6 +319,11 @@ describe('inside an existing Fastify app', () => {
 describe('direct answers (`directAnswers`, what `createServer` uses)', () => {
   test('a read written straight to the response carries what Fastify would have sent', async () => {
     const direct = Fastify();
+    // Marks what Fastify sends: a direct answer never passes here.
+    direct.addHook('onSend', (_req, reply, payload, done) => {
+      reply.header('x-sent-by-fastify', 'yes');
+      done(null, payload);
+    });
     await direct.register(dfcPlugin, { directAnswers: true, policy: makeArtifact(policy, { rules }, join(dir, 'dist')), env, baseDir: dir });
     const bearer = { authorization: `Bearer ${await token({ sub: 'alice', role: 'editor', user: { id: 'alice' } })}` };
     const requests = [
@@ -340,6 +345,9 @@ describe('direct answers (`directAnswers`, what `createServer` uses)', () => {
     };
     for (const r of requests) {
       const [a, b] = [await app.inject(r), await direct.inject(r)];
+      // the reads that succeed are written directly; refusals go through Fastify
+      expect(b.headers['x-sent-by-fastify'], r.url).toBe(b.statusCode === 200 ? undefined : 'yes');
+      delete b.headers['x-sent-by-fastify'];
       expect(b.statusCode, r.url).toBe(a.statusCode);
       // error bodies name the request id, which differs
       const body = (x: typeof a) => x.body.replace(String(x.headers['x-request-id']), '<id>');

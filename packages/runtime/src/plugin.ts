@@ -147,7 +147,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     if (req.url.length > maxUrl) throw new DfcError('DFC_ERR_URI_TOO_LONG');
     const origin = req.headers.origin;
     if (origin === undefined) return checkQuery(req);
-    const entry = state.cors.match(pathOf(req.url, prefix));
+    const entry = corsEntry(state, req);
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
       // Preflights are answered here, before any authentication.
       const a = preflight(entry, origin, String(req.headers['access-control-request-method']));
@@ -163,6 +163,11 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     }
     req[kCors] = sharedActualHeaders(entry, origin);
     return checkQuery(req);
+  }
+
+  /** The CORS entry for the request's path (below the plugin's prefix). */
+  function corsEntry(state: State, req: DfcRequest) {
+    return state.cors.match(pathOf(req.url, prefix));
   }
 
   function checkQuery(req: DfcRequest): false {
@@ -192,9 +197,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     reply.headers(fixedHeaders);
     // An error Fastify met before the request began (none known for the reads that begin
     // in their handlers) still carries the CORS headers.
-    if (req[kState] === undefined && req.headers.origin !== undefined) {
-      req[kCors] = sharedActualHeaders(runtime.state.cors.match(pathOf(req.url, prefix)), req.headers.origin);
-    }
+    if (req[kState] === undefined && req.headers.origin !== undefined) req[kCors] = sharedActualHeaders(corsEntry(runtime.state, req), req.headers.origin);
     const cors = req[kCors];
     if (cors !== undefined) reply.headers(cors);
     // Whatever an outer hook added: the server does not advertise itself.

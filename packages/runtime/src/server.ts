@@ -95,7 +95,8 @@ export async function createServer(opts: ServerOptions): Promise<DfcServer> {
     ? Fastify({ ...common, https: { cert: opts.tls.cert, key: opts.tls.key, ...checking } } as FastifyServerOptions)
     : Fastify({ ...common, http: checking } as FastifyServerOptions)) as unknown as FastifyInstance;
   app.server.headersTimeout = t.headers ?? 15_000;
-  // The server owns its Fastify instance: nothing outside the plugin changes what it sends.
+  // The server owns its Fastify instance, so reads are answered directly (docs/deploy.md:
+  // an `onSend` hook added to `server.app` does not see them).
   await app.register(dfcPlugin, { directAnswers: true, ...(opts.plugin ?? {}), runtime, hsts: opts.tls !== undefined });
   app.addHook('onClose', async () => runtime.close());
 
