@@ -331,7 +331,11 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   for (const [file, resolutions] of resolutionsOf) {
     const imports = [...new Set(resolutions.map((r) => r.split('\0')[2]!).filter((f) => allUser.has(f)))].sort();
     importsOf.set(file, imports);
-    for (const imported of imports) importers.set(imported, [...(importers.get(imported) ?? []), file]);
+    for (const imported of imports) {
+      const list = importers.get(imported);
+      if (list) list.push(file);
+      else importers.set(imported, [file]);
+    }
   }
   const resolutionKey = (file: string) => (resolutionsOf.get(file) ?? []).join('\n');
 
