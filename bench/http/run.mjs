@@ -16,7 +16,7 @@ import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
 import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
 import { benchRows, createAndFill, scratchPostgres } from '../lib/data.mjs';
 import { signer } from '../lib/tokens.mjs';
-import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
+import { PINNING, pinSelf, startChild, startedTogether } from '../lib/proc.mjs';
 import { median, summary, spread, table, fmt, times, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } });
@@ -74,10 +74,8 @@ const PAIRS = [
 const servers = new Map();
 try {
   // Started together (start-up is not measured; each is pinned once it is ready).
-  const started = await Promise.allSettled(targets.map((t) => startChild(SERVER, [JSON.stringify(t.opts)], { cpu: 0 })));
-  for (const [i, r] of started.entries()) if (r.status === 'fulfilled') servers.set(targets[i].name, { ...r.value, url: r.value.message.url + ROUTE });
-  const failed = started.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  await startedTogether(Object.fromEntries(targets.map((t) => [t.name, startChild(SERVER, [JSON.stringify(t.opts)], { cpu: 0 })])), servers);
+  for (const s of servers.values()) s.url = s.message.url + ROUTE;
 
   // Same status and body from every server.
   let expected;

@@ -16,7 +16,7 @@ import { API_KEY, AUDIENCE, ISSUER, ORIGIN, projectEnv, scratch } from '../lib/f
 import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
 import { benchRows } from '../lib/data.mjs';
 import { signer } from '../lib/tokens.mjs';
-import { PINNING, pinSelf, startChild } from '../lib/proc.mjs';
+import { PINNING, pinSelf, startChild, startedTogether } from '../lib/proc.mjs';
 import { summary, spread, table, fmt, sleep } from '../lib/stats.mjs';
 
 const opts = benchArgs({ rounds: { type: 'string' }, duration: { type: 'string' }, http: { type: 'boolean', default: false } });
@@ -86,7 +86,7 @@ if (OVER_HTTP) await overHttp();
 async function overHttp() {
   pinSelf(1);
   const rows = benchRows(10);
-  const servers = {};
+  const servers = new Map();
   try {
     // The three servers start together (start-up is not measured).
     const SERVER = join(import.meta.dirname, '..', 'http', 'server.mjs');
@@ -101,10 +101,7 @@ async function overHttp() {
       const sign = signer(a.env);
       pools[alg] = { one: (await sign({}))[0], many: await sign({ n: POOL }) };
     }
-    const started = await Promise.allSettled(Object.values(starting));
-    for (const [i, name] of Object.keys(starting).entries()) if (started[i].status === 'fulfilled') servers[name] = started[i].value;
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await startedTogether(starting, servers);
     // `sampleInt`: autocannon ends a run at its first sample after `duration` (one a second
     // by default); req/s is requests ÷ the run's own duration, which does not depend on it.
     const load = (server, tokens, seconds) =>
@@ -126,11 +123,11 @@ async function overHttp() {
         });
       });
     const cases = [
-      ['bare Fastify (no token checked)', servers.bare, [pools.HS256.one]],
-      ['dfc, HS256, one token (cached)', servers.HS256, [pools.HS256.one]],
-      ['dfc, HS256, a new token each request', servers.HS256, pools.HS256.many],
-      ['dfc, ES256, one token (cached)', servers.ES256, [pools.ES256.one]],
-      ['dfc, ES256, a new token each request', servers.ES256, pools.ES256.many],
+      ['bare Fastify (no token checked)', servers.get('bare'), [pools.HS256.one]],
+      ['dfc, HS256, one token (cached)', servers.get('HS256'), [pools.HS256.one]],
+      ['dfc, HS256, a new token each request', servers.get('HS256'), pools.HS256.many],
+      ['dfc, ES256, one token (cached)', servers.get('ES256'), [pools.ES256.one]],
+      ['dfc, ES256, a new token each request', servers.get('ES256'), pools.ES256.many],
     ];
     for (const [, s, t] of cases) await load(s, t, WARMUP);
     for (const [name] of cases) http[name] = [];
@@ -141,7 +138,7 @@ async function overHttp() {
       }
     }
   } finally {
-    for (const s of Object.values(servers)) await s.stop();
+    for (const s of servers.values()) await s.stop();
   }
 }
 

@@ -67,3 +67,18 @@ export function startChild(script, args, { cpu, execArgv = [], env, timeoutMs = 
     });
   });
 }
+
+/**
+ * Start several children together (see {@link startChild}): `starting` maps a name to
+ * its pending start. Every one that started is put in `into` under its name, so the
+ * caller's cleanup stops it, before the first failure (if any) is thrown.
+ */
+export async function startedTogether(starting, into) {
+  const names = Object.keys(starting);
+  const settled = await Promise.allSettled(Object.values(starting));
+  settled.forEach((r, i) => {
+    if (r.status === 'fulfilled') into.set(names[i], r.value);
+  });
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
