@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { PolicySchema, parseSigningKey, type Config, type Policy } from '@dfc/schema';
+import { GenerateCache } from '@dfc/rules';
 import {
   dedupeDiagnostics,
   diagnostic,
@@ -50,6 +51,8 @@ export interface CompileOptions {
 /** What one build leaves for the next one in the same process (`watch`). */
 export interface CompilerSession {
   typecheck?: TypecheckSession;
+  /** policy.mjs's closure factories, by the rule they were made from. */
+  codegen?: GenerateCache;
 }
 
 export interface CompileResult {
@@ -200,7 +203,9 @@ export const STAGES: readonly Stage[] = [
           }),
         ];
       }
-      const out = await codegen({ policy, code: n.code });
+      // A caller that keeps a session rebuilds (`--watch`): keep the closures a rebuild reuses.
+      if (s.options.session !== undefined) s.session.codegen ??= new GenerateCache();
+      const out = await codegen({ policy, code: n.code, cache: s.session.codegen });
       if (out.module !== undefined) s.module = out.module;
       return out.diagnostics;
     },

@@ -13,7 +13,7 @@ import { FORBIDDEN_SEGMENTS, type Json, type PolicyRequirement, type Rule } from
 import { Code, _, join, lit, name, nil, quote, type Name } from './code.js';
 import { DEFAULT_WEBHOOK_TIMEOUT, msg } from './messages.js';
 import { compareInstants, formatInstant, addNanos, parseDate, parseDuration, truncateInstant, type Instant } from './runtime/dates.js';
-import { Scope } from './scope.js';
+import { Scope, type Helper } from './scope.js';
 import type { DenialCode } from './types.js';
 import { assertRequirements, assertRule } from './validate.js';
 
@@ -1280,70 +1280,175 @@ const PATH_PARAM = name('P');
  */
 class Factories {
   readonly #scope: Scope;
+  readonly #cache: GenerateCache | undefined;
   readonly #byText = new Map<string, Name>();
 
-  constructor(scope: Scope) {
+  constructor(scope: Scope, cache?: GenerateCache) {
     this.#scope = scope;
+    this.#cache = cache;
   }
 
-  /** `FN(path)`: the closure `build` emits, from a factory shared with identical closures. */
-  closure(path: string, build: (emitter: Emitter) => Name): Code {
+  /**
+   * `FN(path)`: the closure `build` emits for `source` (a rule or a requirement
+   * collection, of `kind`), from a factory shared with identical closures. `check`
+   * validates `source` first; a closure taken from the cache was made from the same
+   * source, which passed it then.
+   */
+  closure(kind: string, path: string, source: unknown, check: () => void, build: (emitter: Emitter) => Name): Code {
+    const key = this.#cache === undefined ? undefined : cacheKey(kind, path, source);
+    let made = key === undefined ? undefined : this.#cache!.take(key);
+    if (made === undefined) {
+      check();
+      made = this.#make(path, build);
+      if (key !== undefined) this.#cache!.put(key, made);
+    }
+    for (const h of made.helpers) this.#scope.h(h);
+    let f = this.#byText.get(made.text);
+    if (f === undefined) {
+      f = this.#scope.mint('F');
+      this.#byText.set(made.text, f);
+      this.#scope.declare(f, made.factory);
+    }
+    return _`${f}(${path})`;
+  }
+
+  #make(path: string, build: (emitter: Emitter) => Name): Factory {
     const local = new Scope([PATH_PARAM]);
     const n = build(new Emitter(local, { name: PATH_PARAM, path }));
-    const used = join(local.helpers.map((h) => this.#scope.h(h)));
+    const used = join(local.helpers.map((h) => name(h)));
     const own = local.own;
     const closure = own.isEmpty ? _`(${PATH_PARAM}) => ${n}` : _`(${PATH_PARAM}) => {\n${own}\nreturn ${n};\n}`;
     const shared = local.shared;
     const factory = shared.isEmpty ? _`((${used}) => ${closure})(${used})` : _`((${used}) => {\n${shared}\nreturn ${closure};\n})(${used})`;
-    const text = factory.toString();
-    let f = this.#byText.get(text);
-    if (f === undefined) {
-      f = this.#scope.mint('F');
-      this.#byText.set(text, f);
-      this.#scope.declare(f, factory);
-    }
-    return _`${f}(${path})`;
+    return { factory, text: factory.toString(), helpers: local.helpers };
   }
 }
 
-/** The ES module source that the compiler writes as policy.mjs. Deterministic. */
-export function generate(input: GenerateInput): string {
+/** A closure factory as made for one rule or collection: its code and the helpers it takes. */
+interface Factory {
+  readonly factory: Code;
+  readonly text: string;
+  readonly helpers: readonly Helper[];
+}
+
+/**
+ * Closure factories kept from one `generate` call for the next (`dfc build --watch`):
+ * a rebuild after an edit makes only the closures whose rule or collection changed,
+ * and takes the others' code as made before, validation included. Each is found by
+ * the exact JSON of what it was made from and its config path; a value JSON cannot
+ * tell apart from another (`-0`, `undefined`, a non-finite number) is made afresh
+ * every time. Holds only what the latest call used.
+ */
+export class GenerateCache {
+  #entries = new Map<string, Factory>();
+  #used = new Map<string, Factory>();
+  #reusing = 0;
+  #reused = 0;
+
+  /** How many factories it holds. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** How many closures the latest call took from the cache. */
+  get reused(): number {
+    return this.#reused;
+  }
+
+  take(key: string): Factory | undefined {
+    const hit = this.#used.get(key) ?? this.#entries.get(key);
+    if (hit !== undefined) {
+      this.#used.set(key, hit);
+      this.#reusing++;
+    }
+    return hit;
+  }
+
+  put(key: string, factory: Factory): void {
+    this.#used.set(key, factory);
+  }
+
+  /** Keep what this call used, drop the rest. */
+  settle(): void {
+    this.#entries = this.#used;
+    this.#used = new Map();
+    this.#reused = this.#reusing;
+    this.#reusing = 0;
+  }
+}
+
+/** The cache key of a closure's source, or undefined when its JSON would not tell it apart from another value. */
+function cacheKey(kind: string, path: string, source: unknown): string | undefined {
+  let exact = true;
+  const text = JSON.stringify(source, function (this: Record<string, unknown>, key, value: unknown) {
+    const own = this[key];
+    switch (typeof own) {
+      case 'string':
+      case 'boolean':
+        break;
+      case 'number':
+        if (!Number.isFinite(own) || Object.is(own, -0)) exact = false;
+        break;
+      case 'object':
+        if (own !== null && !Array.isArray(own)) {
+          const proto = Object.getPrototypeOf(own);
+          if (proto !== Object.prototype && proto !== null) exact = false;
+        }
+        break;
+      default:
+        exact = false;
+    }
+    return value;
+  });
+  return exact && text !== undefined ? `${kind}\0${path}\0${text}` : undefined;
+}
+
+/**
+ * The ES module source that the compiler writes as policy.mjs. Deterministic: the
+ * same with or without a `cache`, which a caller that generates again and again
+ * (`--watch`) keeps between calls.
+ */
+export function generate(input: GenerateInput, cache?: GenerateCache): string {
   if (typeof input.hash !== 'string') throw new TypeError('generate needs a `hash` string');
   const scope = new Scope();
-  const factories = new Factories(scope);
-  const codeEntries: Code[] = [];
-  for (const id of sortedKeys(input.code ?? {})) {
-    const c = scope.mint('c');
-    scope.declare(c, codeFunction(input.code[id]!));
-    codeEntries.push(_`[${id}, ${c}]`);
+  const factories = new Factories(scope, cache);
+  try {
+    const codeEntries: Code[] = [];
+    for (const id of sortedKeys(input.code ?? {})) {
+      const c = scope.mint('c');
+      scope.declare(c, codeFunction(input.code[id]!));
+      codeEntries.push(_`[${id}, ${c}]`);
+    }
+    scope.declare(CODE_TABLE, _`${scope.h('table')}([${join(codeEntries)}])`);
+    const ruleEntries: Code[] = [];
+    for (const key of sortedKeys(input.rules ?? {})) {
+      const { rule, path } = input.rules[key]!;
+      const closure = factories.closure('rule', path, rule, () => assertRule(rule), (e) => e.ruleClosure(rule as AnyRule, path, true));
+      ruleEntries.push(_`[${key}, ${closure}]`);
+    }
+    const reqEntries: Code[] = [];
+    for (const key of sortedKeys(input.requirements ?? {})) {
+      const c = input.requirements[key]!;
+      const closure = factories.closure('requirements', c.path, c, () => assertRequirements(c.collection), (e) => e.requirementsClosure([c]));
+      reqEntries.push(_`[${key}, ${closure}]`);
+    }
+    const table = scope.h('table');
+    const helpers = scope.helpers;
+    return [
+      HEADER,
+      `import { ${helpers.join(', ')} } from ${quote(RUNTIME_SPECIFIER)};`,
+      '',
+      scope.declarations.toString(),
+      '',
+      `export const hash = ${quote(input.hash)};`,
+      `export { ${CODE_TABLE} as code };`,
+      _`export const rules = ${table}([${join(ruleEntries, _`,\n  `)}]);`.toString(),
+      _`export const requirements = ${table}([${join(reqEntries, _`,\n  `)}]);`.toString(),
+      '',
+    ].join('\n');
+  } finally {
+    cache?.settle();
   }
-  scope.declare(CODE_TABLE, _`${scope.h('table')}([${join(codeEntries)}])`);
-  const ruleEntries: Code[] = [];
-  for (const key of sortedKeys(input.rules ?? {})) {
-    const { rule, path } = input.rules[key]!;
-    assertRule(rule);
-    ruleEntries.push(_`[${key}, ${factories.closure(path, (e) => e.ruleClosure(rule as AnyRule, path, true))}]`);
-  }
-  const reqEntries: Code[] = [];
-  for (const key of sortedKeys(input.requirements ?? {})) {
-    const c = input.requirements[key]!;
-    assertRequirements(c.collection);
-    reqEntries.push(_`[${key}, ${factories.closure(c.path, (e) => e.requirementsClosure([c]))}]`);
-  }
-  const table = scope.h('table');
-  const helpers = scope.helpers;
-  return [
-    HEADER,
-    `import { ${helpers.join(', ')} } from ${quote(RUNTIME_SPECIFIER)};`,
-    '',
-    scope.declarations.toString(),
-    '',
-    `export const hash = ${quote(input.hash)};`,
-    `export { ${CODE_TABLE} as code };`,
-    _`export const rules = ${table}([${join(ruleEntries, _`,\n  `)}]);`.toString(),
-    _`export const requirements = ${table}([${join(reqEntries, _`,\n  `)}]);`.toString(),
-    '',
-  ].join('\n');
 }
 
 /** Source of a function body (for `new Function('rt', 'codeTable', body)`) returning one closure. */

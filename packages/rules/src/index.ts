@@ -19,7 +19,7 @@ export type {
 } from './types.js';
 export { evaluate, evaluateRequirements, applyResponseReference } from './interpret.js';
 export { compile, compileRequirements, compileSource } from './compile.js';
-export { generate, RUNTIME_SPECIFIER, type GenerateInput, type RequirementCollection } from './generate.js';
+export { generate, GenerateCache, RUNTIME_SPECIFIER, type GenerateInput, type RequirementCollection } from './generate.js';
 export { applyResponse, lookupRule, allOf, hashString, ALLOW } from './runtime/index.js';
 export { InvalidRuleError, ruleDepth } from './validate.js';
 export { lintRule, staticOutcome, type LintContext, type RuleIssue, type RuleIssueId } from './lint.js';

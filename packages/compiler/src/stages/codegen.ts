@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { build as esbuild } from 'esbuild';
 import { OPERATIONS, type Policy } from '@dfc/schema';
-import { generate, type GenerateInput, type RequirementCollection } from '@dfc/rules';
+import { generate, type GenerateCache, type GenerateInput, type RequirementCollection } from '@dfc/rules';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatRelativePath } from '../diagnostics/config-path.js';
 import type { CodeRuleEntry } from './normalize.js';
@@ -10,6 +10,8 @@ import type { CodeRuleEntry } from './normalize.js';
 export interface CodegenInput {
   policy: Policy;
   code: Record<string, CodeRuleEntry>;
+  /** Closure factories kept from the previous build (`--watch`): only changed rules are generated again. */
+  cache?: GenerateCache | undefined;
 }
 
 export interface CodegenOutput {
@@ -81,7 +83,7 @@ export function moduleInput(policy: Policy, code: Record<string, CodeRuleEntry>)
 export async function codegen(input: CodegenInput): Promise<CodegenOutput> {
   let source: string;
   try {
-    source = generate(moduleInput(input.policy, input.code));
+    source = generate(moduleInput(input.policy, input.code), input.cache);
   } catch (error) {
     return { diagnostics: [internal('generating policy.mjs failed', error)] };
   }
