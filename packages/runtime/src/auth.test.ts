@@ -124,6 +124,15 @@ describe('JWT verification', () => {
     expect(v.cached(tampered)).toBeUndefined();
     await expect(v.verify(tampered)).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
     expect(v.cached(token)).toBe(claims);
+    // The cache is keyed by the token's end: the same signature under another payload (a
+    // forged role) meets the cached entry, which it does not match in full.
+    const [, payload, signature] = token.split('.') as [string, string, string];
+    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin' })).toString('base64url');
+    const forged = `${token.split('.')[0]}.${forgedPayload}.${signature}`;
+    expect(forged.slice(-32)).toBe(token.slice(-32));
+    expect(v.cached(forged)).toBeUndefined();
+    await expect(v.verify(forged)).rejects.toMatchObject({ code: 'DFC_ERR_INVALID_TOKEN' });
+    expect(v.cached(token)).toBe(claims);
   });
   test('the cache keeps at most `cacheMax` tokens and `cacheMax` KiB of their text', async () => {
     const short = createJwtVerifier(cfg, secretResolver(env), { cacheMax: 2 });

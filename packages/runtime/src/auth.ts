@@ -40,6 +40,8 @@ const SLOT_NAMES = ['x-api-key', 'x-dreamfactory-api-key', 'authorization', 'x-d
 /** Lengths of the credential header names: other headers are skipped without lower-casing them. */
 const NAME_LENGTHS = new Set(SLOT_NAMES.map((n) => n.length));
 
+const BEARER = /^bearer [^\s]+$/i;
+
 /**
  * Read the API key and session token. A repeated credential header, a repeated query
  * credential, or two sources that disagree is a 400: never try each in turn.
@@ -49,62 +51,94 @@ export function readCredentials(
   query: Readonly<Record<string, unknown>>,
   opts: { queryCredentials: boolean },
 ): Credentials {
-  // One pass over the raw headers; per credential header: its first value, how often it
-  // came, and where it first came (a repeated header is reported in order of appearance).
-  const values: (string | undefined)[] = [undefined, undefined, undefined, undefined];
-  const counts = [0, 0, 0, 0];
-  const first = [0, 0, 0, 0];
-  let any = false;
+  // One pass over the raw headers, keeping each credential header's first value and where
+  // it came; a repeated one is reported in order of first appearance. Plain locals, not
+  // arrays: this runs on every request.
+  let key: string | undefined;
+  let dfKey: string | undefined;
+  let auth: string | undefined;
+  let session: string | undefined;
+  let keyAt = 0;
+  let dfKeyAt = 0;
+  let authAt = 0;
+  let sessionAt = 0;
+  let repeatedAt = -1;
+  let repeated = '';
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const raw = rawHeaders[i]!;
     if (!NAME_LENGTHS.has(raw.length)) continue;
     const slot = SLOT_OF[raw.toLowerCase()];
     if (slot === undefined) continue;
-    any = true;
-    const n = counts[slot]!;
-    counts[slot] = n + 1;
-    if (n === 0) {
-      values[slot] = rawHeaders[i + 1]!;
-      first[slot] = i;
+    const value = rawHeaders[i + 1]!;
+    let firstAt: number;
+    if (slot === 0) {
+      if (key === undefined) {
+        key = value;
+        keyAt = i;
+      }
+      firstAt = keyAt;
+    } else if (slot === 1) {
+      if (dfKey === undefined) {
+        dfKey = value;
+        dfKeyAt = i;
+      }
+      firstAt = dfKeyAt;
+    } else if (slot === 2) {
+      if (auth === undefined) {
+        auth = value;
+        authAt = i;
+      }
+      firstAt = authAt;
+    } else {
+      if (session === undefined) {
+        session = value;
+        sessionAt = i;
+      }
+      firstAt = sessionAt;
+    }
+    if (firstAt !== i && (repeatedAt < 0 || firstAt < repeatedAt)) {
+      repeatedAt = firstAt;
+      repeated = SLOT_NAMES[slot]!;
     }
   }
   const dup = (what: string) =>
     new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', `the request carries ${what} more than once`, {
       note: 'send each credential once, in one place',
     });
-  if (any) {
-    let repeated = -1;
-    for (let s = 0; s < 4; s++) if (counts[s]! > 1 && (repeated < 0 || first[s]! < first[repeated]!)) repeated = s;
-    if (repeated >= 0) throw dup(`\`${SLOT_NAMES[repeated]}\``);
-  }
+  if (repeatedAt >= 0) throw dup(`\`${repeated}\``);
 
+  // Each conflict is reported after the format and query checks, keys before tokens.
+  let apiKey: string | undefined;
+  let token: string | undefined;
+  let keysDiffer = false;
+  let tokensDiffer = false;
   const sources: string[] = [];
-  const keys: string[] = [];
-  const tokens: string[] = [];
-  for (let s = 0; s < KEY_HEADERS.length; s++) {
-    const v = values[s];
-    if (v !== undefined) {
-      keys.push(ows(v));
-      sources.push(KEY_HEADERS[s]!);
-    }
+  if (key !== undefined) {
+    apiKey = ows(key);
+    sources.push(KEY_HEADERS[0]);
   }
-  const auth = values[2];
+  if (dfKey !== undefined) {
+    const v = ows(dfKey);
+    if (apiKey !== undefined && v !== apiKey) keysDiffer = true;
+    apiKey ??= v;
+    sources.push(KEY_HEADERS[1]);
+  }
   if (auth !== undefined) {
     // RFC 7235: the scheme is case-insensitive; exactly one space before the token.
-    const m = /^bearer ([^\s]+)$/i.exec(ows(auth));
-    if (!m) {
+    const v = ows(auth);
+    if (!BEARER.test(v)) {
       throw new DfcError('DFC_ERR_INVALID_TOKEN', undefined, { note: 'send `Authorization: Bearer <token>`' });
     }
-    tokens.push(m[1]!);
+    token = v.slice(7);
     sources.push('authorization');
   }
-  const sessionHeader = values[3];
-  if (sessionHeader !== undefined) {
-    tokens.push(ows(sessionHeader));
+  if (session !== undefined) {
+    const v = ows(session);
+    if (token !== undefined && v !== token) tokensDiffer = true;
+    token ??= v;
     sources.push(TOKEN_HEADERS[0]);
   }
-  const fromQuery = (param: 'api_key' | 'session_token', list: string[]): void => {
-    if (!Object.hasOwn(query, param)) return;
+  const fromQuery = (param: 'api_key' | 'session_token'): string => {
     const v = query[param];
     if (Array.isArray(v)) throw dup(`\`${param}\``);
     if (!opts.queryCredentials) {
@@ -112,25 +146,28 @@ export function readCredentials(
         note: param === 'api_key' ? 'send the key in the `X-Api-Key` header' : 'send the token in the `Authorization: Bearer` header',
       });
     }
-    list.push(String(v));
     sources.push(param);
+    return String(v);
   };
-  fromQuery('api_key', keys);
-  fromQuery('session_token', tokens);
-  if (!allSame(keys)) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different api keys');
-  if (!allSame(tokens)) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different session tokens');
-  const out: Credentials = { sources };
-  if (keys[0] !== undefined) {
-    if (keys[0].length === 0 || keys[0].length > MAX_CREDENTIAL) throw new DfcError('DFC_ERR_INVALID_API_KEY');
-    out.apiKey = keys[0];
+  if (Object.hasOwn(query, 'api_key')) {
+    const v = fromQuery('api_key');
+    if (apiKey !== undefined && v !== apiKey) keysDiffer = true;
+    apiKey ??= v;
   }
-  if (tokens[0] !== undefined) out.token = tokens[0];
+  if (Object.hasOwn(query, 'session_token')) {
+    const v = fromQuery('session_token');
+    if (token !== undefined && v !== token) tokensDiffer = true;
+    token ??= v;
+  }
+  if (keysDiffer) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different api keys');
+  if (tokensDiffer) throw new DfcError('DFC_ERR_DUPLICATE_CREDENTIALS', 'the request carries two different session tokens');
+  const out: Credentials = { sources };
+  if (apiKey !== undefined) {
+    if (apiKey.length === 0 || apiKey.length > MAX_CREDENTIAL) throw new DfcError('DFC_ERR_INVALID_API_KEY');
+    out.apiKey = apiKey;
+  }
+  if (token !== undefined) out.token = token;
   return out;
-}
-
-function allSame(list: readonly string[]): boolean {
-  for (let i = 1; i < list.length; i++) if (list[i] !== list[0]) return false;
-  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -219,24 +256,34 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
   };
   const now = opts.now ?? (() => Date.now() / 1000);
   const maxAge = opts.cacheMaxAge ?? (cfg.jwksUrl !== undefined ? JWKS_CACHE_SECONDS : Infinity);
-  // Keyed by the token itself: a hit costs one lookup, not a digest of the token. Bounded
-  // by count and by the text kept (tokens average at most 1 KiB before entries go early).
-  // Expiry is `until`, checked on every read (no per-entry TTL bookkeeping in the cache).
+  // Keyed by the token's last characters (its signature), and the whole token compared on
+  // a hit: a lookup hashes 32 characters instead of the whole token (hashing a fresh
+  // 250-character string was most of a hit's cost), and the comparison is a memcmp.
+  // Bounded by count and by the text kept (tokens average at most 1 KiB before entries go
+  // early). Expiry is `until`, checked on every read (no per-entry TTL bookkeeping).
   const max = opts.cacheMax ?? 10_000;
-  const cache = new LRUCache<string, { claims: Readonly<Record<string, unknown>>; until: number }>({ max, maxSize: max * 1024, sizeCalculation: (_v, token) => token.length });
+  const cache = new LRUCache<string, { token: string; claims: Readonly<Record<string, unknown>>; until: number }>({
+    max,
+    maxSize: max * 1024,
+    sizeCalculation: (v) => v.token.length,
+  });
+  const lookup = (token: string) => {
+    const hit = cache.get(cacheKey(token));
+    return hit !== undefined && hit.token === token ? hit : undefined;
+  };
 
   return {
     cacheSize: () => cache.size,
     cached(token) {
-      const hit = cache.get(token);
+      const hit = lookup(token);
       return hit !== undefined && hit.until > now() ? hit.claims : undefined;
     },
     async verify(token) {
       if (token.length === 0 || token.length > MAX_CREDENTIAL) throw invalidToken();
-      const hit = cache.get(token);
+      const hit = lookup(token);
       if (hit) {
         if (hit.until > now()) return hit.claims;
-        cache.delete(token);
+        cache.delete(cacheKey(token));
       }
       let payload: JWTPayload;
       try {
@@ -254,10 +301,15 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
       const claims = Object.freeze(copyClaims(payload));
       // cache until expiry (without the clock tolerance), or for at most `maxAge`
       const until = Math.min(payload.exp, now() + maxAge);
-      cache.set(token, { claims, until });
+      cache.set(cacheKey(token), { token, claims, until });
       return claims;
     },
   };
+}
+
+/** The verified-token cache's key: a signature's worth of the token's end (the whole token is compared on a hit). */
+function cacheKey(token: string): string {
+  return token.length <= 32 ? token : token.slice(token.length - 32);
 }
 
 /** Own enumerable claims copied into a null-prototype object (no `__proto__` setter). */

@@ -59,6 +59,12 @@ export interface CompiledTable {
   anonymous: boolean;
   /** The rule per operation (the table's own, else the service's `default` table's). */
   rules: Partial<Record<Operation, { key: string; fn: RuleFn; path: string }>>;
+  /**
+   * A read's decision depends on nothing but the caller (app, role, claims, token), the
+   * request and this policy: its rule and the collections that apply hold no I/O, code
+   * or clock (see {@link deterministic}). Such a decision may be reused for the same caller.
+   */
+  pureRead: boolean;
 }
 
 export interface Collection {
@@ -74,6 +80,8 @@ export interface Collection {
    * authenticated, match, and, or): the closure needs no deep copy of the request's args.
    */
   readOnly: boolean;
+  /** Every requirement is decided by the caller and the request alone (see {@link deterministic}). */
+  pure: boolean;
 }
 
 export interface CompileOptions {
@@ -105,6 +113,7 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
   for (const [sname, svc] of Object.entries(policy.services)) {
     const tables = new Map<string, CompiledTable>();
     const svcRules = policy.rules[sname] ?? {};
+    const svcSecurity = collection('service', sname, svc.security, module);
     for (const [tname, table] of Object.entries(svc.tables)) {
       const rules: CompiledTable['rules'] = {};
       for (const op of ['create', 'read', 'update', 'delete'] as const) {
@@ -127,6 +136,8 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
         }
       }
       const security = table.security && table.security.length > 0 ? collection('table', `${sname}/${tname}`, table.security, module) : null;
+      const anonymous = security?.requirements.some((r) => r.type === 'allowAnonymous') ?? false;
+      const readRule = svcRules[tname]?.read ?? svcRules['default']?.read;
       tables.set(tname, {
         name: tname,
         service: sname,
@@ -135,13 +146,14 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
         component: `_table/${tname}`,
         // invariant: precomputeAccess resolves every component of every service for every role.
         access: roleNames.map((role) => access.get(role)!.get(`${sname}\0_table/${tname}`)!),
-        anonymous: security?.requirements.some((r) => r.type === 'allowAnonymous') ?? false,
+        anonymous,
         security,
         fieldSecurity,
         rules,
+        pureRead: readRule !== undefined && rules.read !== undefined && deterministic(readRule) && (anonymous || svcSecurity.pure) && (security?.pure ?? true),
       });
     }
-    services.set(sname, { name: sname, def: svc, security: collection('service', sname, svc.security, module), tables });
+    services.set(sname, { name: sname, def: svc, security: svcSecurity, tables });
   }
 
   return Object.freeze({
@@ -163,7 +175,14 @@ export function compilePolicy(artifact: Artifact, opts: CompileOptions = {}): Co
 function collection(level: Collection['level'], key: string, requirements: PolicyRequirement[], module: PolicyModule): Collection {
   const [service = '', table, column] = key.split('/');
   const segments = ['services', service, ...(table !== undefined ? ['tables', table] : []), ...(column !== undefined ? ['columns', column] : []), 'security'];
-  const c: Collection = { level, key, path: configPath(segments), requirements, readOnly: requirements.every((r) => r.rule === undefined || readsOnly(r.rule)) };
+  const c: Collection = {
+    level,
+    key,
+    path: configPath(segments),
+    requirements,
+    readOnly: requirements.every((r) => r.rule === undefined || readsOnly(r.rule)),
+    pure: requirements.every((r) => r.rule === undefined || deterministic(r.rule)),
+  };
   const fn = module.requirements[key];
   if (fn) c.fn = fn;
   return c;
@@ -177,6 +196,31 @@ export function readsOnly(rule: Rule): boolean {
   const r = rule as { rule: string; clauses?: readonly Rule[]; clause?: Rule };
   if (r.rule === 'and' || r.rule === 'or') return (r.clauses ?? []).every(readsOnly) && (r.clause === undefined || readsOnly(r.clause));
   return READING_RULES.has(r.rule) && r.clause === undefined;
+}
+
+/** Rule kinds decided by their input alone: no I/O (query, webhook), no user code, no randomness (encrypt). */
+const DETERMINISTIC_RULES: ReadonlySet<string> = new Set(['allow', 'deny', 'authenticated', 'match', 'and', 'or', 'remove', 'force']);
+
+/**
+ * True when `rule` decides the same way, and asks for the same response work, whenever it
+ * sees the same input: only deterministic kinds, and no operand reads the clock
+ * (`utils.now()`, also inside `utils.addDuration(…)` and `utils.roundUpDate(…)`).
+ */
+export function deterministic(rule: Rule): boolean {
+  const r = rule as { rule: string; clauses?: readonly Rule[]; clause?: Rule } & Record<string, unknown>;
+  if (!DETERMINISTIC_RULES.has(r.rule)) return false;
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'clauses' || k === 'clause') continue;
+    if (readsClock(v)) return false;
+  }
+  return (r.clauses ?? []).every(deterministic) && (r.clause === undefined || deterministic(r.clause));
+}
+
+function readsClock(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('utils.now');
+  if (Array.isArray(v)) return v.some(readsClock);
+  if (v !== null && typeof v === 'object') return Object.values(v).some(readsClock);
+  return false;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
