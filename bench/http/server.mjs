@@ -144,4 +144,7 @@ process.on('message', async (m) => {
   }
   if (m && m.close) void close().then(() => process.exit(0));
 });
+// A benchmark that ends without stopping this server (it threw, or was killed) leaves no
+// server behind: the IPC channel closes with it.
+process.on('disconnect', () => process.exit(0));
 process.send({ ready: true, url: address });
