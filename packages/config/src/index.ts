@@ -18,7 +18,9 @@
  *   without the completion types of every rule option. The build's own validation
  *   and lints report the same mistakes; when they find one, `dfc build` checks the
  *   config again with these checks on and reports what they say, so the messages
- *   are the editor's. Code rules' `fn` keeps its typed arguments.
+ *   are the editor's. Code rules' `fn` keeps its typed arguments. The build also
+ *   gives `defineRule` a signature of its own for rule sets without a code rule
+ *   (`RuleSetWithoutCode`), tried first.
  *
  * @example
  * declare module '@dfc/config' { interface TypeSettings { hoverDocs: false; checks: false } }
@@ -110,7 +112,7 @@ export type {
   TableOptions,
   TableValue,
 } from './service.js';
-export type { LooseRule, LooseRuleSet, RuleFor, RuleSetOptions } from './rule-set.js';
+export type { LooseRule, LooseRuleSet, RuleFor, RuleSetOptions, RuleSetWithoutCode, RuleWithoutCode } from './rule-set.js';
 export type { AccessOptions, CheckRole, Component, FilterLookup, RoleFilterOptions, RoleOptions } from './role.js';
 export type { AppOptions } from './app.js';
 export type {

@@ -42,6 +42,32 @@ export type LooseRuleSet<S extends ServiceLike, T extends string> = {
   delete?: LooseRule<ContextOf<S, T, 'delete'>>;
 };
 
+/**
+ * A rule that holds no code rule, as the build's first pass takes it before trying
+ * `LooseRule`: `dfc build` adds a `defineRule` signature that takes a rule set of
+ * these ahead of the declared one. The same type for every table, so such a rule set
+ * is checked once against it; `LooseRule<X>` mentions the table, and the checker
+ * checked every rule set twice against it (once to infer the service and table, once
+ * against the table's own type), with most of its time going to the deep contextual
+ * types of nested rules. A rule set with a `fn` does not fit here and goes on to the
+ * declared signature, which types the function's arguments against the table.
+ */
+export interface RuleWithoutCode {
+  rule: RuleKind;
+  clauses?: readonly RuleWithoutCode[];
+  clause?: RuleWithoutCode;
+  fn?: undefined;
+  [option: string]: unknown;
+}
+
+/** The rules of one table without a code rule (see `RuleWithoutCode`). */
+export type RuleSetWithoutCode = {
+  create?: RuleWithoutCode;
+  read?: RuleWithoutCode;
+  update?: RuleWithoutCode;
+  delete?: RuleWithoutCode;
+};
+
 /** Hover text for the operations (see `RuleDocs`). */
 interface RuleSetDocs {
   /** Rule for POST (inserting rows); sees `args.doc`. */

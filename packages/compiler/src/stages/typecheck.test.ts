@@ -2,8 +2,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { copyFixture, tempDir } from '../../../../test/fixtures/helpers.js';
+import ts from 'typescript';
 import { check } from '../index.js';
 import type { CompilerSession } from '../pipeline.js';
+import { typecheck } from './typecheck.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -269,4 +271,39 @@ test('a change to a global declaration reaches a file that does not import it (n
   expect([...(session.typecheck?.declarations?.keys() ?? [])].sort()).toEqual([globals, rules, join(dir, 'settings.ts'), svc, uses].sort());
   writeFileSync(globals, "export {};\ndeclare module './settings.js' {\n  interface Settings { name: string }\n}\n");
   expect((await rebuildMatchesCold(dir, session)).map((e) => e.split(' ')[1])).toEqual(['uses.ts:2']);
+});
+
+test('without the authoring checks, a rule set without a code rule takes the build\'s own `defineRule` signature; one with a code rule has its `fn` typed', async () => {
+  const dir = copyFixture('minimal', tmp.dir);
+  const config = join(dir, 'dfc.config.ts');
+  writeFileSync(
+    config,
+    readFileSync(config, 'utf8').replace(
+      'export const customer',
+      "export const codeRules = defineRule(shop, 'default', { read: { rule: 'and', clauses: [{ rule: 'authenticated' }, { rule: 'code', fn: ({ find }) => find?.customerId !== 'x' }] } });\n\nexport const customer",
+    ),
+  );
+  /** Where the signature each `defineRule` call resolved to is declared, by the call's variable. */
+  const signatures = (authoringChecks: boolean) => {
+    const out = typecheck({ configFile: config, configDir: dir, authoringChecks });
+    expect(out.diagnostics).toEqual([]);
+    const checker = out.program.getTypeChecker();
+    const found: Record<string, string> = {};
+    const visit = (node: ts.Node): void => {
+      if (ts.isVariableDeclaration(node) && node.initializer && ts.isCallExpression(node.initializer) && node.initializer.expression.getText() === 'defineRule') {
+        const declaration = checker.getResolvedSignature(node.initializer)?.getDeclaration();
+        found[node.name.getText()] = declaration?.getSourceFile().fileName.split('/').pop() ?? '';
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(out.program.getSourceFile(config)!);
+    return found;
+  };
+  expect(signatures(false)).toEqual({ orderRules: '__dfc_build_type_settings__.d.ts', codeRules: expect.stringMatching(/^rule-set\.(d\.)?ts$/) });
+  expect(signatures(true)).toEqual({ orderRules: expect.stringMatching(/^rule-set\.(d\.)?ts$/), codeRules: expect.stringMatching(/^rule-set\.(d\.)?ts$/) });
+
+  // The function is typed against the table in the first pass: a wrong column in it is an error there.
+  writeFileSync(config, readFileSync(config, 'utf8').replace('find?.customerId', 'find?.customrId'));
+  const first = typecheck({ configFile: config, configDir: dir, authoringChecks: false });
+  expect(first.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('`customrId`')]);
 });

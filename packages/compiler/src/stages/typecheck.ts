@@ -172,6 +172,13 @@ function compilerOptionsFor(configDir: string): { options: TS.CompilerOptions; d
  * which only give an editor its hover text and cost the checker most of its time
  * on large configs, and, unless `authoringChecks`, the authoring checks. Never
  * written to disk; never reported (a declaration file).
+ *
+ * Without the checks, it also gives `defineRule` a signature ahead of the declared
+ * one (a module augmentation's overloads come first) for rule sets without a code
+ * rule (`RuleSetWithoutCode`): one type for every table, which the checker relates a
+ * rule set to once instead of inferring from it and checking it against its own
+ * table's type. A rule set with a `fn` fails it and takes the declared signature,
+ * as before; so does every call when the checks are on, as in an editor.
  */
 function typeSettingsFile(dfcTypes: string, authoringChecks: boolean): { fileName: string; text: string } {
   let real = dfcTypes;
@@ -180,10 +187,22 @@ function typeSettingsFile(dfcTypes: string, authoringChecks: boolean): { fileNam
   } catch {
     // keep the path as found
   }
-  const module = real.replace(/\.d\.ts$|\.ts$/, '').split(sep).join('/');
+  const module = JSON.stringify(real.replace(/\.d\.ts$|\.ts$/, '').split(sep).join('/'));
+  const ruleSet = JSON.stringify(join(dirname(real), 'rule-set').split(sep).join('/'));
+  const lines = ['export {};', `declare module ${module} {`, '  interface TypeSettings {', '    hoverDocs: false;'];
+  if (!authoringChecks) lines.push('    checks: false;');
+  lines.push('  }', '}');
+  if (!authoringChecks) {
+    const t = (name: string) => `import(${module}).${name}`;
+    lines.push(
+      `declare module ${ruleSet} {`,
+      `  export function defineRule<S extends ${t('ServiceLike')}, T extends ${t('RuleTable')}<S>>(service: S, table: T, rules: ${t('RuleSetWithoutCode')}): ${t('RuleSet')}<S['name'], T>;`,
+      '}',
+    );
+  }
   return {
     fileName: join(dirname(real), '__dfc_build_type_settings__.d.ts').split(sep).join('/'),
-    text: `export {};\ndeclare module ${JSON.stringify(module)} {\n  interface TypeSettings {\n    hoverDocs: false;\n${authoringChecks ? '' : '    checks: false;\n'}  }\n}\n`,
+    text: lines.join('\n') + '\n',
   };
 }
 
