@@ -12,6 +12,11 @@ export interface WatchLoopOptions<R> {
   report(result: R, changed: string[], first: boolean): void;
   /** A run that threw; watching continues. */
   onError?(error: unknown): void;
+  /**
+   * Work to do once after the first report, unless a change is already waiting (a
+   * warm-up for the runs to come); changes that arrive meanwhile run after it.
+   */
+  afterFirst?(): void | Promise<void>;
   /** Milliseconds to wait for more changes before running again. Default 50. */
   debounceMs?: number;
 }
@@ -64,9 +69,21 @@ export function watchLoop<R>(o: WatchLoopOptions<R>): WatchLoop {
     }
     if (closed) return;
     o.report(result, files, first);
+    if (first) reported();
     // chokidar drops a second change to a file within 50 ms of the first; a file that
     // changed while this run went on, or just after, is caught by comparing stamps.
     recheck(before);
+    if (first && o.afterFirst && !again && !timer && !closed) {
+      // Off the report's tick, so that what the report started (a write to stdout) goes first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!again && !timer && !closed) {
+        try {
+          await o.afterFirst();
+        } catch {
+          // Only ever a warm-up: the runs to come do their work whatever it did.
+        }
+      }
+    }
   };
 
   const recheck = (before: Map<string, string>): void => {
@@ -112,10 +129,13 @@ export function watchLoop<R>(o: WatchLoopOptions<R>): WatchLoop {
     }, debounceMs);
   };
 
+  let reported = () => {};
+  const ready = new Promise<void>((resolve) => (reported = resolve));
   start();
-  const ready = running ?? Promise.resolve();
+  // A first run that threw reports nothing: ready once it is over.
+  void running?.finally(() => reported());
   return {
-    ready: ready.then(() => {}),
+    ready,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);

@@ -1,10 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { copyFixture, snapshotDir, tempDir } from '../../../test/fixtures/helpers.js';
 import type { CompileResult } from './pipeline.js';
 import { watch, type WatchHandle } from './watch.js';
+import { watchLoop } from './watch-loop.js';
 import { check } from './index.js';
+import { warmUp, type CompilerSession } from './pipeline.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -128,4 +130,63 @@ test('each rebuild reports what a cold build of the same files reports, when an 
   } finally {
     await handle?.close();
   }
+});
+
+test('the loop does its after-first work once, after the first report, and a change that arrives meanwhile runs after it', async () => {
+  const dir = join(tmp.dir, 'after-first');
+  mkdirSync(dir);
+  const input = join(dir, 'input.txt');
+  writeFileSync(input, 'a');
+  const events: string[] = [];
+  let runs = 0;
+  let finish = () => {};
+  const started = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const loop = watchLoop<number>({
+    run: async () => {
+      events.push(`run ${++runs}`);
+      return runs;
+    },
+    inputs: () => [input],
+    prune: () => true,
+    report: (n) => events.push(`report ${n}`),
+    afterFirst: async () => {
+      events.push('after first');
+      finish();
+      await gate;
+      events.push('after first done');
+    },
+    debounceMs: 20,
+  });
+  try {
+    // Ready at the first report, not once the work after it is done.
+    await loop.ready;
+    expect(events.slice(0, 2)).toEqual(['run 1', 'report 1']);
+    await started;
+    writeFileSync(input, 'b');
+    release();
+    const deadline = Date.now() + 30_000;
+    while (!events.includes('report 2') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(events).toEqual(['run 1', 'report 1', 'after first', 'after first done', 'run 2', 'report 2']);
+  } finally {
+    await loop.close();
+  }
+});
+
+test('the warm-up after the first build leaves the session as the build left it', async () => {
+  const dir = copyFixture('minimal', tmp.dir);
+  const config = join(dir, 'dfc.config.ts');
+  writeFileSync(join(dir, 'access.ts'), "export const updateRule = { rule: 'deny' } as const;\nexport const limit: number = 'ten';\n");
+  writeFileSync(config, "import { updateRule } from './access.js';\n" + readFileSync(config, 'utf8').replace("update: { rule: 'deny' }", 'update: updateRule'));
+  const session: CompilerSession = {};
+  const first = await check({ config: dir, session });
+  expect(first.diagnostics.map((d) => `${d.code} ${d.file?.split('/').pop()}:${d.line}`)).toEqual(['DFC2003 access.ts:2']);
+  const kept = structuredClone(session.typecheck);
+  warmUp({ config: dir, session });
+  expect(session.typecheck).toEqual(kept);
+  // And the next build reports what it reported.
+  expect((await check({ config: dir, session })).diagnostics).toEqual(first.diagnostics);
 });

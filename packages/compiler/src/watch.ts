@@ -1,4 +1,4 @@
-import { runPipeline, type CompileOptions, type CompileResult, type CompilerSession } from './pipeline.js';
+import { runPipeline, warmUp, type CompileOptions, type CompileResult, type CompilerSession } from './pipeline.js';
 import { watchLoop } from './watch-loop.js';
 
 export interface WatchOptions extends CompileOptions {
@@ -29,6 +29,8 @@ export function watch(options: WatchOptions, onResult: (result: CompileResult, c
     inputs: (result) => result.inputs,
     prune: (result) => result.ok,
     report: (result, changed) => onResult(result, changed),
+    // While the first edit is awaited: the first rebuild then runs as fast as later ones.
+    afterFirst: () => warmUp({ ...options, session }),
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
   });
 }

@@ -307,3 +307,24 @@ test('without the authoring checks, a rule set without a code rule takes the bui
   const first = typecheck({ configFile: config, configDir: dir, authoringChecks: false });
   expect(first.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('`customrId`')]);
 });
+
+test('`checkAgain` checks an unchanged imported file from source, as after an edit, and finds what the last run found', async () => {
+  const dir = copyFixture('minimal', tmp.dir);
+  const config = join(dir, 'dfc.config.ts');
+  const extra = join(dir, 'extra.ts');
+  writeFileSync(extra, "export const limit: number = 10;\nexport const wrong: string = 5;\n");
+  writeFileSync(config, "import { limit } from './extra.js';\nvoid limit;\n" + readFileSync(config, 'utf8'));
+  const input = { configFile: config, configDir: dir, incremental: true, authoringChecks: false };
+  const first = typecheck(input);
+  const names = (out: ReturnType<typeof typecheck>) => out.program.getSourceFiles().map((sf) => sf.fileName.split('/').pop()).filter((f) => f?.startsWith('extra'));
+  // (A file with an error is not read as its declarations: fix it first.)
+  writeFileSync(extra, 'export const limit: number = 10;\n');
+  const fixed = typecheck({ ...input, session: first.session });
+  expect(fixed.diagnostics).toEqual([]);
+  expect(names(typecheck({ ...input, session: fixed.session }))).toEqual(['extra.dfc-reused.d.ts']);
+  const again = typecheck({ ...input, session: fixed.session, checkAgain: extra });
+  expect(names(again)).toEqual(['extra.ts']);
+  expect(again.diagnostics).toEqual([]);
+  expect(again.session.checks).toEqual(fixed.session.checks);
+  expect(again.session.declarations).toEqual(fixed.session.declarations);
+});

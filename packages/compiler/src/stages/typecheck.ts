@@ -24,6 +24,12 @@ export interface TypecheckInput {
    * validate and analyze stages find those). Default `true`.
    */
   authoringChecks?: boolean | undefined;
+  /**
+   * A user file to check again as if it had changed since `session` (the watcher's
+   * warm-up, see `warmUp` in pipeline.ts): it is read from source, checked and its
+   * declarations emitted, whatever its stamp says.
+   */
+  checkAgain?: string | undefined;
 }
 
 export interface TypecheckOutput {
@@ -251,7 +257,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   // Declarations stand for their files only while no file declares anything global (see
   // `keepsToItself`): the previous run's `checks` say that it found none.
   const previous = previousSession?.checks ? previousSession.declarations : undefined;
-  let reused = reusableDeclarations(previous, new Set(rootNames));
+  let reused = reusableDeclarations(previous, new Set(input.checkAgain === undefined ? rootNames : [...rootNames, input.checkAgain]));
   let reusedByName = new Map([...reused].map(([file, decl]) => [reusedName(file), { file, decl }]));
   /** Stamps of the files as read, and how each file's imports resolved (reused declarations under their own file's name). */
   let readStamps = new Map<string, string>();
@@ -386,7 +392,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     for (const file of userNames) {
       const stamp = readStamps.get(file);
       const before = previousChecks?.get(file);
-      if (before && stamp !== undefined && before.stamp === stamp && before.resolutions === resolutionKey(file)) takenOver.set(file, before);
+      if (before && stamp !== undefined && before.stamp === stamp && before.resolutions === resolutionKey(file) && file !== input.checkAgain) takenOver.set(file, before);
     }
     // A file read as its declarations had no error when they were emitted, and nothing it imports changed since.
     for (const r of reusedInProgram) {
