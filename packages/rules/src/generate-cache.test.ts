@@ -80,3 +80,14 @@ test('the cache holds the closures of the latest call only, and never a rule tha
   expect(() => generate(input(broken), cache)).toThrow(InvalidRuleError);
   expect(() => generate(input(broken), cache)).toThrow(InvalidRuleError);
 });
+
+test('a rule nested too deep, or holding itself, is refused as without a cache', () => {
+  const cache = new GenerateCache();
+  let deep: Rule = { rule: 'allow' };
+  for (let i = 0; i < 300; i++) deep = { rule: 'and', clauses: [deep] };
+  expect(() => generate(input({ 'blog/posts/read': deep }), cache)).toThrow(InvalidRuleError);
+  const cyclic = { rule: 'and', clauses: [] as unknown[] };
+  cyclic.clauses.push(cyclic);
+  expect(() => generate(input({ 'blog/posts/read': cyclic as unknown as Rule }), cache)).toThrow(InvalidRuleError);
+  expect(cache.size).toBe(0);
+});

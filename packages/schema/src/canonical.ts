@@ -59,11 +59,15 @@ function sortedCopy(v: unknown): unknown {
         }
         return out;
       }
-      // Null prototype: an own `__proto__` key stays a key.
-      const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      // A plain object, not a null-prototype one: V8 keeps those in dictionary mode,
+      // slower to fill and to print. An own `__proto__` key is defined, not assigned
+      // (which would set the prototype), so it stays a key.
+      const out: Record<string, unknown> = {};
       for (const k of Object.keys(v).sort()) {
         if (ARRAY_INDEX.test(k)) throw UNORDERED;
-        out[k] = sortedCopy((v as Record<string, unknown>)[k]);
+        const value = sortedCopy((v as Record<string, unknown>)[k]);
+        if (k === '__proto__') Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+        else out[k] = value;
       }
       return out;
     }

@@ -97,9 +97,13 @@ type ArtifactName = (typeof ARTIFACT_FILES)[number] | typeof SIGNATURE_FILE;
 
 const TEMP = /^\.dfc-(\d+)-[0-9a-f]+-(?:tmp|bak)-/;
 
+/** policy.schema.json's text: the same for every build of this dfc, made once. */
+let schemaText: string | undefined;
+
 export function artifactTexts(policy: Policy, module: string): Record<(typeof ARTIFACT_FILES)[number], string> {
+  schemaText ??= prettyCanonicalJson(policyJsonSchema()) + '\n';
   return {
-    'policy.schema.json': prettyCanonicalJson(policyJsonSchema()) + '\n',
+    'policy.schema.json': schemaText,
     'policy.mjs': module,
     'policy.json': prettyCanonicalJson(policy) + '\n',
   };
