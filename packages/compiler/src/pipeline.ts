@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { PolicySchema, parseSigningKey, type Config, type Policy } from '@dfc/schema';
+import { parseSigningKey, type Config, type Policy } from '@dfc/schema';
 import { GenerateCache } from '@dfc/rules';
 import {
   dedupeDiagnostics,
@@ -13,7 +13,7 @@ import {
 import { Locator } from './source/locate.js';
 import { outline, type PolicyOutline } from './source/outline.js';
 import { analyze } from './stages/analyze.js';
-import { codegen } from './stages/codegen.js';
+import { checkPolicy, codegen, type PolicyCheckCache } from './stages/codegen.js';
 import { emit, type EmitFileSystem, type EmittedFile } from './stages/emit.js';
 import { load, type LoadOutput } from './stages/load.js';
 import { normalize, type NormalizeOutput } from './stages/normalize.js';
@@ -53,6 +53,8 @@ export interface CompilerSession {
   typecheck?: TypecheckSession;
   /** policy.mjs's closure factories, by the rule they were made from. */
   codegen?: GenerateCache;
+  /** The rule sets the last policy check found valid. */
+  policyCheck?: PolicyCheckCache;
 }
 
 export interface CompileResult {
@@ -193,18 +195,21 @@ export const STAGES: readonly Stage[] = [
     async run(s) {
       const n = need(s.normalized, 'normalized');
       const policy = need(n.policy, 'policy');
+      // A caller that keeps a session rebuilds (`--watch`): keep what a rebuild reuses.
+      if (s.options.session !== undefined) {
+        s.session.policyCheck ??= {};
+        s.session.codegen ??= new GenerateCache();
+      }
       // Defence in depth: the artifact must match its own schema before anything uses it.
-      const check = PolicySchema.safeParse(policy);
-      if (!check.success) {
-        const issue = check.error.issues[0];
+      const check = checkPolicy(policy, s.session.policyCheck);
+      if (!check.ok) {
+        const issue = check.issue;
         return [
           diagnostic('DFC9002', 'the compiled policy does not match the artifact schema', {
             notes: [issue ? `at \`${issue.path.join('.')}\`: ${issue.message}` : undefined, 'this is a bug in dfc; please report it with the config that caused it'],
           }),
         ];
       }
-      // A caller that keeps a session rebuilds (`--watch`): keep the closures a rebuild reuses.
-      if (s.options.session !== undefined) s.session.codegen ??= new GenerateCache();
       const out = await codegen({ policy, code: n.code, cache: s.session.codegen });
       if (out.module !== undefined) s.module = out.module;
       return out.diagnostics;

@@ -9,7 +9,7 @@
  * invariant: user data reaches the output only through `_`/`lit` (quoted) or `Scope.json`;
  * identifiers are minted; code-rule sources are the one trusted exception (user code).
  */
-import { FORBIDDEN_SEGMENTS, MAX_RULE_DEPTH, type Json, type PolicyRequirement, type Rule } from '@dfc/schema';
+import { FORBIDDEN_SEGMENTS, MAX_RULE_DEPTH, exactJson, type Json, type PolicyRequirement, type Rule } from '@dfc/schema';
 import { Code, _, join, lit, name, nil, quote, type Name } from './code.js';
 import { DEFAULT_WEBHOOK_TIMEOUT, msg } from './messages.js';
 import { compareInstants, formatInstant, addNanos, parseDate, parseDuration, truncateInstant, type Instant } from './runtime/dates.js';
@@ -1379,38 +1379,9 @@ export class GenerateCache {
 
 /** The cache key of a closure's source, or undefined when its JSON would not tell it apart from another value. */
 function cacheKey(kind: string, path: string, source: unknown): string | undefined {
-  return exactJson(source) ? `${kind}\0${path}\0${JSON.stringify(source)}` : undefined;
-}
-
-/** Deeper than this, a value is not cached (and its check refuses a rule that deep, or a cycle). */
-const MAX_KEY_DEPTH = 4 * MAX_RULE_DEPTH;
-
-/**
- * Whether `JSON.stringify` prints `value` as it is: strings, booleans, finite numbers
- * but `-0`, null, arrays and plain objects of them, no deeper than `MAX_KEY_DEPTH`.
- */
-function exactJson(value: unknown, depth = 0): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case 'object': {
-      if (value === null) return true;
-      if (depth >= MAX_KEY_DEPTH) return false;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!(i in value) || !exactJson(value[i], depth + 1)) return false;
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const k in value) if (Object.hasOwn(value, k) && !exactJson((value as Record<string, unknown>)[k], depth + 1)) return false;
-      return true;
-    }
-    default:
-      return false;
-  }
+  // Deeper than this, a value is not cached (and its check refuses a rule that deep, or a cycle).
+  const text = exactJson(source, 4 * MAX_RULE_DEPTH);
+  return text === undefined ? undefined : `${kind}\0${path}\0${text}`;
 }
 
 /**

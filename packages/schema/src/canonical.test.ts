@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { canonicalJson, policyHash, prettyCanonicalJson } from './canonical.js';
+import { canonicalJson, exactJson, policyHash, prettyCanonicalJson } from './canonical.js';
 
 describe('canonical JSON', () => {
   test('sorts keys at every depth and drops undefined members', () => {
@@ -51,5 +51,25 @@ describe('canonical JSON', () => {
     expect(policyHash(a)).toBe(policyHash({ x: 1, hash: 'sha256:new' }));
     expect(policyHash(a)).not.toBe(policyHash({ x: 2, hash: 'sha256:old' }));
     expect(policyHash(a)).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('exactJson', () => {
+  test('is JSON.stringify for plain data, key order included', () => {
+    const value = { b: [1, 'x', true, null, { a: -1.5 }], a: {} };
+    expect(exactJson(value)).toBe(JSON.stringify(value));
+    expect(exactJson({ a: 1, b: 2 })).not.toBe(exactJson({ b: 2, a: 1 }));
+    expect(exactJson(JSON.parse('{"__proto__":{"a":1}}'))).toBe('{"__proto__":{"a":1}}');
+  });
+
+  test('is undefined for values JSON drops or changes, and past the depth given', () => {
+    for (const value of [-0, NaN, Infinity, undefined, () => 1, 1n, new Date(0), [1, , 2], { a: undefined }, { a: [{ b: -0 }] }, Symbol('s')]) {
+      expect(exactJson(value), String(value)).toBeUndefined();
+    }
+    expect(exactJson({ a: { b: {} } }, 2)).toBeUndefined();
+    expect(exactJson({ a: { b: {} } }, 3)).toBe('{"a":{"b":{}}}');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(exactJson(cyclic)).toBeUndefined();
   });
 });

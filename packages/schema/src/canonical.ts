@@ -113,6 +113,41 @@ export function policyHash(policy: object): string {
   return 'sha256:' + createHash('sha256').update(canonicalJson(rest)).digest('hex');
 }
 
+/**
+ * `JSON.stringify(value)` when that text tells `value` apart from every other value:
+ * strings, booleans, finite numbers but `-0`, null, and arrays (without holes) and
+ * plain objects of them, no deeper than `maxDepth`; undefined otherwise (`undefined`,
+ * functions, `NaN`, `-0`, class instances…, which JSON drops or changes). A key for
+ * caching work done on plain data. Key order is part of the text.
+ */
+export function exactJson(value: unknown, maxDepth = 256): string | undefined {
+  return isExactJson(value, maxDepth) ? JSON.stringify(value) : undefined;
+}
+
+function isExactJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (depth <= 0) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !isExactJson(value[i], depth - 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in value) if (Object.hasOwn(value, k) && !isExactJson((value as Record<string, unknown>)[k], depth - 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }

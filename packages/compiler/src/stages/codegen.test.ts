@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { tempDir } from '../../../../test/fixtures/helpers.js';
 import { check } from '../index.js';
+import { checkPolicy, type PolicyCheckCache } from './codegen.js';
 import type { CompilerSession } from '../pipeline.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -11,8 +12,9 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-test('a rebuild generates only the closures of edited rules, and writes the module a cold build writes', async () => {
-  const dir = join(tmp.dir, 'codegen-cache');
+/** A service with two tables, the config with one table's rules, the other table's rules in their own file. */
+function shopProject(name: string): string {
+  const dir = join(tmp.dir, name);
   mkdirSync(dir);
   // The service and the config in one file, one table's rules in another.
   writeFileSync(
@@ -55,6 +57,11 @@ test('a rebuild generates only the closures of edited rules, and writes the modu
       '',
     ].join('\n'),
   );
+  return dir;
+}
+
+test('a rebuild generates only the closures of edited rules, and writes the module a cold build writes', async () => {
+  const dir = shopProject('codegen-cache');
   const session: CompilerSession = {};
   const sameAsCold = async () => {
     const rebuilt = await check({ config: dir, session });
@@ -89,4 +96,28 @@ test('a rebuild generates only the closures of edited rules, and writes the modu
   expect((await check({ config: dir, session })).ok).toBe(false);
   writeFileSync(items, readFileSync(items, 'utf8').replace("eval: '=~'", "eval: '=='"));
   await sameAsCold();
+});
+
+test('the policy check with a cache checks again only the rule sets that changed, and reports what a whole check reports', async () => {
+  const policy = (await check({ config: shopProject('policy-check') })).policy!;
+  const cache: PolicyCheckCache = {};
+  expect(checkPolicy(policy, cache)).toEqual({ ok: true });
+  // One entry per table with rules: shop/orders and shop/items.
+  expect(cache.valid?.size).toBe(2);
+  const first = cache.valid;
+  expect(checkPolicy(structuredClone(policy), cache)).toEqual({ ok: true });
+  expect([...cache.valid!]).toEqual([...first!]);
+
+  // A rule set that changed is checked again: broken, it fails as in a whole check, and the cache is dropped.
+  const broken = structuredClone(policy);
+  (broken.rules.shop!.items as Record<string, unknown>).read = { rule: 'nope' };
+  const whole = checkPolicy(broken);
+  expect(whole.ok).toBe(false);
+  expect(checkPolicy(broken, cache)).toEqual(whole);
+  expect(cache.valid).toBeUndefined();
+  // So is a problem outside the rules.
+  const outside = { ...structuredClone(policy), debug: 'yes' } as unknown as typeof policy;
+  expect(checkPolicy(outside, cache)).toEqual(checkPolicy(outside));
+  expect(checkPolicy(outside).ok).toBe(false);
+  expect(checkPolicy(policy, cache)).toEqual({ ok: true });
 });

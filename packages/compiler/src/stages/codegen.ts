@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { build as esbuild } from 'esbuild';
-import { OPERATIONS, type Policy } from '@dfc/schema';
+import { OPERATIONS, PolicySchema, exactJson, type Policy } from '@dfc/schema';
 import { generate, type GenerateCache, type GenerateInput, type RequirementCollection } from '@dfc/rules';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatRelativePath } from '../diagnostics/config-path.js';
@@ -21,6 +21,53 @@ export interface CodegenOutput {
 }
 
 const key = (...segments: string[]) => formatRelativePath(segments);
+
+/**
+ * The rule sets the previous build's `checkPolicy` found valid (`--watch`), by service,
+ * table and exact JSON: a rebuild checks only the rule sets an edit changed, and the
+ * rest of the policy as before. Holds only those of the latest check.
+ */
+export interface PolicyCheckCache {
+  valid?: ReadonlySet<string>;
+}
+
+const RULES = PolicySchema.shape.rules;
+
+/**
+ * Whether the policy matches the artifact schema, and the first way it does not: defence in depth
+ * before anything uses the compiled policy. With a cache, the rules of each table are
+ * checked on their own and only when they changed; a policy with any problem is checked
+ * again as a whole, so what is reported is always what a whole check reports.
+ */
+export function checkPolicy(policy: Policy, cache?: PolicyCheckCache): { ok: true } | { ok: false; issue?: { path: PropertyKey[]; message: string } } {
+  if (cache && isPlainRecord(policy.rules)) {
+    const valid = new Set<string>();
+    let ok = PolicySchema.safeParse({ ...policy, rules: {} }).success;
+    for (const [service, tables] of Object.entries(policy.rules)) {
+      if (!ok || !isPlainRecord(tables)) {
+        ok = false;
+        break;
+      }
+      for (const [table, set] of Object.entries(tables)) {
+        const text = exactJson(set);
+        const id = text === undefined ? undefined : `${JSON.stringify([service, table])}${text}`;
+        if (id === undefined || !cache.valid?.has(id)) ok = RULES.safeParse({ [service]: { [table]: set } }).success;
+        if (!ok) break;
+        if (id !== undefined) valid.add(id);
+      }
+    }
+    cache.valid = ok ? valid : undefined;
+    if (ok) return { ok };
+  }
+  const check = PolicySchema.safeParse(policy);
+  if (check.success) return { ok: true };
+  const issue = check.error.issues[0];
+  return issue ? { ok: false, issue } : { ok: false };
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /**
  * The keyed view of the policy that policy.mjs is generated from: one rule per
