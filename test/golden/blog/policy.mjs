@@ -321,10 +321,13 @@ function applyRow(actions, row, ctx) {
     switch (a.op) {
       case "remove":
         if (a.segments.length === 1) {
-          try {
-            delete row[a.segments[0]];
-          } catch {
-            return responseDenial(msg.notRemovable(a.field), a);
+          const field = a.segments[0];
+          if (Object.hasOwn(row, field)) {
+            try {
+              delete row[field];
+            } catch {
+              return responseDenial(msg.notRemovable(a.field), a);
+            }
           }
         } else if (!removePath(row, a.segments))
           return responseDenial(msg.notRemovable(a.field), a);
