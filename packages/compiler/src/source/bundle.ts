@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -141,9 +141,8 @@ export type BundleAnswer = { id: number; result: BundleResult } | { id: number; 
  * Bundles in a worker thread, so that a rebuild's bundle is made while this thread
  * type-checks (esbuild works in its own process, but its plugin callbacks, which read
  * the files, run on the thread that started it). Started on first use; `close` ends it.
- * Where a worker would not help (the process may use one CPU only) or cannot run (its
- * script is missing, as when the compiler runs from its TypeScript sources, or it
- * fails), it bundles on this thread as `bundleForImport`.
+ * Wherever the worker cannot run (its script is missing, as when the compiler runs from
+ * its TypeScript sources, or it fails), it bundles on this thread as `bundleForImport`.
  */
 export class Bundler {
   #worker: Worker | undefined;
@@ -177,12 +176,6 @@ export class Bundler {
 
   #start(): Worker | undefined {
     if (this.#worker || this.#unavailable) return this.#worker;
-    // On one CPU (a process pinned to one core, say) a worker only takes turns with this
-    // thread, at some cost: measured 10% slower rebuilds at 1,000 tables.
-    if (availableParallelism() < 2) {
-      this.#unavailable = true;
-      return undefined;
-    }
     const script = new URL('./bundle-worker.js', import.meta.url);
     if (script.protocol !== 'file:' || !existsSync(fileURLToPath(script))) {
       this.#unavailable = true;
