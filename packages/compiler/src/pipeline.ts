@@ -10,7 +10,6 @@ import {
   sortDiagnostics,
   type Diagnostic,
 } from './diagnostics/diagnostic.js';
-import { Bundler, type BundleResult } from './source/bundle.js';
 import { Locator } from './source/locate.js';
 import { outline, type PolicyOutline } from './source/outline.js';
 import { analyze } from './stages/analyze.js';
@@ -56,8 +55,6 @@ export interface CompilerSession {
   codegen?: GenerateCache;
   /** The rule sets the last policy check found valid. */
   policyCheck?: PolicyCheckCache;
-  /** Bundles the config in a worker thread, while the type check runs. */
-  bundler?: Bundler;
 }
 
 export interface CompileResult {
@@ -92,8 +89,6 @@ interface BuildState {
   session: CompilerSession;
   configFile?: string;
   configDir?: string;
-  /** The config's bundle, being made in a worker (`--watch`). */
-  bundling?: Promise<BundleResult>;
   typecheck?: TypecheckOutput;
   load?: LoadOutput;
   locator?: Locator;
@@ -127,15 +122,6 @@ export const STAGES: readonly Stage[] = [
       if (out.configFile) {
         s.configFile = out.configFile;
         s.configDir = out.configDir;
-        // A caller that keeps a session rebuilds (`--watch`): its config is bundled in a
-        // worker from now on, while this thread type-checks. Bundling runs no user code
-        // (load imports the bundle only after the type check passed); a bundle nobody
-        // waits for is dropped.
-        if (s.options.session !== undefined && out.configDir !== undefined) {
-          s.session.bundler ??= new Bundler();
-          s.bundling = s.session.bundler.bundle(out.configFile, out.configDir, 'config');
-          s.bundling.catch(() => {});
-        }
       }
       return out.diagnostics;
     },
@@ -168,7 +154,6 @@ export const STAGES: readonly Stage[] = [
         configFile: need(s.configFile, 'configFile'),
         configDir: need(s.configDir, 'configDir'),
         sourceFile: (file) => program?.getSourceFile(file),
-        bundled: s.bundling,
       });
       s.load = out;
       s.locator = new Locator({ root: out.value, sites: out.sites, entry: s.configFile!, program });

@@ -24,7 +24,7 @@ export interface WatchHandle {
 export function watch(options: WatchOptions, onResult: (result: CompileResult, changed: string[]) => void): WatchHandle {
   const session: CompilerSession = options.session ?? {};
   const mode = options.mode ?? 'build';
-  const loop = watchLoop<CompileResult>({
+  return watchLoop<CompileResult>({
     run: () => runPipeline({ ...options, session }, mode),
     inputs: (result) => result.inputs,
     prune: (result) => result.ok,
@@ -33,11 +33,4 @@ export function watch(options: WatchOptions, onResult: (result: CompileResult, c
     afterFirst: () => warmUp({ ...options, session }),
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
   });
-  return {
-    ready: loop.ready,
-    async close() {
-      await loop.close();
-      await session.bundler?.close();
-    },
-  };
 }

@@ -1,20 +1,22 @@
-import { unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, extname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
 import type ts from 'typescript';
-export { bundleForImport, dfcPlugin, type Bundle } from '../source/bundle.js';
 import { diagnostic, type Diagnostic, type SourceSpan } from '../diagnostics/diagnostic.js';
-import { bundleForImport, type BundleResult } from '../source/bundle.js';
-import { dfcConfigPackage } from '../source/dfc-package.js';
+import { DFC_SPECIFIERS, dfcConfigPackage } from '../source/dfc-package.js';
 import { findDefaultExport, spanOfNode, type CallSite, type Locator } from '../source/locate.js';
 import { bundleSource, createTraceRecorder, userFrame, type SiteLookup } from '../source/trace.js';
+import { esbuildMessage } from './esbuild-message.js';
 
 export interface LoadInput {
   configFile: string;
   configDir: string;
   /** To point at the default export; optional (load also works without a program). */
   sourceFile?: (file: string) => ts.SourceFile | undefined;
-  /** The config's bundle, when it is already being made (`--watch`: in a worker, during the type check). */
-  bundled?: Promise<BundleResult> | undefined;
 }
 
 export interface LoadOutput {
@@ -29,6 +31,71 @@ export interface LoadOutput {
   inputs: string[];
 }
 
+const BUILTINS = new Set(builtinModules);
+const LOADERS: Record<string, esbuild.Loader> = {
+  '.ts': 'ts',
+  '.mts': 'ts',
+  '.cts': 'ts',
+  '.tsx': 'tsx',
+  '.js': 'js',
+  '.mjs': 'js',
+  '.cjs': 'js',
+  '.jsx': 'jsx',
+};
+
+let counter = 0;
+
+/** A bundle ready to be written to `temp` and imported from there, and every file it read. */
+export interface Bundle {
+  temp: string;
+  code: string;
+  /** Every file the bundle read, dfc's own included (absolute, sorted). */
+  inputs: string[];
+}
+
+/**
+ * Bundles a module that sits next to the config (the config itself, or a policy test)
+ * with its relative imports into one ES module meant to be written to the OS temp
+ * directory and imported once from there; `dfc` and `@dfc/config` map to this
+ * compiler's own copy. esbuild's errors come back as diagnostics with positions.
+ */
+export async function bundleForImport(entry: string, dir: string, kind: 'config' | 'module'): Promise<Bundle | { diagnostics: Diagnostic[] }> {
+  const dfc = dfcConfigPackage();
+  // The bundle's source map is relative to where the bundle runs from, so name it first.
+  const temp = join(tmpdir(), `dfc-${kind}-${process.pid}-${++counter}-${randomBytes(4).toString('hex')}.mjs`);
+  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
+  try {
+    result = await esbuild.build({
+      absWorkingDir: dir,
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      outfile: temp,
+      sourcemap: 'inline',
+      sourcesContent: false,
+      logLevel: 'silent',
+      define: {
+        'import.meta.url': '__dfc_import_meta_url',
+        'import.meta.dirname': '__dfc_import_meta_dirname',
+        'import.meta.filename': '__dfc_import_meta_filename',
+      },
+      plugins: [dfcPlugin(dfc.entry)],
+    });
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    if (!Array.isArray(failure.errors)) throw error;
+    return { diagnostics: failure.errors.map((m) => esbuildMessage(m, dir)) };
+  }
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((key) => !/^[a-z-]+:/.test(key) || key.startsWith('file:'))
+    .map((key) => resolvePath(dir, key))
+    .sort();
+  return { temp, code: result.outputFiles[0]!.text, inputs };
+}
 /** Settles when the config import in progress (if any) is done. */
 let importing: Promise<void> = Promise.resolve();
 
@@ -41,7 +108,7 @@ let importing: Promise<void> = Promise.resolve();
 export async function load(input: LoadInput): Promise<LoadOutput> {
   const dfc = dfcConfigPackage();
   const sites = new WeakMap<object, CallSite>();
-  const bundled = await (input.bundled ?? bundleForImport(input.configFile, input.configDir, 'config'));
+  const bundled = await bundleForImport(input.configFile, input.configDir, 'config');
   if ('diagnostics' in bundled) return { diagnostics: bundled.diagnostics, sites, inputs: [input.configFile] };
   const { temp, inputs } = bundled;
   const userFiles = new Set(inputs.filter((f) => !f.startsWith(dfc.dir + '/')));
@@ -138,4 +205,46 @@ export function describeValue(value: unknown): string {
     default:
       return 'an object';
   }
+}
+
+/** Resolves `dfc` to this compiler's copy, keeps packages external and gives each file its own `import.meta`. */
+export function dfcPlugin(dfcEntry: string): esbuild.Plugin {
+  return {
+    name: 'dfc-config',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]|^\.[^./]|^\.\.[^/]/ }, async (args) => {
+        if (args.pluginData === 'dfc-inner' || isAbsolute(args.path)) return undefined;
+        if (DFC_SPECIFIERS.has(args.path)) {
+          // The running dfc's copy: bundled when it is TypeScript source (a checkout
+          // that was not built), imported from its file otherwise.
+          return dfcEntry.endsWith('.ts') ? { path: dfcEntry } : { path: pathToFileURL(dfcEntry).href, external: true };
+        }
+        if (args.path.startsWith('node:') || BUILTINS.has(args.path)) return { path: args.path, external: true };
+        // Other packages stay external, imported by absolute URL because the bundle
+        // runs from the temp directory, where nothing resolves.
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: 'dfc-inner',
+        });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        if (resolved.external || !isAbsolute(resolved.path)) return { path: resolved.path, external: true };
+        return { path: pathToFileURL(resolved.path).href, external: true };
+      });
+      build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+        const loader = LOADERS[extname(args.path)];
+        if (!loader || args.path.split('/').includes('node_modules')) return undefined;
+        const source = await readFile(args.path, 'utf8');
+        // Per-file values for import.meta (the bundle runs from elsewhere). Kept on the
+        // first line so that line numbers in stacks stay right.
+        const url = pathToFileURL(args.path).href;
+        const prelude =
+          `const __dfc_import_meta_url = ${JSON.stringify(url)}, ` +
+          `__dfc_import_meta_dirname = ${JSON.stringify(dirname(args.path))}, ` +
+          `__dfc_import_meta_filename = ${JSON.stringify(args.path)};`;
+        return { contents: prelude + source, loader, resolveDir: dirname(args.path) };
+      });
+    },
+  };
 }
