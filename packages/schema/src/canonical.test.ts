@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { canonicalJson, exactJson, policyHash, prettyCanonicalJson } from './canonical.js';
+import { canonicalJson, exactJson, isExactJson, policyHash, prettyCanonicalJson } from './canonical.js';
 
 describe('canonical JSON', () => {
   test('sorts keys at every depth and drops undefined members', () => {
@@ -71,5 +71,13 @@ describe('exactJson', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(exactJson(cyclic)).toBeUndefined();
+  });
+
+  test('isExactJson treats the objects `refuse` names as not plain, at any depth', () => {
+    const code = (o: object) => (o as { rule?: unknown }).rule === 'code';
+    expect(isExactJson({ rule: 'and', clauses: [{ rule: 'allow' }] }, 256, code)).toBe(true);
+    expect(isExactJson({ rule: 'and', clauses: [{ rule: 'code', id: 'c0' }] }, 256, code)).toBe(false);
+    expect(isExactJson({ rule: 'code' }, 256, code)).toBe(false);
+    expect(isExactJson({ rule: 'code' })).toBe(true);
   });
 });

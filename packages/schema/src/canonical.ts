@@ -124,7 +124,11 @@ export function exactJson(value: unknown, maxDepth = 256): string | undefined {
   return isExactJson(value, maxDepth) ? JSON.stringify(value) : undefined;
 }
 
-function isExactJson(value: unknown, depth: number): boolean {
+/**
+ * Whether a JSON round trip copies `value` exactly (what {@link exactJson} checks), with
+ * `refuse` naming objects the caller wants treated as not plain (say, a `code` rule).
+ */
+export function isExactJson(value: unknown, depth = 256, refuse?: (object: object) => boolean): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -135,12 +139,12 @@ function isExactJson(value: unknown, depth: number): boolean {
       if (value === null) return true;
       if (depth <= 0) return false;
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!(i in value) || !isExactJson(value[i], depth - 1)) return false;
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !isExactJson(value[i], depth - 1, refuse)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const k in value) if (Object.hasOwn(value, k) && !isExactJson((value as Record<string, unknown>)[k], depth - 1)) return false;
+      if ((proto !== Object.prototype && proto !== null) || refuse?.(value) === true) return false;
+      for (const k in value) if (Object.hasOwn(value, k) && !isExactJson((value as Record<string, unknown>)[k], depth - 1, refuse)) return false;
       return true;
     }
     default:

@@ -1,4 +1,4 @@
-import { OPERATIONS, type ColumnType, type ConfigTable, type Rule, type SourceRule } from '@dfc/schema';
+import { OPERATIONS, isExactJson, type ColumnType, type ConfigTable, type Rule, type SourceRule } from '@dfc/schema';
 import { lintRule, type LintContext as RuleLintContext, type RuleIssue, type RuleIssueId } from '@dfc/rules';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
 import { displayPath } from '../diagnostics/config-path.js';
@@ -156,7 +156,7 @@ export const ruleIssues: Lint = {
 /** The rule with `code` rules replaced by a reference, which is all the linter looks at. */
 function withoutCode(rule: SourceRule): Rule {
   // Most rules are plain JSON without code rules: their JSON copy would equal them.
-  if (plainJson(rule)) return rule as Rule;
+  if (isExactJson(rule, 256, isCodeRule)) return rule as Rule;
   return JSON.parse(
     JSON.stringify(rule, (_key, value: unknown) =>
       value !== null && typeof value === 'object' && (value as { rule?: unknown }).rule === 'code'
@@ -166,28 +166,8 @@ function withoutCode(rule: SourceRule): Rule {
   ) as Rule;
 }
 
-/**
- * Null, booleans, strings, finite numbers but -0, and dense arrays and plain objects of
- * them, without a `code` rule: what a JSON round trip copies exactly.
- */
-function plainJson(v: unknown): boolean {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v) && !Object.is(v, -0);
-    case 'object': {
-      if (v === null) return true;
-      const keys = Object.keys(v);
-      if (Array.isArray(v)) return Object.getPrototypeOf(v) === Array.prototype && keys.length === v.length && v.every(plainJson);
-      if (Object.getPrototypeOf(v) !== Object.prototype || (v as { rule?: unknown }).rule === 'code') return false;
-      return keys.every((k) => plainJson((v as Record<string, unknown>)[k]));
-    }
-    default:
-      return false;
-  }
-}
+/** A `code` rule holds a function here: never plain JSON. */
+const isCodeRule = (o: object): boolean => (o as { rule?: unknown }).rule === 'code';
 
 /** `encrypt`/`decrypt` need the field key (`crypto.key`). */
 export const encryptionKey: Lint = {
