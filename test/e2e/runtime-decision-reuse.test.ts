@@ -29,6 +29,7 @@ export const shop = defineService({
     gated: { columns: { id: 'integer', title: 'string' }, primaryKey: 'id' },
     notices: { columns: { id: 'integer', title: 'string' }, primaryKey: 'id' },
     events: { columns: { id: 'integer', title: 'string' }, primaryKey: 'id' },
+    reports: { columns: { id: 'integer', ownerId: 'string' }, primaryKey: 'id' },
   },
   security: { signedIn: { type: 'authenticated' } },
 });
@@ -39,6 +40,8 @@ export const gatedRules = defineRule(shop, 'gated', { read: { rule: 'query', db:
 // Both read the clock: decided anew on every request.
 export const noticeRules = defineRule(shop, 'notices', { read: { rule: 'code', fn: () => new Date().getUTCFullYear() < 2100 } });
 export const eventRules = defineRule(shop, 'events', { read: { rule: 'match', eval: '<', type: 'date', f1: 'utils.now()', f2: '2100-01-01' } });
+// Readable whole, never by owner: the decision depends on the filter.
+export const reportRules = defineRule(shop, 'reports', { read: { rule: 'match', eval: '==', type: 'bool', f1: 'utils.exists(args.find.ownerId)', f2: false } });
 export const grantRules = defineRule(shop, 'grants', { read: { rule: 'allow' }, create: { rule: 'allow' }, delete: { rule: 'allow' } });
 
 export const member = defineRole({ name: 'member', access: [{ service: shop, component: '_table/*', verbs: ['GET', 'POST', 'DELETE'] }] });
@@ -49,7 +52,7 @@ export const other = defineApp({ name: 'other', apiKey: secret('OTHER_KEY'), rol
 
 export default defineConfig({
   services: [shop],
-  rules: [itemRules, gatedRules, noticeRules, eventRules, grantRules],
+  rules: [itemRules, gatedRules, noticeRules, eventRules, reportRules, grantRules],
   roles: [member, outsider],
   apps: [web, other],
   auth: { jwt: { secret: secret('JWT'), issuer: 'iss', audience: 'aud', roleClaim: 'role', clockTolerance: 0 } },
@@ -94,6 +97,7 @@ beforeAll(async () => {
     { id: 2, ownerId: 'u2', title: 'two', secret: 's2' },
   ]);
   await ds.insert('gated', [{ id: 1, title: 'behind a grant' }]);
+  await ds.insert('reports', [{ id: 1, ownerId: 'u1' }]);
 }, 120_000);
 
 afterAll(async () => {
@@ -151,11 +155,19 @@ describe('reused decisions', () => {
     }
   });
 
-  test('a filter is decided on its own (the rule sees it) and does not disturb the reused whole-table decision', async () => {
+  test('a filtered read is decided on its own: a rule that reads the filter refuses it after the whole table was allowed', async () => {
+    const member = { 'x-api-key': env.WEB_KEY, authorization: `Bearer ${await token({ id: 'u1', role: 'member' })}` };
+    for (let i = 0; i < 2; i++) expect(await get('reports', member)).toEqual({ status: 200, body: { resource: [{ id: 1, ownerId: 'u1' }] } });
+    const byOwner = await get(`reports?filter=${encodeURIComponent("ownerId = 'u1'")}`, member);
+    expect(byOwner.status).toBe(403);
+    expect(byOwner.body.error?.code).toBe('DFC_ERR_RULE_DENIED');
+    expect((await get('reports', member)).status).toBe(200);
+  });
+
+  test('a filter next to reused whole-table decisions keeps its rows and cannot probe a removed field', async () => {
     const member = { 'x-api-key': env.WEB_KEY, authorization: `Bearer ${await token({ id: 'u1', role: 'member' })}` };
     expect((await get('items', member)).body.resource).toHaveLength(2);
     expect((await get(`items?filter=${encodeURIComponent("ownerId = 'u2'")}`, member)).body.resource).toEqual([{ id: 2, ownerId: 'u2', title: 'two' }]);
-    // the removed field cannot be probed through a filter, reused decision or not
     for (let i = 0; i < 2; i++) expect((await get(`items?filter=${encodeURIComponent("secret = 's1'")}`, member)).body.error?.code).toBe('DFC_ERR_BAD_FILTER');
     expect((await get('items', member)).body.resource).toHaveLength(2);
   });

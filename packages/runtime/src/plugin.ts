@@ -894,17 +894,33 @@ interface ResponsePlan {
 }
 
 const NO_WORK: ResponsePlan = Object.freeze({ hidden: new Set<string>(), removesOnly: true });
-const responsePlans = new WeakMap<readonly ResponseAction[], ResponsePlan>();
+
+/**
+ * Plans by the first action's `segments` (a constant of the policy module, as every
+ * action's is): a closure with several conditional `remove` sites hands out a new list
+ * per decision, so lists are told apart by their actions' `op` and `segments`, all a plan
+ * depends on, and no entry is made per request. At most 8 lists per first field.
+ */
+const responsePlans = new WeakMap<readonly string[], { work: readonly ResponseAction[]; plan: ResponsePlan }[]>();
 
 function responsePlan(work: readonly ResponseAction[] | undefined): ResponsePlan {
-  if (work === undefined) return NO_WORK;
-  let plan = responsePlans.get(work);
-  if (plan === undefined) {
-    const hidden = new Set<string>();
-    for (const a of work) if (a.op === 'remove' && a.segments.length === 1) hidden.add(a.segments[0]!);
-    responsePlans.set(work, (plan = { hidden, removesOnly: work.length === hidden.size }));
-  }
+  if (work === undefined || work.length === 0) return NO_WORK;
+  const key = work[0]!.segments;
+  let known = responsePlans.get(key);
+  if (known !== undefined) {
+    for (const k of known) if (k.work === work || sameWork(k.work, work)) return k.plan;
+  } else responsePlans.set(key, (known = []));
+  const hidden = new Set<string>();
+  for (const a of work) if (a.op === 'remove' && a.segments.length === 1) hidden.add(a.segments[0]!);
+  const plan: ResponsePlan = { hidden, removesOnly: work.length === hidden.size };
+  if (known.length < 8) known.push({ work, plan });
   return plan;
+}
+
+function sameWork(a: readonly ResponseAction[], b: readonly ResponseAction[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.op !== b[i]!.op || a[i]!.segments !== b[i]!.segments) return false;
+  return true;
 }
 
 function keptColumns(plan: ResponsePlan, table: PolicyTable): string[] {
