@@ -18,6 +18,7 @@ import {
   type DataSource,
   type Row,
   type SelectQuery,
+  tableColumns,
 } from './data/index.js';
 import { applyResponseWork, decide, decideNow, processResponse, type Allowed, type DecideRequest, type DecideResult, type RequestArgs } from './decide.js';
 import { DfcError, errorBody, isDfcError, q, type ErrorCode } from './errors.js';
@@ -26,6 +27,7 @@ import { openApiFor } from './openapi.js';
 import { matchesOperators, ruleFind } from './rule-query.js';
 import type { ResponseAction, RuleContext } from './rule-types.js';
 import { Runtime, type RuntimeOptions, type State } from './runtime.js';
+import { rowsJson, type RowsJson } from './rows-json.js';
 
 /**
  * The Fastify plugin: DreamFactory-style REST over the services of a compiled policy.
@@ -74,7 +76,11 @@ interface Identity {
 interface ListBody {
   resource: Row[];
   meta?: { count: number };
+  /** How to write `resource` when the answer is written directly (JSON.stringify leaves symbol keys out). */
+  [kRowsJson]: RowsJson | undefined;
 }
+
+const kRowsJson = Symbol('dfc.rowsJson');
 
 type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: number; [kKind]?: string; [kCors]?: Readonly<Record<string, string>> };
 
@@ -256,7 +262,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   function answer<T>(req: DfcRequest, reply: FastifyReply, body: T): T | undefined {
     if (!direct || req[kState]!.debug || reply.statusCode !== 200 || reply.sent) return body;
     if (hasHeaders(reply)) return body;
-    const json = JSON.stringify(body);
+    const json = bodyJson(body);
     const head = ['x-request-id', req.id, ...fixedList];
     const cors = req[kCors];
     if (cors !== undefined) {
@@ -543,7 +549,10 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   function listAllowed(state: State, service: string, table: string, tdef: PolicyTable, query: Record<string, string | undefined>, clientWhere: Where | undefined, d: Allowed): ListBody | Promise<ListBody> {
     const where = clientWhere ? andWhere([clientWhere, d.where]) : d.where;
     const { limit, offset } = paging(query, state, service);
-    let columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
+    let columns: readonly string[] | undefined = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
+    // Rows are written by a serializer compiled for their columns unless response work may
+    // add or change fields (a removal only takes away what was not read).
+    let plain = d.response === undefined;
     const order = query.order !== undefined && query.order !== '' ? parse(() => parseOrder(query.order!, tdef)) : undefined;
     if (d.response) {
       // A field the rules remove from this caller's rows cannot be probed through filter or order.
@@ -561,19 +570,21 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         if (plan.removesOnly) {
           const kept = columns ? columns.filter((c) => !hidden.has(c)) : keptColumns(plan, tdef);
           if (kept.length > 0) columns = kept;
+          plain = true;
         }
       }
     }
     const ds = sourceOf(state, service);
     const select: SelectQuery = { where, ...(columns ? { columns } : {}), ...(order ? { order } : {}), limit, offset };
+    const json = plain ? rowsJson(columns ?? tableColumns(tdef)) : undefined;
     const rows = ds.selectNow?.(table, select);
-    if (rows !== undefined) return listBody(state, ds, table, where, query, d, rows);
-    return ds.select(table, select).then((read) => listBody(state, ds, table, where, query, d, read));
+    if (rows !== undefined) return listBody(state, ds, table, where, query, d, rows, json);
+    return ds.select(table, select).then((read) => listBody(state, ds, table, where, query, d, read, json));
   }
 
-  function listBody(state: State, ds: DataSource, table: string, where: Where, query: Record<string, string | undefined>, d: Allowed, rows: Row[]): ListBody | Promise<ListBody> {
+  function listBody(state: State, ds: DataSource, table: string, where: Where, query: Record<string, string | undefined>, d: Allowed, rows: Row[], json: RowsJson | undefined): ListBody | Promise<ListBody> {
     const out = d.response ? applyResponseWork(d, rows, ruleContext(state)) : rows;
-    const body: ListBody = { resource: out };
+    const body: ListBody = { resource: out, [kRowsJson]: json };
     if (!truthy(query.include_count)) return body;
     return ds.count(table, where).then((count) => {
       body.meta = { count };
@@ -843,6 +854,17 @@ class ExplainAnswer extends Error {
   }
 }
 
+/** A direct answer's text: a page of rows through its compiled serializer when it has one, else JSON.stringify. */
+function bodyJson(body: unknown): string {
+  const f = (body as Partial<ListBody>)[kRowsJson];
+  if (f !== undefined) {
+    const list = body as ListBody;
+    const rows = f(list.resource);
+    if (rows !== undefined) return list.meta === undefined ? '{"resource":' + rows + '}' : '{"resource":' + rows + ',"meta":' + JSON.stringify(list.meta) + '}';
+  }
+  return JSON.stringify(body);
+}
+
 function wantsExplanation(req: FastifyRequest): boolean {
   const query = req.query as Record<string, unknown>;
   if (!Object.hasOwn(query, 'explain')) return false;
@@ -890,7 +912,7 @@ interface ResponsePlan {
   /** The work only removes top-level fields. */
   readonly removesOnly: boolean;
   /** The columns of `table` left to read (every column but the hidden ones). */
-  kept?: { table: PolicyTable; columns: string[] };
+  kept?: { table: PolicyTable; columns: readonly string[] };
 }
 
 const NO_WORK: ResponsePlan = Object.freeze({ hidden: new Set<string>(), removesOnly: true });
@@ -923,8 +945,9 @@ function sameWork(a: readonly ResponseAction[], b: readonly ResponseAction[]): b
   return true;
 }
 
-function keptColumns(plan: ResponsePlan, table: PolicyTable): string[] {
-  if (plan.kept?.table !== table) plan.kept = { table, columns: Object.keys(table.columns).filter((c) => !plan.hidden.has(c)) };
+/** The table's columns but those the plan hides: one frozen list per plan and table (the row decoder and serializer compiled for it are found by identity). */
+function keptColumns(plan: ResponsePlan, table: PolicyTable): readonly string[] {
+  if (plan.kept?.table !== table) plan.kept = { table, columns: Object.freeze(Object.keys(table.columns).filter((c) => !plan.hidden.has(c))) };
   return plan.kept.columns;
 }
 

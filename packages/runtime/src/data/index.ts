@@ -22,4 +22,4 @@ export {
 export { MAX_TEXT as MAX_FILTER_LENGTH } from './tokenize.js';
 export { printFilter } from './print.js';
 export { evaluateWhere, matchesWhere } from './match.js';
-export { parseDate } from './values.js';
+export { parseDate, tableColumns } from './values.js';

@@ -6,7 +6,7 @@ import { WhereRenderer, fullOrder } from './render.js';
 import { sameParams, selectShape, type SelectShape } from './select-shape.js';
 import type { DataSource, OrderBy, Row, SelectQuery } from './types.js';
 import { shorten } from './text.js';
-import { checkWriteRow, decodeRow, toParam, type Dialect } from './values.js';
+import { checkWriteRow, decodeRow, rowDecoder, tableColumns, toParam, type Dialect } from './values.js';
 
 /**
  * The one `DataSource` implementation: kysely over better-sqlite3, pg or mysql2.
@@ -50,7 +50,7 @@ export interface SqliteStatement {
 
 /** A select's columns, paging, order and shape, worked out once per call. */
 interface SelectPlan {
-  columns: string[];
+  columns: readonly string[];
   limit: number | undefined;
   offset: number | undefined;
   requested: OrderBy[];
@@ -182,8 +182,13 @@ export class SqlDataSource implements DataSource {
     return (await this.db.executeQuery(compiled)).rows;
   }
 
-  private columns(t: PolicyTable, tableName: string, requested?: string[]): string[] {
-    if (requested === undefined) return Object.keys(t.columns);
+  /**
+   * The columns a select reads: every column (one frozen list per table), or those
+   * requested, each once. A frozen request without repeats is returned as it is, so the
+   * row decoder compiled for it is found by identity.
+   */
+  private columns(t: PolicyTable, tableName: string, requested?: readonly string[]): readonly string[] {
+    if (requested === undefined) return tableColumns(t);
     if (!Array.isArray(requested) || requested.length === 0) {
       throw new DataError('invalid', 'at least one column must be selected');
     }
@@ -194,7 +199,7 @@ export class SqlDataSource implements DataSource {
       }
       if (!out.includes(c)) out.push(c);
     }
-    return out;
+    return out.length === requested.length && Object.isFrozen(requested) ? requested : out;
   }
 
   private paramsOf(t: PolicyTable, values: Map<string, Json>): Record<string, unknown> {
@@ -234,7 +239,7 @@ export class SqlDataSource implements DataSource {
         }
         raw = await this.rowsOf(compiled);
       }
-      return raw.map((r) => decodeRow(t, p.columns, r as Record<string, unknown>));
+      return raw.map(rowDecoder(t, p.columns) as (r: unknown) => Row);
     });
   }
 
@@ -283,7 +288,7 @@ export class SqlDataSource implements DataSource {
     } catch {
       return undefined;
     }
-    return raw.map((r) => decodeRow(t, p.columns, r as Record<string, unknown>));
+    return raw.map(rowDecoder(t, p.columns) as (r: unknown) => Row);
   }
 
   /** A select built with kysely's query builder (compiled once per shape by `select`). */

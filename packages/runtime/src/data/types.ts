@@ -14,7 +14,7 @@ export interface OrderBy {
 export interface SelectQuery {
   where: Where;
   /** Declared columns to return; all of them when absent. */
-  columns?: string[];
+  columns?: readonly string[];
   order?: OrderBy[];
   /** A non-negative integer. */
   limit?: number;

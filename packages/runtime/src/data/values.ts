@@ -256,6 +256,65 @@ export function decodeRow(table: PolicyTable, columns: readonly string[], raw: R
   return row;
 }
 
+export type RowDecoder = (raw: Record<string, unknown>) => Row;
+
+/** At most this many column lists per table are compiled when they are not frozen (a `fields` parameter makes a new one per request). */
+const MAX_LOOSE_DECODERS = 64;
+const decoders = new WeakMap<PolicyTable, { frozen: WeakMap<readonly string[], RowDecoder>; loose: Map<string, RowDecoder> }>();
+const allColumnLists = new WeakMap<PolicyTable, readonly string[]>();
+
+/** Every column of `table`, in declared order: one frozen list per table. */
+export function tableColumns(table: PolicyTable): readonly string[] {
+  let list = allColumnLists.get(table);
+  if (list === undefined) allColumnLists.set(table, (list = Object.freeze(Object.keys(table.columns))));
+  return list;
+}
+
+/**
+ * {@link decodeRow} for `columns` of `table`, compiled: a function that builds the row as
+ * one object literal, so each row costs what a driver's own row costs (the generic loop
+ * stores each field under a computed key, which V8 does slowly). A frozen list is known
+ * by identity; any other by its names (and compiled once per table for the first 64).
+ * Lists naming `__proto__` (or anything but a column name) keep the generic loop.
+ */
+export function rowDecoder(table: PolicyTable, columns: readonly string[]): RowDecoder {
+  let known = decoders.get(table);
+  if (known === undefined) decoders.set(table, (known = { frozen: new WeakMap(), loose: new Map() }));
+  const frozen = Object.isFrozen(columns);
+  let decode = frozen ? known.frozen.get(columns) : undefined;
+  if (decode !== undefined) return decode;
+  const key = frozen ? '' : columns.join(',');
+  decode = frozen ? undefined : known.loose.get(key);
+  if (decode === undefined) {
+    decode = compileDecoder(table, columns);
+    if (!frozen && known.loose.size < MAX_LOOSE_DECODERS) known.loose.set(key, decode);
+  }
+  if (frozen) known.frozen.set(columns, decode);
+  return decode;
+}
+
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function compileDecoder(table: PolicyTable, columns: readonly string[]): RowDecoder {
+  const list = [...columns];
+  if (!list.every((c) => PLAIN_NAME.test(c) && c !== '__proto__' && Object.hasOwn(table.columns, c))) return (raw) => decodeRow(table, list, raw);
+  const fields = list.map((c) => {
+    const type = table.columns[c]!.type;
+    const v = `raw[${JSON.stringify(c)}]`;
+    // The common driver value of each type inline; anything else (null included) through fromDb.
+    const fast =
+      type === 'integer' || type === 'number'
+        ? `typeof (v = ${v}) === "number" ? v : fromDb(${JSON.stringify(type)}, v)`
+        : type === 'string'
+          ? `typeof (v = ${v}) === "string" ? v : fromDb("string", v)`
+          : type === 'bool'
+            ? `(v = ${v}) === 1 ? true : v === 0 ? false : typeof v === "boolean" ? v : fromDb("bool", v)`
+            : `fromDb(${JSON.stringify(type)}, ${v})`;
+    return `${JSON.stringify(c)}: ${fast}`;
+  });
+  return new Function('fromDb', `return function decodeRow(raw) { let v; return { ${fields.join(', ')} }; };`)(fromDb) as RowDecoder;
+}
+
 /** Checks every key of a written row against the declared columns and coerces its value; throws `DataError('invalid')`. */
 export function checkWriteRow(
   tableName: string,

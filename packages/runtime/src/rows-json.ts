@@ -1,0 +1,69 @@
+/**
+ * JSON text of a page of rows whose columns are known before the rows are read: a
+ * function compiled once per column list writes each row's fields in that order, which
+ * costs a fraction of `JSON.stringify` walking each row's keys. It gives up (returns
+ * undefined, and the caller stringifies as before) on anything it does not write the way
+ * `JSON.stringify` would: a row that is not an object, a field that is undefined or holds
+ * a function, a symbol or a bigint. Rows are expected to hold the columns asked for and
+ * no others (what every data source returns); a row with more keys is written with the
+ * columns only.
+ */
+
+export type RowsJson = (rows: readonly unknown[]) => string | undefined;
+
+/** Characters `JSON.stringify` escapes in a string (any surrogate: a lone one is escaped). */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** One field's JSON text, or undefined where `JSON.stringify` would leave the key out or throw. */
+function value(v: unknown): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return ESCAPED.test(v) ? JSON.stringify(v) : '"' + v + '"';
+    case 'number':
+      return Number.isFinite(v) ? '' + v : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object':
+      return v === null ? 'null' : JSON.stringify(v);
+    default:
+      return undefined;
+  }
+}
+
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const compiled = new WeakMap<readonly string[], RowsJson | null>();
+
+/**
+ * The serializer for rows of `columns`; undefined for a list that is not frozen (only
+ * lists the runtime keeps are compiled, never one made per request) or that names
+ * something other than a plain column name.
+ */
+export function rowsJson(columns: readonly string[]): RowsJson | undefined {
+  if (!Object.isFrozen(columns)) return undefined;
+  let f = compiled.get(columns);
+  if (f === undefined) compiled.set(columns, (f = compile(columns)));
+  return f ?? undefined;
+}
+
+function compile(columns: readonly string[]): RowsJson | null {
+  if (columns.length === 0 || !columns.every((c) => PLAIN_NAME.test(c) && c !== '__proto__')) return null;
+  const fields = columns.map((c, i) => {
+    const key = JSON.stringify(c);
+    // The text before the value: the row's opening brace (with a comma before every row
+    // but the first) or the comma between fields, and the key.
+    const lead = i === 0 ? `(i === 0 ? ${JSON.stringify('{' + key + ':')} : ${JSON.stringify(',{' + key + ':')})` : JSON.stringify(',' + key + ':');
+    return `if ((t = value(r[${key}])) === undefined) return undefined;\n    s += ${lead} + t;`;
+  });
+  const body = `return function rowsJson(rows) {
+  let s = "[";
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (typeof r !== "object" || r === null) return undefined;
+    let t;
+    ${fields.join('\n    ')}
+    s += "}";
+  }
+  return s + "]";
+};`;
+  return new Function('value', body)(value) as RowsJson;
+}
