@@ -241,7 +241,8 @@ export function fromDb(type: ColumnType, raw: unknown): Json {
     case 'string':
       if (typeof raw === 'string') return raw;
       if (Buffer.isBuffer(raw)) return raw.toString('utf8');
-      if (raw instanceof Date) return raw.toISOString();
+      // An invalid date (MySQL's zero date, say) reads as null, as it does in a date column.
+      if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? null : raw.toISOString();
       return String(raw);
   }
 }
