@@ -7,6 +7,7 @@
  * filter.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
@@ -179,6 +180,35 @@ describe('reused decisions', () => {
     expect((await get('items', member)).status).toBe(200);
     await new Promise((r) => setTimeout(r, Math.max(0, soon * 1000 - Date.now()) + 100));
     expect((await get('items', member)).body.error?.code).toBe('DFC_ERR_INVALID_TOKEN');
+  });
+
+  test('on one keep-alive connection: each token decides for itself, and an expired one is refused', async () => {
+    const address = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const onConnection = (headers: Record<string, string>) =>
+      new Promise<{ status: number; reused: boolean; code?: string }>((resolve, reject) => {
+        const req = request(`${address}/api/v2/shop/_table/items`, { agent, headers }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, code: (JSON.parse(text) as { error?: { code: string } }).error?.code }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const soon = Math.floor(Date.now() / 1000) + 2;
+      const member = { 'x-api-key': env.WEB_KEY, authorization: `Bearer ${await token({ id: 'u1', role: 'member' }, soon)}` };
+      const guest = { 'x-api-key': env.WEB_KEY, authorization: `Bearer ${await token({ id: 'u9', role: 'guest' })}` };
+      expect(await onConnection(member)).toMatchObject({ status: 200, reused: false });
+      expect(await onConnection(member)).toMatchObject({ status: 200, reused: true });
+      expect(await onConnection(guest)).toMatchObject({ status: 403, reused: true, code: 'DFC_ERR_ACCESS_DENIED' });
+      expect(await onConnection(member)).toMatchObject({ status: 200, reused: true });
+      await new Promise((r) => setTimeout(r, Math.max(0, soon * 1000 - Date.now()) + 100));
+      expect(await onConnection(member)).toMatchObject({ status: 401, reused: true, code: 'DFC_ERR_INVALID_TOKEN' });
+      expect(await onConnection(guest)).toMatchObject({ status: 403, reused: true });
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('after a reload the new rules decide at once, for a caller whose decision was kept', async () => {

@@ -181,7 +181,18 @@ export interface JwtVerifier {
    * cache `verify` reads), without a promise; undefined otherwise (then call `verify`).
    */
   cached(token: string): Readonly<Record<string, unknown>> | undefined;
+  /** What {@link cached} reads: the token's cache entry while it may be reused, else undefined. */
+  entry(token: string): VerifiedToken | undefined;
+  /** Whether an entry this verifier gave out may still be reused (the token has not expired, nor outlived the cache's age limit). */
+  live(entry: VerifiedToken): boolean;
   readonly cacheSize: () => number;
+}
+
+/** A verified token, kept for reuse until `until` (seconds). */
+export interface VerifiedToken {
+  readonly token: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly until: number;
 }
 
 export const MIN_HMAC_SECRET_BYTES = 32;
@@ -262,7 +273,7 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
   // Bounded by count and by the text kept (tokens average at most 1 KiB before entries go
   // early). Expiry is `until`, checked on every read (no per-entry TTL bookkeeping).
   const max = opts.cacheMax ?? 10_000;
-  const cache = new LRUCache<string, { token: string; claims: Readonly<Record<string, unknown>>; until: number }>({
+  const cache = new LRUCache<string, VerifiedToken>({
     max,
     maxSize: max * 1024,
     sizeCalculation: (v) => v.token.length,
@@ -277,6 +288,13 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
     cached(token) {
       const hit = lookup(token);
       return hit !== undefined && hit.until > now() ? hit.claims : undefined;
+    },
+    entry(token) {
+      const hit = lookup(token);
+      return hit !== undefined && hit.until > now() ? hit : undefined;
+    },
+    live(entry) {
+      return entry.until > now();
     },
     async verify(token) {
       if (token.length === 0 || token.length > MAX_CREDENTIAL) throw invalidToken();
@@ -301,7 +319,7 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
       const claims = Object.freeze(copyClaims(payload));
       // cache until expiry (without the clock tolerance), or for at most `maxAge`
       const until = Math.min(payload.exp, now() + maxAge);
-      cache.set(cacheKey(token), { token, claims, until });
+      cache.set(cacheKey(token), Object.freeze({ token, claims, until }));
       return claims;
     },
   };

@@ -1,7 +1,8 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { andWhere, findOf, type Json, type PolicyTable, type Verb, type Where } from '@dfc/schema';
 import { createWebhookFetch } from '@dfc/rules';
-import { readCredentials } from './auth.js';
+import { readCredentials, type JwtVerifier, type VerifiedToken } from './auth.js';
 import { DecisionMemo } from './decision-memo.js';
 import { isJsonMediaType, parseJsonBody, DEFAULT_JSON_DEPTH } from './body.js';
 import { preflight, sharedActualHeaders } from './cors.js';
@@ -81,6 +82,13 @@ interface ListBody {
 }
 
 const kRowsJson = Symbol('dfc.rowsJson');
+
+/** On a connection: the last token verified for it, and by which verifier (a reload brings a new one). */
+const kLastToken = Symbol('dfc.lastToken');
+interface LastToken {
+  jwt: JwtVerifier;
+  entry: VerifiedToken;
+}
 
 type DfcRequest = FastifyRequest & { [kState]?: State; [kIdentity]?: Identity; [kStart]?: number; [kKind]?: string; [kCors]?: Readonly<Record<string, string>> };
 
@@ -301,16 +309,26 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     if (creds.apiKey !== undefined) id.apiKey = creds.apiKey;
     if (creds.token !== undefined) {
       id.token = creds.token;
-      if (!state.jwt) throw new DfcError('DFC_ERR_INVALID_TOKEN', 'this service does not accept session tokens');
-      const claims = state.jwt.cached(creds.token);
-      if (claims === undefined) {
-        return state.jwt.verify(creds.token).then((verified) => {
+      const jwt = state.jwt;
+      if (!jwt) throw new DfcError('DFC_ERR_INVALID_TOKEN', 'this service does not accept session tokens');
+      // A keep-alive client sends the same token on each request of its connection: the
+      // connection keeps the last one this verifier verified, so a repeat skips the cache
+      // lookup (the entry's expiry is still checked on every request).
+      const socket = req.raw.socket as (Socket & { [kLastToken]?: LastToken }) | null;
+      const last = socket?.[kLastToken];
+      let hit = last !== undefined && last.jwt === jwt && last.entry.token === creds.token && jwt.live(last.entry) ? last.entry : undefined;
+      if (hit === undefined) {
+        hit = jwt.entry(creds.token);
+        if (hit !== undefined && socket) socket[kLastToken] = { jwt, entry: hit };
+      }
+      if (hit === undefined) {
+        return jwt.verify(creds.token).then((verified) => {
           id.claims = verified;
           req[kIdentity] = id;
           return id;
         });
       }
-      id.claims = claims;
+      id.claims = hit.claims;
     }
     req[kIdentity] = id;
     return id;
