@@ -3,14 +3,14 @@
 //
 //   cp -r packages/runtime/dist bench/.tmp/ab-base   # before a change
 //   npm run build                                    # after it
-//   node bench/http/ab.mjs --base bench/.tmp/ab-base [--after another/dist] [--kinds memory,sqlite] [--rounds 5] [--duration 3]
+//   node bench/http/ab.mjs --base bench/.tmp/ab-base [--after another/dist] [--kinds memory,sqlite,postgres] [--rounds 5] [--duration 3]
 //
 // Prints req/s and server CPU per request for each build and the after ÷ before ratios.
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
 import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
-import { benchRows, createAndFill } from '../lib/data.mjs';
+import { benchRows, createAndFill, scratchPostgres } from '../lib/data.mjs';
 import { signer } from '../lib/tokens.mjs';
 import { pinSelf, startChild } from '../lib/proc.mjs';
 import { median, sleep } from '../lib/stats.mjs';
@@ -32,10 +32,23 @@ await writeArtifact(join(dir, 'dist'), policy);
 await createAndFill(policy, { baseDir: dir, env, rows });
 const [token] = await signer(env)({ id: 'u1', role: 'member' });
 const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
+// `postgres`: the same policy over a scratch database on the local server.
+let pgdb;
+let pgDir;
+if (o.kinds.split(',').includes('postgres')) {
+  pgdb = await scratchPostgres();
+  if (!pgdb.url) throw new Error('no PostgreSQL to measure against');
+  env.BENCH_PG_URL = pgdb.url;
+  pgDir = scratch('ab-pg');
+  const pgPolicy = syntheticPolicy({ tables: 10, database: 'postgres' });
+  await writeArtifact(join(pgDir, 'dist'), pgPolicy);
+  await createAndFill(pgPolicy, { baseDir: pgDir, env, rows });
+}
 const targets = [];
 for (const kind of o.kinds.split(',')) {
   for (const [build, runtime] of Object.entries(builds)) {
-    const opts = { kind: 'dfc', runtime, policy: join(dir, 'dist'), baseDir: dir, env, ...(kind === 'memory' ? { memory: true, rows } : {}) };
+    const base = kind === 'postgres' ? { policy: join(pgDir, 'dist'), baseDir: pgDir } : { policy: join(dir, 'dist'), baseDir: dir };
+    const opts = { kind: 'dfc', runtime, ...base, env, ...(kind === 'memory' ? { memory: true, rows } : {}) };
     targets.push({ name: `${kind} ${build}`, kind, build, opts });
   }
 }
@@ -85,4 +98,5 @@ try {
   }
 } finally {
   for (const s of servers.values()) await s.stop();
+  if (pgdb?.drop) await pgdb.drop();
 }

@@ -366,6 +366,32 @@ describe('database options', () => {
     }
   });
 
+  it('runs PostgreSQL selects as named statements, each parsed once per connection, and reads on after a column changes type', async () => {
+    const db = await createTestDatabase('postgres', 1);
+    try {
+      const ds = db.open({ items });
+      await createTables(ds, db.service({ items }));
+      await ds.insert('items', [{ name: 'x', active: true }]);
+      const page = { where: TRUE, columns: ['id', 'name'], limit: 10 };
+      for (let i = 0; i < 3; i++) expect(await ds.select('items', page)).toEqual([{ id: 1, name: 'x' }]);
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        // The source has one connection, which prepared the statement.
+        const others = await c.query('select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+        expect(others.rows[0].n).toBe(1);
+        // A prepared statement whose result type changes fails ("cached plan must not change result type"); an unnamed one would not.
+        await c.query('alter table items alter column name type varchar(200)');
+      } finally {
+        await c.end();
+      }
+      for (let i = 0; i < 2; i++) expect(await ds.select('items', page)).toEqual([{ id: 1, name: 'x' }]);
+      await ds.close();
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('opens SQLite files relative to the base directory, in WAL mode', async () => {
     const db = await createTestDatabase('sqlite');
     try {

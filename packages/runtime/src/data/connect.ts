@@ -5,7 +5,7 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, ty
 import { createPool as createMysqlPool, type Pool as MysqlPool } from 'mysql2';
 import pg from 'pg';
 import { DataError } from './errors.js';
-import { SqlDataSource, type Core } from './source.js';
+import { SqlDataSource, type Core, type PgPool } from './source.js';
 import type { DataSource, OpenOptions } from './types.js';
 
 /**
@@ -46,8 +46,8 @@ function checkNames(service: PolicyService): void {
 }
 
 /** A core's statement caches and transaction count, empty. */
-function caches(): Pick<Core, 'openTransactions' | 'selects' | 'statements'> {
-  return { openTransactions: 0, selects: new Map(), statements: new Map() };
+function caches(): Pick<Core, 'openTransactions' | 'selects' | 'statements' | 'statementNames' | 'statementGeneration'> {
+  return { openTransactions: 0, selects: new Map(), statements: new Map(), statementNames: new Map(), statementGeneration: 0 };
 }
 
 function positive(value: number | undefined, fallback: number): number {
@@ -143,7 +143,7 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
       });
       dialect = new PostgresDialect({ pool });
       const db = new Kysely<any>({ dialect });
-      core = { dialect: 'postgres', service, db, closed: false, destroy: () => db.destroy(), ...caches() };
+      core = { dialect: 'postgres', service, db, closed: false, destroy: () => db.destroy(), pg: pool as unknown as PgPool, ...caches() };
       break;
     }
     case 'mysql': {

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Json, PolicyService, PolicyTable, Where } from '@dfc/schema';
 import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { DataError } from './errors.js';
@@ -38,6 +39,17 @@ export interface Core {
   readonly selects: Map<string, CompiledQuery | null>;
   /** SQLite: prepared statements by SQL text. */
   readonly statements: Map<string, SqliteStatement>;
+  /** PostgreSQL: the pool, for selects run as named (prepared) statements outside transactions. */
+  pg?: PgPool;
+  /** PostgreSQL: statement names by SQL text. */
+  readonly statementNames: Map<string, string>;
+  /** PostgreSQL: part of every statement name, moved on when prepared statements went stale. */
+  statementGeneration: number;
+}
+
+/** The part of pg's pool the data source uses directly. */
+export interface PgPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 /** The parts of better-sqlite3 the data source uses directly. */
@@ -179,7 +191,35 @@ export class SqlDataSource implements DataSource {
       }
       return stmt.all(compiled.parameters);
     }
+    const pool = this.core.pg;
+    if (pool !== undefined && !this.inTransaction) {
+      // A named statement is parsed and planned once per connection, then only bound and
+      // run (an unnamed one is parsed on every request).
+      const query = { name: this.statementName(compiled.sql), text: compiled.sql, values: compiled.parameters as unknown[] };
+      try {
+        return (await pool.query(query)).rows;
+      } catch (err) {
+        // A table altered under prepared statements ("cached plan must not change result
+        // type"): statements are named anew, and so prepared again on each connection.
+        if ((err as { code?: unknown }).code !== '0A000') throw err;
+        this.core.statementNames.clear();
+        this.core.statementGeneration++;
+        return (await pool.query({ ...query, name: this.statementName(compiled.sql) })).rows;
+      }
+    }
     return (await this.db.executeQuery(compiled)).rows;
+  }
+
+  /** A name for the SQL text: its hash, so a name never stands for two texts on any connection. */
+  private statementName(text: string): string {
+    const names = this.core.statementNames;
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `dfc_${this.core.statementGeneration}_${hash('sha256', text, 'hex').slice(0, 32)}`;
+      if (names.size >= MAX_SHAPES) names.clear();
+      names.set(text, name);
+    }
+    return name;
   }
 
   /**
