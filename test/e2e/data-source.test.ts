@@ -366,26 +366,32 @@ describe('database options', () => {
     }
   });
 
-  it('runs PostgreSQL selects as named statements, each parsed once per connection, and reads on after a column changes type', async () => {
+  // The source's own session, seen through a view of pg_prepared_statements (per session).
+  const prepared: PolicyTable = { primaryKey: 'id', columns: { id: { type: 'string', nullable: false }, sql: { type: 'string', nullable: false } } };
+
+  it.each([true, false])('PostgreSQL reads as named statements: %s (each parsed once per connection; read on after a column changes type)', async (named) => {
     const db = await createTestDatabase('postgres', 1);
     try {
-      const ds = db.open({ items });
+      const base = db.service({ items, prepared });
+      const service = { ...base, database: { ...(base.database as Extract<typeof base.database, { type: 'postgres' }>), ...(named ? {} : { preparedStatements: false as const }) } };
+      const ds = openDataSource(service, db.options());
       await createTables(ds, db.service({ items }));
       await ds.insert('items', [{ name: 'x', active: true }]);
-      const page = { where: TRUE, columns: ['id', 'name'], limit: 10 };
-      for (let i = 0; i < 3; i++) expect(await ds.select('items', page)).toEqual([{ id: 1, name: 'x' }]);
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
-        // The source has one connection, which prepared the statement.
-        const others = await c.query('select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-        expect(others.rows[0].n).toBe(1);
+        await c.query('create view prepared as select name as id, statement as sql from pg_prepared_statements');
+        const page = { where: TRUE, columns: ['id', 'name'], limit: 10 };
+        for (let i = 0; i < 3; i++) expect(await ds.select('items', page)).toEqual([{ id: 1, name: 'x' }]);
+        const statements = (await ds.select('prepared', { where: TRUE })).map((r) => String(r.sql));
+        const readsItems = statements.filter((text) => /from "items"/.test(text));
+        expect(readsItems).toHaveLength(named ? 1 : 0);
         // A prepared statement whose result type changes fails ("cached plan must not change result type"); an unnamed one would not.
         await c.query('alter table items alter column name type varchar(200)');
       } finally {
         await c.end();
       }
-      for (let i = 0; i < 2; i++) expect(await ds.select('items', page)).toEqual([{ id: 1, name: 'x' }]);
+      for (let i = 0; i < 2; i++) expect(await ds.select('items', { where: TRUE, columns: ['id', 'name'], limit: 10 })).toEqual([{ id: 1, name: 'x' }]);
       await ds.close();
     } finally {
       await db.drop();

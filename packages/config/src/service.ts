@@ -150,6 +150,12 @@ export interface PostgresDatabase {
   schema?: string;
   /** Connection pool options. */
   pool?: PoolOptions;
+  /**
+   * Run reads as named prepared statements, parsed and planned once per connection. Turn
+   * off behind a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).
+   * @default true
+   */
+  preparedStatements?: boolean;
 }
 
 /** MySQL or MariaDB. */

@@ -68,7 +68,7 @@ export type ColumnValueDefinition<T extends ColumnType = ColumnType> =
 /** A database in its plain form. */
 export type DatabaseValue =
   | { type: 'sqlite'; file: string; seed?: string }
-  | { type: 'postgres'; url: SecretValue; schema?: string; pool?: { max?: number } }
+  | { type: 'postgres'; url: SecretValue; schema?: string; pool?: { max?: number }; preparedStatements?: boolean }
   | { type: 'mysql'; url: SecretValue; pool?: { max?: number } };
 
 /** The operations of a rule set, each with its rule. */

@@ -108,6 +108,7 @@ export const DatabaseSchema = z.discriminatedUnion('type', [
     url: SecretOrPlain,
     schema: Name.optional(),
     pool: z.strictObject({ max: z.number().int().positive().max(1000).optional() }).optional(),
+    preparedStatements: z.boolean().optional(),
   }),
   z.strictObject({
     type: z.literal('mysql'),

@@ -48,7 +48,7 @@ export interface PolicyTable {
 
 export type PolicyDatabase =
   | { type: 'sqlite'; file: string; seed?: string }
-  | { type: 'postgres'; url: SecretValue; schema?: string; poolMax: number }
+  | { type: 'postgres'; url: SecretValue; schema?: string; poolMax: number; preparedStatements?: false }
   | { type: 'mysql'; url: SecretValue; poolMax: number };
 
 export interface PolicyService {
@@ -154,6 +154,8 @@ const DatabaseSchema = z.discriminatedUnion('type', [
     url: SecretValueSchema,
     schema: z.string().optional(),
     poolMax: z.number().int().positive(),
+    /** Present (false) only when reads must not be named prepared statements. */
+    preparedStatements: z.literal(false).optional(),
   }),
   z.strictObject({ type: z.literal('mysql'), url: SecretValueSchema, poolMax: z.number().int().positive() }),
 ]);

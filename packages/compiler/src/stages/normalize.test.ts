@@ -116,6 +116,15 @@ describe('normalize', () => {
     return value;
   }
 
+  test('PostgreSQL prepared statements: the policy says so only when they are turned off', () => {
+    const withDatabase = (database: Record<string, unknown>) => ({ ...base, services: [{ ...base.services[0], database }, base.services[1]] });
+    const off = policyOf(withDatabase({ type: 'postgres', url: { $secret: 'BLOG_DB' }, preparedStatements: false }));
+    expect(off.services.blog!.database).toEqual({ type: 'postgres', url: { $secret: 'BLOG_DB' }, poolMax: 10, preparedStatements: false });
+    const on = policyOf(withDatabase({ type: 'postgres', url: { $secret: 'BLOG_DB' }, preparedStatements: true }));
+    expect(on.services.blog!.database).toEqual({ type: 'postgres', url: { $secret: 'BLOG_DB' }, poolMax: 10 });
+    expect(on.hash).toBe(policyOf(base).hash);
+  });
+
   test('the hash does not depend on the order of unordered things (security checklist C7)', () => {
     const expected = policyOf(base).hash;
     fc.assert(

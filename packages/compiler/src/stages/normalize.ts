@@ -294,6 +294,7 @@ function database(d: Config['services'][number]['database']): PolicyDatabase {
     case 'postgres': {
       const out: PolicyDatabase = { type: 'postgres', url: d.url as SecretValue, poolMax: d.pool?.max ?? DEFAULTS.poolMax };
       if (d.schema !== undefined) out.schema = d.schema;
+      if (d.preparedStatements === false) out.preparedStatements = false;
       return out;
     }
     case 'mysql':

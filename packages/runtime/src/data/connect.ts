@@ -143,7 +143,7 @@ export function openDataSource(service: PolicyService, options: OpenOptions): Da
       });
       dialect = new PostgresDialect({ pool });
       const db = new Kysely<any>({ dialect });
-      core = { dialect: 'postgres', service, db, closed: false, destroy: () => db.destroy(), pg: pool as unknown as PgPool, ...caches() };
+      core = { dialect: 'postgres', service, db, closed: false, destroy: () => db.destroy(), ...(database.preparedStatements === false ? {} : { pg: pool as unknown as PgPool }), ...caches() };
       break;
     }
     case 'mysql': {
