@@ -7,7 +7,7 @@ import { WhereRenderer, fullOrder } from './render.js';
 import { sameParams, selectShape, type SelectShape } from './select-shape.js';
 import type { DataSource, OrderBy, Row, SelectQuery } from './types.js';
 import { shorten } from './text.js';
-import { checkWriteRow, decodeRow, rowDecoder, tableColumns, toParam, type Dialect } from './values.js';
+import { arrayRowDecoder, checkWriteRow, decodeRow, rowDecoder, tableColumns, toParam, type Dialect } from './values.js';
 
 /**
  * The one `DataSource` implementation: kysely over better-sqlite3, pg or mysql2.
@@ -58,6 +58,8 @@ export interface SqliteDatabase {
 }
 export interface SqliteStatement {
   all(params: readonly unknown[]): unknown[];
+  /** Rows as arrays of values in select-list order (better-sqlite3's raw mode). */
+  raw(toggle?: boolean): SqliteStatement;
 }
 
 /** A select's columns, paging, order and shape, worked out once per call. */
@@ -176,21 +178,27 @@ export class SqlDataSource implements DataSource {
   }
 
   /**
-   * Runs a compiled select. On SQLite, outside any transaction, as a prepared statement
-   * on the open database (the driver runs it synchronously, so nothing interleaves);
-   * otherwise through kysely, which waits for the connection.
+   * Runs a compiled select of `columns` and decodes its rows. On SQLite, outside any
+   * transaction, as a prepared statement on the open database (the driver runs it
+   * synchronously, so nothing interleaves; rows come as arrays, which the driver builds
+   * far faster than objects); otherwise through kysely, which waits for the connection.
    */
-  private async rowsOf(compiled: CompiledQuery): Promise<unknown[]> {
+  private async rowsOf(compiled: CompiledQuery, t: PolicyTable, columns: readonly string[]): Promise<Row[]> {
     const db = this.core.sqlite;
     if (db !== undefined && !this.inTransaction && this.core.openTransactions === 0) {
       let stmt = this.core.statements.get(compiled.sql);
       if (stmt === undefined) {
-        stmt = db.prepare(compiled.sql);
+        stmt = db.prepare(compiled.sql).raw(true);
         if (this.core.statements.size >= MAX_SHAPES) this.core.statements.clear();
         this.core.statements.set(compiled.sql, stmt);
       }
-      return stmt.all(compiled.parameters);
+      return stmt.all(compiled.parameters).map(arrayRowDecoder(t, columns) as (r: unknown) => Row);
     }
+    return (await this.rawRowsOf(compiled)).map(rowDecoder(t, columns) as (r: unknown) => Row);
+  }
+
+  /** {@link rowsOf} on PostgreSQL, MySQL, or inside a transaction: rows as objects, not yet decoded. */
+  private async rawRowsOf(compiled: CompiledQuery): Promise<unknown[]> {
     const pool = this.core.pg;
     if (pool !== undefined && !this.inTransaction) {
       // A named statement is parsed and planned once per connection, then only bound and
@@ -267,19 +275,16 @@ export class SqlDataSource implements DataSource {
     return this.run(t, async () => {
       const p = this.selectPlan(t, tableName, q);
       const known = p.shape ? this.core.selects.get(p.shape.key) : undefined;
-      let raw: unknown[];
-      if (p.shape && known) {
-        raw = await this.rowsOf({ ...known, parameters: p.shape.params });
-      } else {
+      if (p.shape && known) return this.rowsOf({ ...known, parameters: p.shape.params }, t, p.columns);
+      {
         const compiled = this.selectQuery(t, tableName, p).compile();
         if (p.shape && known === undefined) {
           // Trusted only when the statement binds exactly the values the shape found, in order.
           if (this.core.selects.size >= MAX_SHAPES) this.core.selects.clear();
           this.core.selects.set(p.shape.key, sameParams(compiled.parameters, p.shape.params) ? compiled : null);
         }
-        raw = await this.rowsOf(compiled);
+        return this.rowsOf(compiled, t, p.columns);
       }
-      return raw.map(rowDecoder(t, p.columns) as (r: unknown) => Row);
     });
   }
 
@@ -328,7 +333,7 @@ export class SqlDataSource implements DataSource {
     } catch {
       return undefined;
     }
-    return raw.map(rowDecoder(t, p.columns) as (r: unknown) => Row);
+    return raw.map(arrayRowDecoder(t, p.columns) as (r: unknown) => Row);
   }
 
   /** A select built with kysely's query builder (compiled once per shape by `select`). */

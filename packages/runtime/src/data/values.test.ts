@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { PolicyTable } from '@dfc/schema';
-import { decodeRow, rowDecoder, tableColumns } from './values.js';
+import { arrayRowDecoder, decodeRow, rowDecoder, tableColumns } from './values.js';
 
 const table = {
   primaryKey: 'id',
@@ -50,6 +50,19 @@ describe('rowDecoder', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  test('decodes rows that come as arrays (in the order of the list) as decodeRow decodes objects', () => {
+    const columns = Object.freeze(['meta', 'id', 'isPublic', 'at', 'title', 'price']);
+    const decode = arrayRowDecoder(table, columns);
+    fc.assert(
+      fc.property(fc.tuple(...columns.map(() => driverValue)), (values) => {
+        const asObject = Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+        expect(outcome(() => decode(values))).toStrictEqual(outcome(() => decodeRow(table, columns, asObject)));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(Object.keys(decode([null, 1, 1, null, 'x', 2]))).toEqual([...columns]);
   });
 
   test('keeps the order of the list it was made for, and reads only those columns', () => {

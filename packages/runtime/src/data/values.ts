@@ -258,10 +258,17 @@ export function decodeRow(table: PolicyTable, columns: readonly string[], raw: R
 }
 
 export type RowDecoder = (raw: Record<string, unknown>) => Row;
+/** A row decoder for a driver's row as an array of values in select-list order. */
+export type ArrayRowDecoder = (raw: readonly unknown[]) => Row;
 
 /** At most this many column lists per table are compiled when they are not frozen (a `fields` parameter makes a new one per request). */
 const MAX_LOOSE_DECODERS = 64;
-const decoders = new WeakMap<PolicyTable, { frozen: WeakMap<readonly string[], RowDecoder>; loose: Map<string, RowDecoder> }>();
+interface Decoders<D> {
+  frozen: WeakMap<readonly string[], D>;
+  loose: Map<string, D>;
+}
+const decoders = new WeakMap<PolicyTable, Decoders<RowDecoder>>();
+const arrayDecoders = new WeakMap<PolicyTable, Decoders<ArrayRowDecoder>>();
 const allColumnLists = new WeakMap<PolicyTable, readonly string[]>();
 
 /** Every column of `table`, in declared order: one frozen list per table. */
@@ -279,15 +286,24 @@ export function tableColumns(table: PolicyTable): readonly string[] {
  * Lists naming `__proto__` (or anything but a column name) keep the generic loop.
  */
 export function rowDecoder(table: PolicyTable, columns: readonly string[]): RowDecoder {
-  let known = decoders.get(table);
-  if (known === undefined) decoders.set(table, (known = { frozen: new WeakMap(), loose: new Map() }));
+  return cachedDecoder(decoders, table, columns, () => compileDecoder(table, columns, false) as RowDecoder);
+}
+
+/** {@link rowDecoder} for rows that come as arrays of values in the order of `columns`. */
+export function arrayRowDecoder(table: PolicyTable, columns: readonly string[]): ArrayRowDecoder {
+  return cachedDecoder(arrayDecoders, table, columns, () => compileDecoder(table, columns, true) as ArrayRowDecoder);
+}
+
+function cachedDecoder<D>(all: WeakMap<PolicyTable, Decoders<D>>, table: PolicyTable, columns: readonly string[], compile: () => D): D {
+  let known = all.get(table);
+  if (known === undefined) all.set(table, (known = { frozen: new WeakMap(), loose: new Map() }));
   const frozen = Object.isFrozen(columns);
   let decode = frozen ? known.frozen.get(columns) : undefined;
   if (decode !== undefined) return decode;
   const key = frozen ? '' : columns.join(',');
   decode = frozen ? undefined : known.loose.get(key);
   if (decode === undefined) {
-    decode = compileDecoder(table, columns);
+    decode = compile();
     if (!frozen && known.loose.size < MAX_LOOSE_DECODERS) known.loose.set(key, decode);
   }
   if (frozen) known.frozen.set(columns, decode);
@@ -296,12 +312,15 @@ export function rowDecoder(table: PolicyTable, columns: readonly string[]): RowD
 
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function compileDecoder(table: PolicyTable, columns: readonly string[]): RowDecoder {
+function compileDecoder(table: PolicyTable, columns: readonly string[], arrays: boolean): RowDecoder | ArrayRowDecoder {
   const list = [...columns];
-  if (!list.every((c) => PLAIN_NAME.test(c) && c !== '__proto__' && Object.hasOwn(table.columns, c))) return (raw) => decodeRow(table, list, raw);
-  const fields = list.map((c) => {
+  if (!list.every((c) => PLAIN_NAME.test(c) && c !== '__proto__' && Object.hasOwn(table.columns, c))) {
+    if (!arrays) return (raw: Record<string, unknown>) => decodeRow(table, list, raw);
+    return (raw: readonly unknown[]) => decodeRow(table, list, Object.fromEntries(list.map((c, i) => [c, raw[i]])));
+  }
+  const fields = list.map((c, i) => {
     const type = table.columns[c]!.type;
-    const v = `raw[${JSON.stringify(c)}]`;
+    const v = arrays ? `raw[${i}]` : `raw[${JSON.stringify(c)}]`;
     // The common driver value of each type inline; anything else (null included) through fromDb.
     const fast =
       type === 'integer' || type === 'number'
