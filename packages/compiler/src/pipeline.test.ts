@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PolicySchema, policyHash } from '@dfc/schema';
+import { PolicySchema, policyHash, prettyCanonicalJson } from '@dfc/schema';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { copyFixture, FIXTURES, snapshotDir, tempDir } from '../../../test/fixtures/helpers.js';
 import { build, check } from './index.js';
@@ -21,6 +21,7 @@ describe('build', () => {
     const policy = JSON.parse(readFileSync(join(dir, 'dist', 'policy.json'), 'utf8'));
     expect(PolicySchema.safeParse(policy).success).toBe(true);
     expect(policy.hash).toBe(policyHash(policy));
+    expect(readFileSync(join(dir, 'dist', 'policy.json'), 'utf8')).toBe(prettyCanonicalJson(result.policy) + '\n');
     expect(policy.$schema).toBe('./policy.schema.json');
     expect(policy.environment).toBe('production');
     expect(policy.roles.customer).toEqual({

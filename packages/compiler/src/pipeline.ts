@@ -232,6 +232,7 @@ export const STAGES: readonly Stage[] = [
       const out = await emit({
         outDir,
         policy: need(s.normalized?.policy, 'policy'),
+        policyJson: s.normalized?.policyJson,
         module: need(s.module, 'module'),
         signingKey,
         fs: s.options.emitFileSystem,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { canonicalJson, exactJson, isExactJson, policyHash, prettyCanonicalJson } from './canonical.js';
+import { canonicalJson, exactJson, hashedPolicyJson, isExactJson, policyHash, prettyCanonicalJson } from './canonical.js';
 
 describe('canonical JSON', () => {
   test('sorts keys at every depth and drops undefined members', () => {
@@ -51,6 +51,26 @@ describe('canonical JSON', () => {
     expect(policyHash(a)).toBe(policyHash({ x: 1, hash: 'sha256:new' }));
     expect(policyHash(a)).not.toBe(policyHash({ x: 2, hash: 'sha256:old' }));
     expect(policyHash(a)).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  test('hashedPolicyJson gives policyHash and the pretty canonical JSON of the policy with that hash', () => {
+    const same = (policy: Record<string, unknown>) => {
+      const { hash, text } = hashedPolicyJson(policy);
+      expect(hash).toBe(policyHash(policy));
+      expect(text).toBe(prettyCanonicalJson({ ...policy, hash }));
+    };
+    same({});
+    same({ hash: 'sha256:old' });
+    same({ zeta: 1, alpha: { b: [1, 'x'] }, hash: 'stale' });
+    same({ a: 1, b: 2 });
+    same({ x: 1, y: undefined });
+    same({ hasha: 1, has: 2, 'hash ': 3, H: 4, 'h\u2028': 'a\u2028b' });
+    same(JSON.parse('{"__proto__":{"b":1},"zz":2}'));
+    same({ 10: 'x', 2: 'y', rules: { 1: true } });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (policy) => same(policy)),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -114,6 +114,39 @@ export function policyHash(policy: object): string {
 }
 
 /**
+ * A policy's hash (what {@link policyHash} gives) and its policy.json text (what
+ * {@link prettyCanonicalJson} gives for the policy with that hash), printed from one
+ * sorted copy: a build needs both, and making the copy costs more than printing it.
+ */
+export function hashedPolicyJson(policy: object): { hash: string; text: string } {
+  const { hash: _ignored, ...rest } = policy as Record<string, unknown>;
+  let copy: Record<string, unknown>;
+  try {
+    copy = sortedCopy(rest) as Record<string, unknown>;
+  } catch (error) {
+    if (error !== UNORDERED) throw error;
+    const hash = sha256Text(canonicalJson(rest));
+    return { hash, text: prettyCanonicalJson({ ...rest, hash }) };
+  }
+  const hash = sha256Text(escapeSeparators(JSON.stringify(copy)));
+  // The copy's keys are in order: `hash` goes in before the first one after it.
+  const withHash: Record<string, unknown> = {};
+  let placed = false;
+  for (const k of Object.keys(copy)) {
+    if (!placed && k > 'hash') {
+      withHash.hash = hash;
+      placed = true;
+    }
+    if (k === '__proto__') Object.defineProperty(withHash, k, { value: copy[k], enumerable: true, writable: true, configurable: true });
+    else withHash[k] = copy[k];
+  }
+  if (!placed) withHash.hash = hash;
+  return { hash, text: escapeSeparators(JSON.stringify(withHash, null, 2)) };
+}
+
+const sha256Text = (canonical: string) => 'sha256:' + createHash('sha256').update(canonical).digest('hex');
+
+/**
  * `JSON.stringify(value)` when that text tells `value` apart from every other value:
  * strings, booleans, finite numbers but `-0`, null, and arrays (without holes) and
  * plain objects of them, no deeper than `maxDepth`; undefined otherwise (`undefined`,

@@ -72,6 +72,8 @@ export interface EmitInput {
   policy: Policy;
   /** The text of policy.mjs. */
   module: string;
+  /** `prettyCanonicalJson(policy)`, when the caller already has it (normalize prints it with the hash). */
+  policyJson?: string | undefined;
   /** Ed25519 private key: also write policy.sig (`dfc build --sign`). Without it, a stale policy.sig is removed. */
   signingKey?: KeyObject | undefined;
   fs?: EmitFileSystem | undefined;
@@ -100,18 +102,18 @@ const TEMP = /^\.dfc-(\d+)-[0-9a-f]+-(?:tmp|bak)-/;
 /** policy.schema.json's text: the same for every build of this dfc, made once. */
 let schemaText: string | undefined;
 
-export function artifactTexts(policy: Policy, module: string): Record<(typeof ARTIFACT_FILES)[number], string> {
+export function artifactTexts(policy: Policy, module: string, policyJson?: string): Record<(typeof ARTIFACT_FILES)[number], string> {
   schemaText ??= prettyCanonicalJson(policyJsonSchema()) + '\n';
   return {
     'policy.schema.json': schemaText,
     'policy.mjs': module,
-    'policy.json': prettyCanonicalJson(policy) + '\n',
+    'policy.json': (policyJson ?? prettyCanonicalJson(policy)) + '\n',
   };
 }
 
 /** The files to write, in rename order (policy.sig just before policy.json). */
-function filesToWrite(policy: Policy, module: string, signingKey: KeyObject | undefined): [ArtifactName, string][] {
-  const texts = artifactTexts(policy, module);
+function filesToWrite(policy: Policy, module: string, signingKey: KeyObject | undefined, policyJson: string | undefined): [ArtifactName, string][] {
+  const texts = artifactTexts(policy, module, policyJson);
   const out: [ArtifactName, string][] = [
     ['policy.schema.json', texts['policy.schema.json']],
     ['policy.mjs', texts['policy.mjs']],
@@ -131,7 +133,7 @@ function filesToWrite(policy: Policy, module: string, signingKey: KeyObject | un
 export async function emit(input: EmitInput): Promise<EmitOutput> {
   const fs = input.fs ?? nodeFileSystem;
   const { outDir } = input;
-  const writes = filesToWrite(input.policy, input.module, input.signingKey);
+  const writes = filesToWrite(input.policy, input.module, input.signingKey, input.policyJson);
   const textOf = new Map(writes);
   const shown = basename(outDir);
 

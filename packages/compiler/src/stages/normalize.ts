@@ -4,7 +4,7 @@ import {
   OPERATIONS,
   VERBS,
   canonicalJson,
-  policyHash,
+  hashedPolicyJson,
   sha256Hex,
   type CodeRef,
   type Config,
@@ -61,6 +61,8 @@ export interface CodeRuleEntry {
 export interface NormalizeOutput {
   diagnostics: Diagnostic[];
   policy?: Policy;
+  /** policy.json's text (without its final line break), printed with the hash: the policy must not change after normalize. */
+  policyJson?: string;
   /** Code rule functions by id, for codegen. */
   code: Record<string, CodeRuleEntry>;
   origins: Origins;
@@ -251,9 +253,9 @@ export function normalize(input: NormalizeInput): NormalizeOutput {
       port: config.admin.port ?? DEFAULTS.adminPort,
     };
   }
-  const policy: Policy = { ...body, hash: '' };
-  policy.hash = policyHash(policy);
-  return { diagnostics, policy, code, origins };
+  const { hash, text } = hashedPolicyJson(body);
+  const policy: Policy = { ...body, hash };
+  return { diagnostics, policy, policyJson: text, code, origins };
 }
 
 /**
