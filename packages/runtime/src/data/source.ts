@@ -49,7 +49,7 @@ export interface Core {
 
 /** The part of pg's pool the data source uses directly. */
 export interface PgPool {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name: string; text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: unknown[] }>;
 }
 
 /** The parts of better-sqlite3 the data source uses directly. */
@@ -194,28 +194,25 @@ export class SqlDataSource implements DataSource {
       }
       return stmt.all(compiled.parameters).map(arrayRowDecoder(t, columns) as (r: unknown) => Row);
     }
-    return (await this.rawRowsOf(compiled)).map(rowDecoder(t, columns) as (r: unknown) => Row);
-  }
-
-  /** {@link rowsOf} on PostgreSQL, MySQL, or inside a transaction: rows as objects, not yet decoded. */
-  private async rawRowsOf(compiled: CompiledQuery): Promise<unknown[]> {
     const pool = this.core.pg;
     if (pool !== undefined && !this.inTransaction) {
       // A named statement is parsed and planned once per connection, then only bound and
-      // run (an unnamed one is parsed on every request).
-      const query = { name: this.statementName(compiled.sql), text: compiled.sql, values: compiled.parameters as unknown[] };
+      // run (an unnamed one is parsed on every request); rows come as arrays.
+      const query = { name: this.statementName(compiled.sql), text: compiled.sql, values: compiled.parameters as unknown[], rowMode: 'array' as const };
+      let rows: unknown[];
       try {
-        return (await pool.query(query)).rows;
+        rows = (await pool.query(query)).rows;
       } catch (err) {
         // A table altered under prepared statements ("cached plan must not change result
         // type"): statements are named anew, and so prepared again on each connection.
         if ((err as { code?: unknown }).code !== '0A000') throw err;
         this.core.statementNames.clear();
         this.core.statementGeneration++;
-        return (await pool.query({ ...query, name: this.statementName(compiled.sql) })).rows;
+        rows = (await pool.query({ ...query, name: this.statementName(compiled.sql) })).rows;
       }
+      return rows.map(arrayRowDecoder(t, columns) as (r: unknown) => Row);
     }
-    return (await this.db.executeQuery(compiled)).rows;
+    return (await this.db.executeQuery(compiled)).rows.map(rowDecoder(t, columns) as (r: unknown) => Row);
   }
 
   /** A name for the SQL text: its hash, so a name never stands for two texts on any connection. */
