@@ -117,6 +117,11 @@ describe('reused decisions', () => {
     ]);
     for (let i = 0; i < 3; i++) expect(await get('items?limit=1&offset=1', member)).toEqual({ status: 200, body: { resource: [{ id: 2, ownerId: 'u2', title: 'two' }] } });
     expect(await get('items', member)).toEqual(first);
+    // `fields` in its own order, a removed field left out, the same on every request
+    for (let i = 0; i < 3; i++) {
+      const r = await server.app.inject({ method: 'GET', url: '/api/v2/shop/_table/items?fields=title,secret,id', headers: member });
+      expect(r.body).toBe('{"resource":[{"title":"one","id":1},{"title":"two","id":2}]}');
+    }
     // a caller whose role the app does not let it select gets the app's role, which may not read items
     const guest = { 'x-api-key': env.WEB_KEY, authorization: `Bearer ${await token({ id: 'u9', role: 'guest' })}` };
     for (let i = 0; i < 2; i++) expect((await get('items', guest)).body.error?.code).toBe('DFC_ERR_ACCESS_DENIED');

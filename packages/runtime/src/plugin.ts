@@ -567,7 +567,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
   function listAllowed(state: State, service: string, table: string, tdef: PolicyTable, query: Record<string, string | undefined>, clientWhere: Where | undefined, d: Allowed): ListBody | Promise<ListBody> {
     const where = clientWhere ? andWhere([clientWhere, d.where]) : d.where;
     const { limit, offset } = paging(query, state, service);
-    let columns: readonly string[] | undefined = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
+    let columns: readonly string[] | undefined = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? fieldsOf(query.fields, tdef) : undefined;
     // Rows are written by a serializer compiled for their columns unless response work may
     // add or change fields (a removal only takes away what was not read).
     let plain = d.response === undefined;
@@ -586,7 +586,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         // When the response work only removes top-level fields, those columns are not even
         // read (the work still runs on every row, and finds nothing left to remove).
         if (plan.removesOnly) {
-          const kept = columns ? columns.filter((c) => !hidden.has(c)) : keptColumns(plan, tdef);
+          const kept = columns ? keptFields(plan, columns) : keptColumns(plan, tdef);
           if (kept.length > 0) columns = kept;
           plain = true;
         }
@@ -617,7 +617,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const d = await allow(req, reply, state, { service, table, verb: 'GET', id: idText, args: find ? { find, op: 'one' } : { op: 'one' } });
     const tdef = def!;
     const query = req.query as Record<string, string | undefined>;
-    const columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? parse(() => parseFields(query.fields!, tdef)) : undefined;
+    const columns = query.fields !== undefined && query.fields !== '*' && query.fields !== '' ? fieldsOf(query.fields, tdef) : undefined;
     const where = andWhere([idWhere(tdef, id as Json), d.where]);
     const rows = await sourceOf(state, service).select(table, { where, ...(columns ? { columns } : {}), limit: 1 });
     // invariant: another tenant's row answers exactly like a missing one.
@@ -967,6 +967,33 @@ function sameWork(a: readonly ResponseAction[], b: readonly ResponseAction[]): b
 function keptColumns(plan: ResponsePlan, table: PolicyTable): readonly string[] {
   if (plan.kept?.table !== table) plan.kept = { table, columns: Object.freeze(Object.keys(table.columns).filter((c) => !plan.hidden.has(c))) };
   return plan.kept.columns;
+}
+
+/** At most this many `fields` texts per table are kept parsed (frozen, so the row decoder and serializer compiled for them are found again). */
+const MAX_FIELD_LISTS = 64;
+const fieldLists = new WeakMap<PolicyTable, Map<string, readonly string[]>>();
+
+/** A `fields` parameter's columns (each once): parsed once per text and table, up to {@link MAX_FIELD_LISTS}; a text that does not parse is a 400 every time. */
+function fieldsOf(text: string, table: PolicyTable): readonly string[] {
+  let known = fieldLists.get(table);
+  const hit = known?.get(text);
+  if (hit !== undefined) return hit;
+  const list = Object.freeze(parse(() => parseFields(text, table)));
+  if (known === undefined) fieldLists.set(table, (known = new Map()));
+  if (known.size < MAX_FIELD_LISTS) known.set(text, list);
+  return list;
+}
+
+const keptLists = new WeakMap<ResponsePlan, WeakMap<readonly string[], readonly string[]>>();
+
+/** `columns` but those the plan hides; for a frozen list, one frozen answer per plan. */
+function keptFields(plan: ResponsePlan, columns: readonly string[]): readonly string[] {
+  if (!Object.isFrozen(columns)) return columns.filter((c) => !plan.hidden.has(c));
+  let known = keptLists.get(plan);
+  if (known === undefined) keptLists.set(plan, (known = new WeakMap()));
+  let kept = known.get(columns);
+  if (kept === undefined) known.set(columns, (kept = Object.freeze(columns.filter((c) => !plan.hidden.has(c)))));
+  return kept;
 }
 
 /** Every column a Where names. */
