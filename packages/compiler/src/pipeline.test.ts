@@ -49,6 +49,19 @@ describe('build', () => {
     expect(Object.keys(result.timings)).toEqual(['resolve', 'typecheck', 'load', 'validate', 'normalize', 'analyze', 'codegen']);
   });
 
+  test('a rule set the config leaves out is still type-checked with the authoring checks', async () => {
+    const dir = copyFixture('minimal', join(tmp.dir, 'left-out'));
+    const config = join(dir, 'dfc.config.ts');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8') +
+        "\nexport const spare = defineRule(shop, 'orders', { read: { rule: 'match', eval: '==', type: 'string', f1: 'args.auth.id', f2: 'args.find.custmerId' } });\n",
+    );
+    const result = await check({ config });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual(['unknown column `custmerId` in table `orders`']);
+  });
+
   test('a missing config is DFC1001 and a non-module file DFC1002', async () => {
     expect((await check({ config: join(tmp.dir, 'nowhere') })).diagnostics.map((d) => d.code)).toEqual(['DFC1001']);
     mkdirSync(join(tmp.dir, 'empty'));

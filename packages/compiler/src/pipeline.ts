@@ -93,6 +93,8 @@ interface BuildState {
   load?: LoadOutput;
   locator?: Locator;
   config?: Config;
+  /** The objects the config value reaches, as validate found them. */
+  reached?: { has(value: object): boolean };
   normalized?: NormalizeOutput;
   module?: string;
   files?: EmittedFile[];
@@ -165,6 +167,7 @@ export const STAGES: readonly Stage[] = [
     run(s) {
       const out = validate({ value: need(s.load, 'load').value, locator: need(s.locator, 'locator') });
       if (out.config) s.config = out.config;
+      if (out.reached) s.reached = out.reached;
       return out.diagnostics;
     },
   },
@@ -298,6 +301,8 @@ export function warmUp(options: CompileOptions): void {
 function leavesOutDefinitions(s: BuildState): boolean {
   const definitions = s.load?.definitions ?? [];
   if (definitions.length === 0) return false;
+  // Validate walked the same value: walking it again is a sizeable part of a large rebuild.
+  if (s.reached) return definitions.some((d) => !s.reached!.has(d));
   const held = new Set<object>();
   const walk = (value: unknown): void => {
     if (value === null || typeof value !== 'object' || held.has(value)) return;

@@ -17,6 +17,8 @@ export interface ValidateOutput {
   diagnostics: Diagnostic[];
   /** The parsed config, when it has no errors. */
   config?: Config;
+  /** Every object the config value reaches (itself included), when it has no errors. */
+  reached?: { has(value: object): boolean };
 }
 
 /** Deeper than this, a config is refused before zod walks it (which recurses). */
@@ -29,7 +31,7 @@ export function validate(input: ValidateInput): ValidateOutput {
   const report = (code: DiagnosticCode, message: string, path: RawPath, mode: LocateMode = 'value', notes: (string | undefined)[] = []) =>
     diagnostic(code, message, { path: displayPath(value, path), span: locator.locate(path, mode), notes });
 
-  const shape = checkShape(value, report);
+  const { diagnostics: shape, reached } = checkShape(value, report);
   if (shape.length > 0) return { diagnostics: shape };
 
   const parsed = ConfigSchema.safeParse(value, { reportInput: true });
@@ -39,7 +41,7 @@ export function validate(input: ValidateInput): ValidateOutput {
   }
   const config = parsed.data;
   const diagnostics = [...duplicateNames(config, report), ...ruleDepth(config, report)];
-  return diagnostics.length > 0 ? { diagnostics } : { diagnostics, config };
+  return diagnostics.length > 0 ? { diagnostics } : { diagnostics, config, reached };
 }
 
 type Report = (code: DiagnosticCode, message: string, path: RawPath, mode?: LocateMode, notes?: (string | undefined)[]) => Diagnostic;
@@ -53,7 +55,7 @@ type Report = (code: DiagnosticCode, message: string, path: RawPath, mode?: Loca
  * reaches has no cycle, or that walk would have reported one; a cycle back to an
  * ancestor of a later visit would run through the object itself.)
  */
-function checkShape(root: unknown, report: Report): Diagnostic[] {
+function checkShape(root: unknown, report: Report): { diagnostics: Diagnostic[]; reached: ReadonlyMap<object, number> } {
   const out: Diagnostic[] = [];
   let stopped = false;
   const ancestors = new Set<object>();
@@ -109,7 +111,8 @@ function checkShape(root: unknown, report: Report): Diagnostic[] {
     return height;
   };
   walk(root);
-  return out;
+  // Without a report, every object reached was walked and found clean.
+  return { diagnostics: out, reached: clean };
 }
 
 function get(value: unknown, path: readonly PropertyKey[]): unknown {
