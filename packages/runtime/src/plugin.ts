@@ -874,7 +874,7 @@ class ExplainAnswer extends Error {
 
 /** A direct answer's text: a page of rows through its compiled serializer when it has one, else JSON.stringify. */
 function bodyJson(body: unknown): string {
-  const f = (body as Partial<ListBody>)[kRowsJson];
+  const f = typeof body === 'object' && body !== null ? (body as Partial<ListBody>)[kRowsJson] : undefined;
   if (f !== undefined) {
     const list = body as ListBody;
     const rows = f(list.resource);

@@ -273,15 +273,13 @@ export class SqlDataSource implements DataSource {
       const p = this.selectPlan(t, tableName, q);
       const known = p.shape ? this.core.selects.get(p.shape.key) : undefined;
       if (p.shape && known) return this.rowsOf({ ...known, parameters: p.shape.params }, t, p.columns);
-      {
-        const compiled = this.selectQuery(t, tableName, p).compile();
-        if (p.shape && known === undefined) {
-          // Trusted only when the statement binds exactly the values the shape found, in order.
-          if (this.core.selects.size >= MAX_SHAPES) this.core.selects.clear();
-          this.core.selects.set(p.shape.key, sameParams(compiled.parameters, p.shape.params) ? compiled : null);
-        }
-        return this.rowsOf(compiled, t, p.columns);
+      const compiled = this.selectQuery(t, tableName, p).compile();
+      if (p.shape && known === undefined) {
+        // Trusted only when the statement binds exactly the values the shape found, in order.
+        if (this.core.selects.size >= MAX_SHAPES) this.core.selects.clear();
+        this.core.selects.set(p.shape.key, sameParams(compiled.parameters, p.shape.params) ? compiled : null);
       }
+      return this.rowsOf(compiled, t, p.columns);
     });
   }
 
