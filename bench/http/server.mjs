@@ -2,7 +2,7 @@
 //
 //   node bench/http/server.mjs '<json options>'
 //
-// Kinds: `bare-memory`, `bare-sqlite`, `bare-pg` (hand-written Fastify routes answering
+// Kinds: `bare-memory`, `bare-sqlite`, `bare-sqlite-tuned`, `bare-pg` (hand-written Fastify routes answering
 // what dfc answers for GET /api/v2/s0/_table/t0000), and `dfc` (the runtime with a built
 // policy; `memory: true` puts the same rows behind an in-memory data source). Tells the
 // parent its port over IPC and answers `{ memory: true }` messages with memoryUsage().
@@ -35,6 +35,20 @@ switch (opts.kind) {
     const stmt = db.prepare(`SELECT ${COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "t0000" ORDER BY "id" ASC NULLS LAST LIMIT ? OFFSET ?`);
     app = Fastify({ logger: false });
     app.get(ROUTE, async () => ({ resource: stmt.all(LIMIT, 0).map(present) }));
+    close = async () => {
+      await app.close();
+      db.close();
+    };
+    break;
+  }
+  case 'bare-sqlite-tuned': {
+    // The hand-written route with what dfc's own reads do: the columns the answer keeps,
+    // rows as arrays, and a LIMIT that SQLite (built with STAT4) does not re-plan per bind.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(opts.file, { readonly: true });
+    const stmt = db.prepare('SELECT "id", "isPublic", "ownerId", "title" FROM "t0000" ORDER BY "id" ASC NULLS LAST LIMIT cast(? as integer) OFFSET ?').raw(true);
+    app = Fastify({ logger: false });
+    app.get(ROUTE, async () => ({ resource: stmt.all(LIMIT, 0).map((r) => ({ id: r[0], isPublic: r[1] === 1, ownerId: r[2], title: r[3] })) }));
     close = async () => {
       await app.close();
       db.close();
