@@ -282,20 +282,16 @@ export function createJwtVerifier(cfg: PolicyJwt, resolveSecret: SecretResolver,
     const hit = cache.get(cacheKey(token));
     return hit !== undefined && hit.token === token ? hit : undefined;
   };
+  const entry = (token: string): VerifiedToken | undefined => {
+    const hit = lookup(token);
+    return hit !== undefined && hit.until > now() ? hit : undefined;
+  };
 
   return {
     cacheSize: () => cache.size,
-    cached(token) {
-      const hit = lookup(token);
-      return hit !== undefined && hit.until > now() ? hit.claims : undefined;
-    },
-    entry(token) {
-      const hit = lookup(token);
-      return hit !== undefined && hit.until > now() ? hit : undefined;
-    },
-    live(entry) {
-      return entry.until > now();
-    },
+    cached: (token) => entry(token)?.claims,
+    entry,
+    live: (kept) => kept.until > now(),
     async verify(token) {
       if (token.length === 0 || token.length > MAX_CREDENTIAL) throw invalidToken();
       const hit = lookup(token);

@@ -586,7 +586,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
         // When the response work only removes top-level fields, those columns are not even
         // read (the work still runs on every row, and finds nothing left to remove).
         if (plan.removesOnly) {
-          const kept = columns ? keptFields(plan, columns) : keptColumns(plan, tdef);
+          const kept = keptFields(plan, columns ?? tableColumns(tdef));
           if (kept.length > 0) columns = kept;
           plain = true;
         }
@@ -929,8 +929,6 @@ interface ResponsePlan {
   readonly hidden: ReadonlySet<string>;
   /** The work only removes top-level fields. */
   readonly removesOnly: boolean;
-  /** The columns of `table` left to read (every column but the hidden ones). */
-  kept?: { table: PolicyTable; columns: readonly string[] };
 }
 
 const NO_WORK: ResponsePlan = Object.freeze({ hidden: new Set<string>(), removesOnly: true });
@@ -963,12 +961,6 @@ function sameWork(a: readonly ResponseAction[], b: readonly ResponseAction[]): b
   return true;
 }
 
-/** The table's columns but those the plan hides: one frozen list per plan and table (the row decoder and serializer compiled for it are found by identity). */
-function keptColumns(plan: ResponsePlan, table: PolicyTable): readonly string[] {
-  if (plan.kept?.table !== table) plan.kept = { table, columns: Object.freeze(Object.keys(table.columns).filter((c) => !plan.hidden.has(c))) };
-  return plan.kept.columns;
-}
-
 /** At most this many `fields` texts per table are kept parsed (frozen, so the row decoder and serializer compiled for them are found again). */
 const MAX_FIELD_LISTS = 64;
 const fieldLists = new WeakMap<PolicyTable, Map<string, readonly string[]>>();
@@ -986,7 +978,11 @@ function fieldsOf(text: string, table: PolicyTable): readonly string[] {
 
 const keptLists = new WeakMap<ResponsePlan, WeakMap<readonly string[], readonly string[]>>();
 
-/** `columns` but those the plan hides; for a frozen list, one frozen answer per plan. */
+/**
+ * `columns` but those the plan hides; for a frozen list (a table's columns, a parsed
+ * `fields`), one frozen answer per plan, so the row decoder and serializer compiled for it
+ * are found by identity.
+ */
 function keptFields(plan: ResponsePlan, columns: readonly string[]): readonly string[] {
   if (!Object.isFrozen(columns)) return columns.filter((c) => !plan.hidden.has(c));
   let known = keptLists.get(plan);

@@ -1,3 +1,5 @@
+import { NAME_PATTERN } from '@dfc/schema';
+
 /**
  * JSON text of a page of rows whose columns are known before the rows are read: a
  * function compiled once per column list writes each row's fields in that order, which
@@ -30,7 +32,6 @@ function value(v: unknown): string | undefined {
   }
 }
 
-const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const compiled = new WeakMap<readonly string[], RowsJson | null>();
 
 /**
@@ -46,7 +47,7 @@ export function rowsJson(columns: readonly string[]): RowsJson | undefined {
 }
 
 function compile(columns: readonly string[]): RowsJson | null {
-  if (columns.length === 0 || !columns.every((c) => PLAIN_NAME.test(c) && c !== '__proto__')) return null;
+  if (columns.length === 0 || !columns.every((c) => NAME_PATTERN.test(c) && c !== '__proto__')) return null;
   const fields = columns.map((c, i) => {
     const key = JSON.stringify(c);
     // The text before the value: the row's opening brace (with a comma before every row

@@ -110,7 +110,7 @@ function walk(v: unknown, indent: number, depth: number): string | undefined {
 /** `sha256:<hex>` of a policy's canonical JSON, with its own `hash` field left out. */
 export function policyHash(policy: object): string {
   const { hash: _ignored, ...rest } = policy as Record<string, unknown>;
-  return 'sha256:' + createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  return sha256Text(canonicalJson(rest));
 }
 
 /**
@@ -144,7 +144,7 @@ export function hashedPolicyJson(policy: object): { hash: string; text: string }
   return { hash, text: escapeSeparators(JSON.stringify(withHash, null, 2)) };
 }
 
-const sha256Text = (canonical: string) => 'sha256:' + createHash('sha256').update(canonical).digest('hex');
+const sha256Text = (canonical: string) => 'sha256:' + sha256Hex(canonical);
 
 /**
  * `JSON.stringify(value)` when that text tells `value` apart from every other value:

@@ -81,11 +81,17 @@ describe('rowDecoder', () => {
     expect(rowDecoder(table, ['id', 'title'])).toBe(rowDecoder(table, ['id', 'title']));
   });
 
-  test('a list naming __proto__ keeps the generic loop and decodes as decodeRow does', () => {
-    const odd = { primaryKey: 'id', columns: { id: { type: 'integer', nullable: false }, __proto__: { type: 'string', nullable: true } } } as unknown as PolicyTable;
-    Object.defineProperty(odd.columns, '__proto__', { value: { type: 'string', nullable: true }, enumerable: true });
+  test('a column named __proto__ (which the compiler refuses) is read as an own field, never as the prototype of the row', () => {
+    const odd = { primaryKey: 'id', columns: { id: { type: 'integer', nullable: false } } } as unknown as PolicyTable;
+    Object.defineProperty(odd.columns, '__proto__', { value: { type: 'json', nullable: true }, enumerable: true });
     const columns = Object.freeze(['id', '__proto__']);
-    const raw = JSON.parse('{"id":1,"__proto__":"x"}') as Record<string, unknown>;
+    const raw = JSON.parse('{"id":1,"__proto__":"{\\"polluted\\":true}"}') as Record<string, unknown>;
+    for (const row of [decodeRow(odd, columns, raw), rowDecoder(odd, columns)(raw), arrayRowDecoder(odd, columns)([1, '{"polluted":true}'])]) {
+      expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+      expect(Object.hasOwn(row, '__proto__')).toBe(true);
+      expect((row as Record<string, unknown>).polluted).toBeUndefined();
+      expect(JSON.stringify(row)).toBe('{"id":1,"__proto__":{"polluted":true}}');
+    }
     expect(rowDecoder(odd, columns)(raw)).toStrictEqual(decodeRow(odd, columns, raw));
   });
 });

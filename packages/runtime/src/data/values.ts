@@ -1,4 +1,4 @@
-import type { ColumnType, Json, PolicyColumn, PolicyTable } from '@dfc/schema';
+import { NAME_PATTERN, type ColumnType, type Json, type PolicyColumn, type PolicyTable } from '@dfc/schema';
 import { DataError } from './errors.js';
 import { hasLoneSurrogate, shorten } from './text.js';
 import type { Row } from './types.js';
@@ -252,7 +252,10 @@ export function decodeRow(table: PolicyTable, columns: readonly string[], raw: R
   const row: Row = {};
   for (const name of columns) {
     const col = table.columns[name]!;
-    row[name] = fromDb(col.type, raw[name]);
+    const value = fromDb(col.type, raw[name]);
+    // Assigning `__proto__` would set the prototype: such a column is defined as a field.
+    if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+    else row[name] = value;
   }
   return row;
 }
@@ -310,11 +313,9 @@ function cachedDecoder<D>(all: WeakMap<PolicyTable, Decoders<D>>, table: PolicyT
   return decode;
 }
 
-const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 function compileDecoder(table: PolicyTable, columns: readonly string[], arrays: boolean): RowDecoder | ArrayRowDecoder {
   const list = [...columns];
-  if (!list.every((c) => PLAIN_NAME.test(c) && c !== '__proto__' && Object.hasOwn(table.columns, c))) {
+  if (!list.every((c) => NAME_PATTERN.test(c) && c !== '__proto__' && Object.hasOwn(table.columns, c))) {
     if (!arrays) return (raw: Record<string, unknown>) => decodeRow(table, list, raw);
     return (raw: readonly unknown[]) => decodeRow(table, list, Object.fromEntries(list.map((c, i) => [c, raw[i]])));
   }
