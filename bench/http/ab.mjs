@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
 import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
-import { benchRows, createAndFill, scratchPostgres } from '../lib/data.mjs';
+import { benchRows, createAndFill, postgresProject } from '../lib/data.mjs';
 import { signer } from '../lib/tokens.mjs';
 import { pinSelf, startChild } from '../lib/proc.mjs';
 import { median, sleep } from '../lib/stats.mjs';
@@ -33,17 +33,8 @@ await createAndFill(policy, { baseDir: dir, env, rows });
 const [token] = await signer(env)({ id: 'u1', role: 'member' });
 const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
 // `postgres`: the same policy over a scratch database on the local server.
-let pgdb;
-let pgDir;
-if (o.kinds.split(',').includes('postgres')) {
-  pgdb = await scratchPostgres();
-  if (!pgdb.url) throw new Error('no PostgreSQL to measure against');
-  env.BENCH_PG_URL = pgdb.url;
-  pgDir = scratch('ab-pg');
-  const pgPolicy = syntheticPolicy({ tables: 10, database: 'postgres' });
-  await writeArtifact(join(pgDir, 'dist'), pgPolicy);
-  await createAndFill(pgPolicy, { baseDir: pgDir, env, rows });
-}
+const { pgdb, dir: pgDir } = o.kinds.split(',').includes('postgres') ? await postgresProject(env, rows, 'ab-pg') : {};
+if (pgdb && !pgDir) throw new Error('no PostgreSQL to measure against');
 const targets = [];
 for (const kind of o.kinds.split(',')) {
   for (const [build, runtime] of Object.entries(builds)) {

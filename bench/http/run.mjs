@@ -14,7 +14,7 @@ import autocannon from 'autocannon';
 import { benchArgs, finish, target } from '../lib/report.mjs';
 import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
 import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
-import { benchRows, createAndFill, scratchPostgres } from '../lib/data.mjs';
+import { benchRows, createAndFill, postgresProject, scratchPostgres } from '../lib/data.mjs';
 import { signer } from '../lib/tokens.mjs';
 import { PINNING, pinSelf, startChild, startedTogether } from '../lib/proc.mjs';
 import { median, summary, spread, table, fmt, times, sleep } from '../lib/stats.mjs';
@@ -39,15 +39,7 @@ const pgReady = scratchPostgres();
 await writeArtifact(join(sqliteDir, 'dist'), sqlitePolicy);
 const sqliteFilled = createAndFill(sqlitePolicy, { baseDir: sqliteDir, env, rows });
 
-const pgdb = await pgReady;
-let pgDir;
-if (pgdb.url) {
-  env.BENCH_PG_URL = pgdb.url;
-  pgDir = scratch('http-pg');
-  const pgPolicy = syntheticPolicy({ tables: 10, database: 'postgres' });
-  await writeArtifact(join(pgDir, 'dist'), pgPolicy);
-  await createAndFill(pgPolicy, { baseDir: pgDir, env, rows });
-}
+const { pgdb, dir: pgDir } = await postgresProject(env, rows, 'http-pg', pgReady);
 await sqliteFilled;
 
 const [token] = await signer(env)({ id: 'u1', role: 'member' });

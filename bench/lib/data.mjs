@@ -2,9 +2,29 @@
 // per service next to the project, or a scratch PostgreSQL database dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { join } from 'node:path';
 import { createTables, openDataSource, seed } from '@dfc/runtime';
+import { scratch } from './fixtures.mjs';
+import { syntheticPolicy, writeArtifact } from './policy.mjs';
 
 export const PG_ADMIN_URL = process.env.DFC_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * The bench project's 10-table policy over a scratch PostgreSQL database (`pgReady`, a
+ * `scratchPostgres()` started earlier, or a new one): its artifact in a scratch directory
+ * `name`, `rows` in every table, `env.BENCH_PG_URL` set. `dir` is undefined when no
+ * PostgreSQL answers; call `pgdb.drop()` (when present) at the end.
+ */
+export async function postgresProject(env, rows, name, pgReady = scratchPostgres()) {
+  const pgdb = await pgReady;
+  if (!pgdb.url) return { pgdb, dir: undefined };
+  env.BENCH_PG_URL = pgdb.url;
+  const dir = scratch(name);
+  const policy = syntheticPolicy({ tables: 10, database: 'postgres' });
+  await writeArtifact(join(dir, 'dist'), policy);
+  await createAndFill(policy, { baseDir: dir, env, rows });
+  return { pgdb, dir };
+}
 
 /** Ten rows of a bench table. */
 export function benchRows(n = 10) {
