@@ -18,6 +18,16 @@ describe('rowsJson', () => {
     expect(f([])).toBe('[]');
   });
 
+  test('escapes short strings (scanned) and long ones (matched) as JSON.stringify does', () => {
+    const f = rowsJson(columns)!;
+    const escaped = ['"', '\\', '\u0000', '\u001f', '\ud800', '\udfff', '\ud83d\ude00'];
+    const titles = ['', 'x', '\u0020', '\u007f', '\ud7ff', '\ue000', '\uffff'];
+    for (const e of escaped) titles.push(e, 'ab' + e, e + 'cd', 'a'.repeat(31) + e, 'a'.repeat(32) + e, e + 'a'.repeat(40));
+    titles.push('a'.repeat(32), 'a'.repeat(33));
+    const rows = titles.map((title, i) => ({ id: i, title, isPublic: i % 2 === 0, meta: null }));
+    expect(f(rows)).toBe(JSON.stringify(rows));
+  });
+
   test('agrees with JSON.stringify on any rows of JSON values', () => {
     const f = rowsJson(columns)!;
     const row = fc.record({ id: fc.oneof(fc.integer(), fc.double()), title: fc.string({ unit: 'binary' }), isPublic: fc.boolean(), meta: fc.option(fc.jsonValue()) });
