@@ -199,6 +199,16 @@ describe('readCredentials', () => {
     expect(readCredentials(raw('X-Api-Key', ' k\t'), {}, { queryCredentials: true }).apiKey).toBe('k');
     expect(readCredentials(raw('X-Api-Key', 'k\u00a0'), {}, { queryCredentials: true }).apiKey).toBe('k\u00a0');
     expect(readCredentials(raw('X-DreamFactory-Session-Token', '\u2003t'), {}, { queryCredentials: true }).token).toBe('\u2003t');
+    // each name in any case; other names of the same lengths are not credentials
+    const names = ['x-api-key', 'x-dreamfactory-api-key', 'authorization', 'x-dreamfactory-session-token'];
+    for (const name of names) {
+      for (const sent of [name, name.toUpperCase()]) {
+        const c = readCredentials(raw(sent, name === 'authorization' ? 'Bearer v' : 'v'), {}, { queryCredentials: true });
+        expect(c.apiKey ?? c.token, sent).toBe('v');
+      }
+      const other = name.slice(0, -1) + '_';
+      expect(readCredentials(raw(other, 'v'), {}, { queryCredentials: true }), other).toEqual({ sources: [] });
+    }
     // the same value in two places is not a conflict
     expect(readCredentials(raw('X-Api-Key', 'k'), { api_key: 'k' }, { queryCredentials: true }).apiKey).toBe('k');
   });

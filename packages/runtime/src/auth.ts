@@ -33,12 +33,30 @@ const TOKEN_HEADERS = ['x-dreamfactory-session-token'] as const;
 const MAX_CREDENTIAL = 8192;
 
 /** The credential headers, in the order their values are taken: index into a request's slots. */
-const SLOT_OF: Readonly<Record<string, number>> = Object.freeze(
-  Object.assign(Object.create(null) as Record<string, number>, { 'x-api-key': 0, 'x-dreamfactory-api-key': 1, authorization: 2, 'x-dreamfactory-session-token': 3 }),
-);
 const SLOT_NAMES = ['x-api-key', 'x-dreamfactory-api-key', 'authorization', 'x-dreamfactory-session-token'] as const;
-/** Lengths of the credential header names: other headers are skipped without lower-casing them. */
-const NAME_LENGTHS = new Set(SLOT_NAMES.map((n) => n.length));
+
+/** Whether a raw header name is `name` (lower case) in any case; a name sent in lower case is not lower-cased again. */
+const is = (raw: string, name: string): boolean => raw === name || raw.toLowerCase() === name;
+
+/**
+ * The slot a raw header name fills, or -1: by the name's length first, so other headers
+ * are skipped without lower-casing them, then by comparing with the one name of that
+ * length (a lower-cased name looked up among an object's keys was hashed on every request).
+ */
+function slotOf(raw: string): number {
+  switch (raw.length) {
+    case 9:
+      return is(raw, SLOT_NAMES[0]) ? 0 : -1;
+    case 22:
+      return is(raw, SLOT_NAMES[1]) ? 1 : -1;
+    case 13:
+      return is(raw, SLOT_NAMES[2]) ? 2 : -1;
+    case 28:
+      return is(raw, SLOT_NAMES[3]) ? 3 : -1;
+    default:
+      return -1;
+  }
+}
 
 const BEARER = /^bearer [^\s]+$/i;
 
@@ -65,10 +83,8 @@ export function readCredentials(
   let repeatedAt = -1;
   let repeated = '';
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const raw = rawHeaders[i]!;
-    if (!NAME_LENGTHS.has(raw.length)) continue;
-    const slot = SLOT_OF[raw.toLowerCase()];
-    if (slot === undefined) continue;
+    const slot = slotOf(rawHeaders[i]!);
+    if (slot < 0) continue;
     const value = rawHeaders[i + 1]!;
     let firstAt: number;
     if (slot === 0) {
