@@ -208,6 +208,11 @@ describe('reused decisions', () => {
       expect(await onConnection(member)).toMatchObject({ status: 200, reused: true });
       expect(await onConnection(guest)).toMatchObject({ status: 403, reused: true, code: 'DFC_ERR_ACCESS_DENIED' });
       expect(await onConnection(member)).toMatchObject({ status: 200, reused: true });
+      // The connection keeps its last Authorization value that passed the format check; another is still checked.
+      for (const authorization of [`${member.authorization} x`, `${member.authorization}\u00a0`, `Basic ${member.authorization.slice(7)}`]) {
+        expect(await onConnection({ ...member, authorization })).toMatchObject({ status: 401, reused: true, code: 'DFC_ERR_INVALID_TOKEN' });
+      }
+      expect(await onConnection(member)).toMatchObject({ status: 200, reused: true });
       await new Promise((r) => setTimeout(r, Math.max(0, soon * 1000 - Date.now()) + 100));
       expect(await onConnection(member)).toMatchObject({ status: 401, reused: true, code: 'DFC_ERR_INVALID_TOKEN' });
       expect(await onConnection(guest)).toMatchObject({ status: 403, reused: true });

@@ -236,6 +236,16 @@ describe('readCredentials', () => {
     }
     expect(code(() => readCredentials([], { api_key: 'k' }, { queryCredentials: false }))).toBe('DFC_ERR_BAD_PARAMETER');
   });
+  test('an Authorization value that passed before is taken again; any other is checked', () => {
+    const first = readCredentials(raw('Authorization', ' Bearer abc '), {}, { queryCredentials: false });
+    expect(first).toMatchObject({ token: 'abc', bearer: 'Bearer abc' });
+    const again = readCredentials(raw('Authorization', 'Bearer abc'), {}, { queryCredentials: false, checkedBearer: first.bearer });
+    expect(again).toMatchObject({ token: 'abc', bearer: 'Bearer abc' });
+    for (const v of ['Bearer abc d', 'Bearer  abc', 'Basic abc', 'Bearer abc\u3000']) {
+      expect(code(() => readCredentials(raw('Authorization', v), {}, { queryCredentials: false, checkedBearer: first.bearer })), v).toBe('DFC_ERR_INVALID_TOKEN');
+    }
+    expect(readCredentials(raw('X-DreamFactory-Session-Token', 'abc'), {}, { queryCredentials: false }).bearer).toBeUndefined();
+  });
 });
 
 describe('failureLimiter', () => {

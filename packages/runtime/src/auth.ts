@@ -18,6 +18,8 @@ export interface Credentials {
   token?: string;
   /** Where the credentials came from, for logs (never the values). */
   sources: string[];
+  /** The `Authorization` value that gave `token` (it passed the `Bearer` format check): what a caller may pass back as `checkedBearer`. */
+  bearer?: string;
 }
 
 const KEY_HEADERS = ['x-api-key', 'x-dreamfactory-api-key'] as const;
@@ -67,7 +69,15 @@ const BEARER = /^bearer [^\s]+$/i;
 export function readCredentials(
   rawHeaders: readonly string[],
   query: Readonly<Record<string, unknown>>,
-  opts: { queryCredentials: boolean },
+  opts: {
+    queryCredentials: boolean;
+    /**
+     * An `Authorization` value that passed the format check before (a connection's last
+     * one, from {@link Credentials.bearer}): the same value is not checked again, which
+     * spares a keep-alive client's every request a scan of its token.
+     */
+    checkedBearer?: string | undefined;
+  },
 ): Credentials {
   // One pass over the raw headers, keeping each credential header's first value and where
   // it came; a repeated one is reported in order of first appearance. Plain locals, not
@@ -126,6 +136,7 @@ export function readCredentials(
   // Each conflict is reported after the format and query checks, keys before tokens.
   let apiKey: string | undefined;
   let token: string | undefined;
+  let bearer: string | undefined;
   let keysDiffer = false;
   let tokensDiffer = false;
   const sources: string[] = [];
@@ -142,10 +153,11 @@ export function readCredentials(
   if (auth !== undefined) {
     // RFC 7235: the scheme is case-insensitive; exactly one space before the token.
     const v = ows(auth);
-    if (!BEARER.test(v)) {
+    if (v !== opts.checkedBearer && !BEARER.test(v)) {
       throw new DfcError('DFC_ERR_INVALID_TOKEN', undefined, { note: 'send `Authorization: Bearer <token>`' });
     }
     token = v.slice(7);
+    bearer = v;
     sources.push('authorization');
   }
   if (session !== undefined) {
@@ -183,6 +195,7 @@ export function readCredentials(
     out.apiKey = apiKey;
   }
   if (token !== undefined) out.token = token;
+  if (bearer !== undefined) out.bearer = bearer;
   return out;
 }
 

@@ -83,6 +83,9 @@ interface ListBody {
 
 const kRowsJson = Symbol('dfc.rowsJson');
 
+/** On a connection: the last `Authorization` value that passed the `Bearer` format check (a keep-alive client sends the same one again). */
+const kBearer = Symbol('dfc.bearer');
+
 /** On a connection: the last token verified for it, and by which verifier (a reload brings a new one). */
 const kLastToken = Symbol('dfc.lastToken');
 interface LastToken {
@@ -302,9 +305,12 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
 
   function identified(req: DfcRequest, state: State, wait: number): Identity | Promise<Identity> {
     if (wait > 0) throw new DfcError('DFC_ERR_RATE_LIMITED', undefined, { headers: { 'retry-after': String(wait) } });
+    const socket = req.raw.socket as (Socket & { [kLastToken]?: LastToken; [kBearer]?: string }) | null;
     const creds = readCredentials(req.raw.rawHeaders, req.query as Record<string, unknown>, {
       queryCredentials: state.compiled.policy.auth.queryCredentials,
+      checkedBearer: socket?.[kBearer],
     });
+    if (creds.bearer !== undefined && socket) socket[kBearer] = creds.bearer;
     const id: Identity = { claims: null };
     if (creds.apiKey !== undefined) id.apiKey = creds.apiKey;
     if (creds.token !== undefined) {
@@ -314,7 +320,6 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
       // A keep-alive client sends the same token on each request of its connection: the
       // connection keeps the last one this verifier verified, so a repeat skips the cache
       // lookup (the entry's expiry is still checked on every request).
-      const socket = req.raw.socket as (Socket & { [kLastToken]?: LastToken }) | null;
       const last = socket?.[kLastToken];
       let hit = last !== undefined && last.jwt === jwt && last.entry.token === creds.token && jwt.live(last.entry) ? last.entry : undefined;
       if (hit === undefined) {
