@@ -576,6 +576,8 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     // Rows are written by a serializer compiled for their columns unless response work may
     // add or change fields (a removal only takes away what was not read).
     let plain = d.response === undefined;
+    // The fields the work removes when it does nothing else: rows that hold none of them skip it.
+    let removes: readonly string[] | undefined;
     const order = query.order !== undefined && query.order !== '' ? parse(() => parseOrder(query.order!, tdef)) : undefined;
     if (d.response) {
       // A field the rules remove from this caller's rows cannot be probed through filter or order.
@@ -594,6 +596,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
           const kept = keptFields(plan, columns ?? tableColumns(tdef));
           if (kept.length > 0) columns = kept;
           plain = true;
+          removes = plan.removed;
         }
       }
     }
@@ -601,12 +604,22 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     const select: SelectQuery = { where, ...(columns ? { columns } : {}), ...(order ? { order } : {}), limit, offset };
     const json = plain ? rowsJson(columns ?? tableColumns(tdef)) : undefined;
     const rows = ds.selectNow?.(table, select);
-    if (rows !== undefined) return listBody(state, ds, table, where, query, d, rows, json);
-    return ds.select(table, select).then((read) => listBody(state, ds, table, where, query, d, read, json));
+    if (rows !== undefined) return listBody(state, ds, table, where, query, d, rows, json, removes);
+    return ds.select(table, select).then((read) => listBody(state, ds, table, where, query, d, read, json, removes));
   }
 
-  function listBody(state: State, ds: DataSource, table: string, where: Where, query: Record<string, string | undefined>, d: Allowed, rows: Row[], json: RowsJson | undefined): ListBody | Promise<ListBody> {
-    const out = d.response ? applyResponseWork(d, rows, ruleContext(state)) : rows;
+  function listBody(
+    state: State,
+    ds: DataSource,
+    table: string,
+    where: Where,
+    query: Record<string, string | undefined>,
+    d: Allowed,
+    rows: Row[],
+    json: RowsJson | undefined,
+    removes: readonly string[] | undefined,
+  ): ListBody | Promise<ListBody> {
+    const out = d.response && (removes === undefined || !lacksAll(rows, removes)) ? applyResponseWork(d, rows, ruleContext(state)) : rows;
     const body: ListBody = { resource: out, [kRowsJson]: json };
     if (!truthy(query.include_count)) return body;
     return ds.count(table, where).then((count) => {
@@ -934,9 +947,11 @@ interface ResponsePlan {
   readonly hidden: ReadonlySet<string>;
   /** The work only removes top-level fields. */
   readonly removesOnly: boolean;
+  /** `hidden` as a list. */
+  readonly removed: readonly string[];
 }
 
-const NO_WORK: ResponsePlan = Object.freeze({ hidden: new Set<string>(), removesOnly: true });
+const NO_WORK: ResponsePlan = Object.freeze({ hidden: new Set<string>(), removesOnly: true, removed: Object.freeze([]) });
 
 /**
  * Plans by the first action's `segments` (a constant of the policy module, as every
@@ -955,7 +970,7 @@ function responsePlan(work: readonly ResponseAction[] | undefined): ResponsePlan
   } else responsePlans.set(key, (known = []));
   const hidden = new Set<string>();
   for (const a of work) if (a.op === 'remove' && a.segments.length === 1) hidden.add(a.segments[0]!);
-  const plan: ResponsePlan = { hidden, removesOnly: work.length === hidden.size };
+  const plan: ResponsePlan = { hidden, removesOnly: work.length === hidden.size, removed: Object.freeze([...hidden]) };
   if (known.length < 8) known.push({ work, plan });
   return plan;
 }
@@ -995,6 +1010,20 @@ function keptFields(plan: ResponsePlan, columns: readonly string[]): readonly st
   let kept = known.get(columns);
   if (kept === undefined) known.set(columns, (kept = Object.freeze(columns.filter((c) => !plan.hidden.has(c)))));
   return kept;
+}
+
+/**
+ * Whether every row is an object, not an array, that holds none of `fields`, own or
+ * inherited: then work that only removes those fields would find nothing to do (most
+ * often the fields were not even read), and the pass over every row is skipped.
+ */
+function lacksAll(rows: readonly unknown[], fields: readonly string[]): boolean {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
+    for (let j = 0; j < fields.length; j++) if (fields[j]! in row) return false;
+  }
+  return true;
 }
 
 /** Every column a Where names. */
