@@ -236,6 +236,28 @@ test('a rebuild checks again every file that sees an import whose exported types
   ]);
 });
 
+test("an edit inside the rules of a `defineRule` call keeps the file's declarations only when it is dfc's", async () => {
+  const { dir, config, rules, edit } = splitProject();
+  const session: CompilerSession = {};
+  writeFileSync(config, readFileSync(config, 'utf8') + "export const table: 'items' = items.table;\n");
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  const declared = session.typecheck?.declarations?.get(rules);
+  edit(rules, "eval: '=='", "eval: '!='");
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  expect(session.typecheck?.declarations?.get(rules)?.text).toBe(declared?.text);
+
+  // A function of the user's named defineRule, whose result is its third argument: the
+  // same kind of edit changes what rules.ts exports, and the config sees it.
+  edit(rules, "import { defineRule } from 'dfc';", 'function defineRule<S, T, const R>(service: S, table: T, rules: R): R {\n  return rules;\n}');
+  writeFileSync(
+    config,
+    readFileSync(config, 'utf8').replace('rules: [orderRules, items],', 'rules: [orderRules],').replace("export const table: 'items' = items.table;", "export const op: '!=' = items.read.eval;"),
+  );
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  edit(rules, "eval: '!='", "eval: '=='");
+  expect(await rebuildMatchesCold(dir, session)).toEqual([expect.stringMatching(/^DFC2003 dfc\.config\.ts:\d+ type `"=="` is not assignable to type `"!="`$/)]);
+});
+
 test('a syntax error between two rebuilds hides no change of exported types', async () => {
   const { dir, svc, edit } = splitProject();
   const session: CompilerSession = {};

@@ -6,6 +6,7 @@ import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { DFC_SPECIFIERS, dfcConfigPackage } from '../source/dfc-package.js';
 import { SECRET_HINT } from '../lints/security.js';
 import { spanOfNode } from '../source/locate.js';
+import { onlyRulesChanged, returnsFromFirstTwo } from '../source/rule-edit.js';
 import { ts } from '../source/typescript.js';
 
 export interface TypecheckInput {
@@ -262,6 +263,8 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   /** Stamps of the files as read, and how each file's imports resolved (reused declarations under their own file's name). */
   let readStamps = new Map<string, string>();
   let resolutionsOf = new Map<string, string[]>();
+  /** The parse an earlier program had of a file read again from source because it changed. */
+  const superseded = new Map<string, { stamp: string; file: TS.SourceFile }>();
 
   const host = ts.createCompilerHost(options, true);
   const settings = typeSettingsFile(dfc.types, authoringChecks);
@@ -287,6 +290,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     if (stamp !== undefined) readStamps.set(fileName, stamp);
     const hit = documentCache.get(key);
     if (hit && stamp !== undefined && hit.stamp === stamp && !shouldCreate) return hit.file;
+    if (hit) superseded.set(fileName, hit);
     const file = baseGetSourceFile(fileName, languageVersionOrOptions, onError, shouldCreate);
     if (file && stamp !== undefined) documentCache.set(key, { stamp, file });
     return file;
@@ -364,6 +368,15 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
   }
   const resolutionKey = (file: string) => (resolutionsOf.get(file) ?? []).join('\n');
 
+  /** A call of dfc's `defineRule` (whose result does not depend on its rules), not of a function of the user's. */
+  const isRulesCall = (call: TS.CallExpression): boolean => {
+    const checker = program.getTypeChecker();
+    let symbol = checker.getSymbolAtLocation(call.expression);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    const declarations = symbol?.name === 'defineRule' ? (symbol.declarations ?? []) : [];
+    return declarations.every((d) => !isUserFile(program, d.getSourceFile(), dfc.dir)) && returnsFromFirstTwo(declarations);
+  };
+
   const fixed: TS.Diagnostic[] = [...configDiagnostics, ...program.getOptionsDiagnostics()];
   const syntactic = userFiles.flatMap((sf) => program.getSyntacticDiagnostics(sf));
   fixed.push(...syntactic);
@@ -421,9 +434,16 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       if (stamp !== undefined) checks.set(file, { stamp, resolutions: resolutionKey(file), diagnostics: fileDiagnostics });
       let same = false;
       if (mayDeclare(file, rootNames) && checkable.has(file) && fileErrors.length === 0 && stamp !== undefined && input.incremental) {
-        const text = emitDeclarations(program, sf);
-        emitted.set(file, text);
-        same = text !== undefined && text === previous?.get(file)?.text;
+        const before = previous?.get(file);
+        const parsedBefore = superseded.get(file);
+        if (before && parsedBefore?.stamp === before.stamp && onlyRulesChanged(parsedBefore.file, sf, isRulesCall)) {
+          emitted.set(file, before.text);
+          same = true;
+        } else {
+          const text = emitDeclarations(program, sf);
+          emitted.set(file, text);
+          same = text !== undefined && text === before?.text;
+        }
       }
       if (!same) for (const importer of importers.get(file) ?? []) if (!visited.has(importer)) pending.push(importer);
     }
