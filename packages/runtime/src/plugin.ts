@@ -601,7 +601,10 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
       }
     }
     const ds = sourceOf(state, service);
-    const select: SelectQuery = { where, ...(columns ? { columns } : {}), ...(order ? { order } : {}), limit, offset };
+    // Members set only when present (a source may tell an absent member from an undefined one), without spreading an object made for each.
+    const select: SelectQuery = { where, limit, offset };
+    if (columns) select.columns = columns;
+    if (order) select.order = order;
     const json = plain ? rowsJson(columns ?? tableColumns(tdef)) : undefined;
     const rows = ds.selectNow?.(table, select);
     if (rows !== undefined) return listBody(state, ds, table, where, query, d, rows, json, removes);
