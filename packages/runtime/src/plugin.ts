@@ -261,8 +261,13 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     return reply.raw.getHeaderNames().length > 0;
   }
 
-  /** Each CORS header set (shared per entry and origin) as the flat list `writeHead` takes. */
-  const corsLists = new WeakMap<Readonly<Record<string, string>>, string[]>();
+  /**
+   * The headers of a direct answer between the request id and the length, as the flat list
+   * `writeHead` takes: the fixed ones, a CORS header set's (shared per entry and origin),
+   * the content type. Made once per set; a request copies it into a list of its own size.
+   */
+  const plainMiddle = [...fixedList, 'content-type', 'application/json; charset=utf-8'];
+  const corsMiddles = new WeakMap<Readonly<Record<string, string>>, string[]>();
 
   /**
    * A successful read's answer: written to the Node response at once when `directAnswers`
@@ -274,14 +279,19 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     if (!direct || req[kState]!.debug || reply.statusCode !== 200 || reply.sent) return body;
     if (hasHeaders(reply)) return body;
     const json = bodyJson(body);
-    const head = ['x-request-id', req.id, ...fixedList];
     const cors = req[kCors];
+    let middle = plainMiddle;
     if (cors !== undefined) {
-      let list = corsLists.get(cors);
-      if (list === undefined) corsLists.set(cors, (list = Object.entries(cors).flat()));
-      for (let i = 0; i < list.length; i++) head.push(list[i]!);
+      const known = corsMiddles.get(cors);
+      if (known === undefined) corsMiddles.set(cors, (middle = [...fixedList, ...Object.entries(cors).flat(), 'content-type', 'application/json; charset=utf-8']));
+      else middle = known;
     }
-    head.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(json)));
+    const head = new Array<string>(middle.length + 4);
+    head[0] = 'x-request-id';
+    head[1] = req.id;
+    for (let i = 0; i < middle.length; i++) head[i + 2] = middle[i]!;
+    head[middle.length + 2] = 'content-length';
+    head[middle.length + 3] = String(Buffer.byteLength(json));
     reply.hijack();
     answered(req, 200);
     reply.raw.writeHead(200, head);
