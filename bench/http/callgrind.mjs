@@ -47,6 +47,7 @@ const child = fork(join(import.meta.dirname, 'server.mjs'), [JSON.stringify(kind
   execPath: 'valgrind',
   execArgv: ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof'],
   stdio: ['ignore', 'inherit', 'ignore', 'ipc'],
+  cwd: dir, // where V8 writes the log that --perf-basic-prof turns on
 });
 const ready = await new Promise((res, rej) => {
   child.once('message', res);
