@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REPO, tempDir } from '../../../../test/fixtures/helpers.js';
@@ -43,6 +43,26 @@ test('diagnostics placed by define* call sites or by a thrown error are the same
   const threw = (await check({ config: dir })).diagnostics;
   expect(threw.map((d) => `${d.code} ${d.file}:${d.line}:${d.column}`)).toEqual([`DFC1004 ${join(dir, 'svc.ts')}:3:23`]);
   expect(underNode(dir)).toEqual(threw);
+});
+
+test('a define* call made deep inside a package is placed at the user\'s call', async () => {
+  const dir = join(tmp.dir, 'deep');
+  const kit = join(dir, 'node_modules', 'rule-kit');
+  mkdirSync(kit, { recursive: true });
+  writeFileSync(join(kit, 'package.json'), JSON.stringify({ name: 'rule-kit', type: 'module', main: 'index.js' }));
+  // Twelve frames of the package's own between the user's call and the define* function.
+  writeFileSync(join(kit, 'index.js'), 'export function deep(n, define, ...args) {\n  return n === 0 ? define(...args) : deep(n - 1, define, ...args);\n}\n');
+  writeFileSync(
+    join(dir, 'dfc.config.ts'),
+    "import { defineConfig, defineRole, defineRule, defineService } from 'dfc';\n// @ts-ignore: the package has no types\nimport { deep } from 'rule-kit';\n\n" +
+      "const inventory = defineService({ name: 'inventory', database: { type: 'sqlite', file: './i.db' }, tables: { items: { columns: { id: 'integer' }, primaryKey: 'id' } } });\n" +
+      "const items =\n  deep(12, defineRule, inventory, 'items', { read: { rule: 'allow' } });\n" +
+      "const clerk = defineRole({ name: 'clerk', access: [{ service: inventory, component: '_table/items', verbs: ['GET'] }] });\n\n" +
+      'export default defineConfig({ services: [inventory], rules: [items], roles: [clerk] });\n',
+  );
+  const here = (await check({ config: dir })).diagnostics;
+  expect(here.filter((d) => d.code === 'DFC4004').map((d) => `${d.file}:${d.line}:${d.column}`)).toEqual([`${join(dir, 'dfc.config.ts')}:7:3`]);
+  expect(underNode(dir)).toEqual(here);
 });
 
 /** `check`'s diagnostics from the built compiler in a plain Node process. */

@@ -88,21 +88,28 @@ interface RawFrame {
   column: number;
 }
 
-/** The stack of the caller as V8's frames, unformatted. */
-function callSites(): V8CallSite[] {
+/**
+ * The stack below `below` as V8's frames, unformatted, at most `depth` of them. V8
+ * spends about a microsecond and a half on each frame it captures, and a config makes
+ * a define* call for every table.
+ */
+function callSites(below: (...args: never[]) => unknown, depth: number): V8CallSite[] {
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
-  Error.stackTraceLimit = 64;
+  Error.stackTraceLimit = depth;
   Error.prepareStackTrace = (_error, frames) => frames;
   try {
     const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, callSites);
+    Error.captureStackTrace(holder, below);
     return holder.stack as V8CallSite[];
   } finally {
     Error.prepareStackTrace = prepare;
     Error.stackTraceLimit = limit;
   }
 }
+
+/** Frames a define* call's stack usually needs: the hook's caller (`trace`), the define* function, and the user's code calling it. */
+const SHALLOW = 8;
 
 /** The source map inlined at the end of a bundle, its sources resolved against the bundle's URL as Node resolves them. */
 function inlineSourceMap(code: string, url: string): SourceMap | undefined {
@@ -147,17 +154,24 @@ export function createTraceRecorder(isUserFile: (file: string) => boolean, sourc
   const placed = new WeakMap<object, CallSite | undefined>();
   const pending = new WeakMap<object, RawFrame[]>();
   const definitions: object[] = [];
+  const framesBelow = (depth: number): RawFrame[] => {
+    const frames: RawFrame[] = [];
+    for (const f of callSites(hook, depth)) {
+      const name = f.getFileName();
+      const line = f.getLineNumber();
+      const column = f.getColumnNumber();
+      if (name && line !== null && column !== null) frames.push({ name, line, column });
+    }
+    return frames;
+  };
   const hook: TraceHook = (_kind, value) => {
     if (value === null || typeof value !== 'object' || placed.has(value) || pending.has(value)) return;
     definitions.push(value);
     if (source) {
-      const frames: RawFrame[] = [];
-      for (const f of callSites()) {
-        const name = f.getFileName();
-        const line = f.getLineNumber();
-        const column = f.getColumnNumber();
-        if (name && line !== null && column !== null) frames.push({ name, line, column });
-      }
+      // A few frames first; all of them when the user's code is further down (a
+      // define* call in a helper of the user's, in a package).
+      let frames = framesBelow(SHALLOW);
+      if (!frames.some((f) => f.name === source.url || isUserFile(f.name))) frames = framesBelow(64);
       if (frames.some((f) => f.name === source.url)) {
         pending.set(value, frames);
         return;
