@@ -237,7 +237,7 @@ test('a rebuild checks again every file that sees an import whose exported types
 });
 
 test("an edit inside the rules of a `defineRule` call keeps the file's declarations only when it is dfc's", async () => {
-  const { dir, config, rules, edit } = splitProject();
+  const { dir, config, svc, rules, edit } = splitProject();
   const session: CompilerSession = {};
   writeFileSync(config, readFileSync(config, 'utf8') + "export const table: 'items' = items.table;\n");
   expect(await rebuildMatchesCold(dir, session)).toEqual([]);
@@ -245,6 +245,22 @@ test("an edit inside the rules of a `defineRule` call keeps the file's declarati
   edit(rules, "eval: '=='", "eval: '!='");
   expect(await rebuildMatchesCold(dir, session)).toEqual([]);
   expect(session.typecheck?.declarations?.get(rules)?.text).toBe(declared?.text);
+
+  // The service's name changes in the same rebuild: rules.ts's declarations change with
+  // it, and the next rebuild, which reads them, sees the new name.
+  writeFileSync(config, readFileSync(config, 'utf8') + "export const svcName: 'inventory' = items.service;\n");
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
+  edit(svc, "name: 'inventory'", "name: 'stock'");
+  edit(rules, "eval: '!='", "eval: '=='");
+  const renamed = await rebuildMatchesCold(dir, session);
+  expect(renamed).toEqual(expect.arrayContaining([expect.stringMatching(/^DFC2003 dfc\.config\.ts:\d+ type `"stock"` is not assignable to type `"inventory"`$/)]));
+  expect(session.typecheck?.declarations?.get(rules)?.text).toContain('"stock"');
+  writeFileSync(config, readFileSync(config, 'utf8') + '// edited\n');
+  expect(await rebuildMatchesCold(dir, session)).toEqual(renamed);
+  edit(svc, "name: 'stock'", "name: 'inventory'");
+  edit(rules, "eval: '=='", "eval: '!='");
+  writeFileSync(config, readFileSync(config, 'utf8').replace("export const svcName: 'inventory' = items.service;\n", ''));
+  expect(await rebuildMatchesCold(dir, session)).toEqual([]);
 
   // A function of the user's named defineRule, whose result is its third argument: the
   // same kind of edit changes what rules.ts exports, and the config sees it.

@@ -436,7 +436,10 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       if (mayDeclare(file, rootNames) && checkable.has(file) && fileErrors.length === 0 && stamp !== undefined && input.incremental) {
         const before = previous?.get(file);
         const parsedBefore = superseded.get(file);
-        if (before && parsedBefore?.stamp === before.stamp && onlyRulesChanged(parsedBefore.file, sf, isRulesCall)) {
+        // Only while every user file it imports is read as the declarations the previous
+        // run emitted: its exported types are then the same as when `before` was emitted.
+        const importsAsBefore = (importsOf.get(file) ?? []).every((f) => reused.has(f));
+        if (before && parsedBefore?.stamp === before.stamp && importsAsBefore && onlyRulesChanged(parsedBefore.file, sf, isRulesCall)) {
           emitted.set(file, before.text);
           same = true;
         } else {
