@@ -8,10 +8,8 @@
 // Prints req/s and server CPU per request for each build and the after ÷ before ratios.
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
-import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
-import { benchRows, createAndFill, postgresProject } from '../lib/data.mjs';
-import { signer } from '../lib/tokens.mjs';
+import { postgresProject } from '../lib/data.mjs';
+import { httpProject } from './project.mjs';
 import { pinSelf, startChild } from '../lib/proc.mjs';
 import { median, sleep } from '../lib/stats.mjs';
 import { abArgs } from '../lib/ab.mjs';
@@ -24,14 +22,7 @@ const { values: o, builds } = abArgs({
 });
 const ROUTE = '/api/v2/s0/_table/t0000';
 pinSelf(1);
-const rows = benchRows(10);
-const env = projectEnv('hs256');
-const dir = scratch('ab');
-const policy = syntheticPolicy({ tables: 10 });
-await writeArtifact(join(dir, 'dist'), policy);
-await createAndFill(policy, { baseDir: dir, env, rows });
-const [token] = await signer(env)({ id: 'u1', role: 'member' });
-const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
+const { rows, env, dir, headers } = await httpProject('ab');
 // `postgres`: the same policy over a scratch database on the local server.
 const { pgdb, dir: pgDir } = o.kinds.split(',').includes('postgres') ? await postgresProject(env, rows, 'ab-pg') : {};
 if (pgdb && !pgDir) throw new Error('no PostgreSQL to measure against');

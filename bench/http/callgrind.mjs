@@ -14,10 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
-import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
-import { benchRows, createAndFill } from '../lib/data.mjs';
-import { signer } from '../lib/tokens.mjs';
+import { httpProject } from './project.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -30,14 +27,7 @@ const { values: o } = parseArgs({
     out: { type: 'string' },
   },
 });
-const rows = benchRows(10);
-const env = projectEnv('hs256');
-const dir = scratch('callgrind', { keep: true });
-const policy = syntheticPolicy({ tables: 10 });
-await writeArtifact(join(dir, 'dist'), policy);
-await createAndFill(policy, { baseDir: dir, env, rows });
-const [token] = await signer(env)({ id: 'u1', role: 'member' });
-const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
+const { rows, env, dir, headers } = await httpProject('callgrind', { keep: true });
 const kinds = {
   'dfc-memory': { kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env, ...(o.runtime ? { runtime: resolve(o.runtime) } : {}) },
   'bare-memory': { kind: 'bare-memory', rows },

@@ -6,20 +6,10 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
-import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
-import { benchRows, createAndFill } from '../lib/data.mjs';
-import { signer } from '../lib/tokens.mjs';
+import { httpProject } from './project.mjs';
 
 const { values: o } = parseArgs({ options: { n: { type: 'string', default: '20000' }, runtime: { type: 'string' }, sqlite: { type: 'boolean', default: false } } });
-const rows = benchRows(10);
-const env = projectEnv('hs256');
-const dir = scratch('inproc');
-const policy = syntheticPolicy({ tables: 10 });
-await writeArtifact(join(dir, 'dist'), policy);
-await createAndFill(policy, { baseDir: dir, env, rows });
-const [token] = await signer(env)({ id: 'u1', role: 'member' });
-const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
+const { rows, env, dir, headers } = await httpProject('inproc');
 const { createServer } = await import(o.runtime ? pathToFileURL(resolve(o.runtime)).href : '@dfc/runtime');
 const decoded = rows.map((r) => ({ id: r.id, isPublic: r.isPublic === true || r.isPublic === 1, ownerId: r.ownerId, password: r.password, title: r.title }));
 const memory = {

@@ -7,22 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { API_KEY, ORIGIN, projectEnv, scratch } from '../lib/fixtures.mjs';
-import { syntheticPolicy, writeArtifact } from '../lib/policy.mjs';
-import { benchRows, createAndFill } from '../lib/data.mjs';
-import { signer } from '../lib/tokens.mjs';
+import { httpProject } from './project.mjs';
 import { pinSelf, startChild } from '../lib/proc.mjs';
 
 const { values: o } = parseArgs({ options: { kind: { type: 'string', default: 'dfc-memory' }, seconds: { type: 'string', default: '10' }, top: { type: 'string', default: '40' }, tables: { type: 'string', default: '10' }, runtime: { type: 'string' } } });
 pinSelf(1);
-const rows = benchRows(10);
-const env = projectEnv('hs256');
-const dir = scratch('profile', { keep: true }); // the profile is read afterwards
-const policy = syntheticPolicy({ tables: Number(o.tables) });
-await writeArtifact(join(dir, 'dist'), policy);
-await createAndFill(policy, { baseDir: dir, env, rows });
-const [token] = await signer(env)({ id: 'u1', role: 'member' });
-const headers = { origin: ORIGIN, 'x-api-key': API_KEY, authorization: `Bearer ${token}` };
+const { rows, env, dir, headers } = await httpProject('profile', { tables: Number(o.tables), keep: true });
 const kinds = {
   'dfc-memory': { kind: 'dfc', memory: true, rows, policy: join(dir, 'dist'), baseDir: dir, env, ...(o.runtime ? { runtime: resolve(o.runtime) } : {}) },
   'dfc-sqlite': { kind: 'dfc', policy: join(dir, 'dist'), baseDir: dir, env, ...(o.runtime ? { runtime: resolve(o.runtime) } : {}) },
