@@ -15,7 +15,7 @@ import { outline, type PolicyOutline } from './source/outline.js';
 import { analyze } from './stages/analyze.js';
 import { checkPolicy, codegen, type PolicyCheckCache } from './stages/codegen.js';
 import { emit, type EmitFileSystem, type EmittedFile } from './stages/emit.js';
-import { load, type LoadOutput } from './stages/load.js';
+import { load, type LoadOutput, type LoadSession } from './stages/load.js';
 import { normalize, type NormalizeOutput } from './stages/normalize.js';
 import { resolve } from './stages/resolve.js';
 import { typecheck, type TypecheckOutput, type TypecheckSession } from './stages/typecheck.js';
@@ -55,6 +55,8 @@ export interface CompilerSession {
   codegen?: GenerateCache;
   /** The rule sets the last policy check found valid. */
   policyCheck?: PolicyCheckCache;
+  /** Each user file's module, as the last load built it. */
+  load?: LoadSession;
 }
 
 export interface CompileResult {
@@ -156,6 +158,8 @@ export const STAGES: readonly Stage[] = [
         configFile: need(s.configFile, 'configFile'),
         configDir: need(s.configDir, 'configDir'),
         sourceFile: (file) => program?.getSourceFile(file),
+        // A caller that keeps a session rebuilds (`--watch`): a module per file, built again when it changes.
+        session: s.options.session !== undefined ? (s.session.load ??= {}) : undefined,
       });
       s.load = out;
       s.locator = new Locator({ root: out.value, sites: out.sites, entry: s.configFile!, program });

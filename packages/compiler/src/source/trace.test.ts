@@ -65,6 +65,61 @@ test('a define* call made deep inside a package is placed at the user\'s call', 
   expect(underNode(dir)).toEqual(here);
 });
 
+/**
+ * A `--watch` rebuild loads a module per file (built again only when the file changed);
+ * a build loads one bundle. Under plain Node both place diagnostics the same, after
+ * edits that move a file's lines, make it throw, or import a name another file does not export.
+ */
+test('a --watch rebuild (a module per file) places diagnostics as a build (one bundle) does, under plain Node', async () => {
+  const dir = join(tmp.dir, 'modules');
+  mkdirSync(dir);
+  const svc =
+    "import { defineRule, defineService } from 'dfc';\n\n" +
+    "export const inventory = defineService({\n  name: 'inventory',\n  database: { type: 'sqlite', file: './i.db' },\n" +
+    "  tables: { items: { columns: { id: 'integer', ownerId: 'string' }, primaryKey: 'id' }, bins: { columns: { id: 'integer' }, primaryKey: 'id' } },\n});\n\n" +
+    "export const items = defineRule(inventory, 'items', { read: { rule: 'allow' } });\n" +
+    "export const bins =   defineRule(inventory, 'bins', { read: { rule: 'authenticated' } });\n";
+  writeFileSync(join(dir, 'svc.ts'), svc);
+  writeFileSync(join(dir, 'roles.ts'), "import { defineRole } from 'dfc';\nimport { inventory } from './svc.js';\n\nexport const clerk = defineRole({ name: 'clerk', access: [{ service: inventory, component: '_table/items', verbs: ['GET'] }] });\n");
+  writeFileSync(join(dir, 'dfc.config.ts'), "import { defineConfig } from 'dfc';\nimport { bins, inventory, items } from './svc.js';\nimport { clerk } from './roles.js';\n\nexport default defineConfig({ services: [inventory], rules: [items, bins], roles: [clerk] });\n");
+  const steps: [string, string][][] = [
+    [],
+    // Lines move in the file that changed; the others keep their modules.
+    [['svc.ts', '// moved\n\n' + svc]],
+    [['svc.ts', "import { defineRule, defineService } from 'dfc';\n\nconst settings = JSON.parse('{');\n" + svc.split('\n').slice(2).join('\n')]],
+    [
+      ['svc.ts', svc],
+      ['lib.mjs', 'export const x = 1;\n'],
+      ['roles.mjs', "export { clerk } from './lib.mjs';\n"],
+      ['dfc.config.ts', "import { defineConfig } from 'dfc';\nimport { bins, inventory, items } from './svc.js';\n// @ts-ignore: no declarations\nimport { clerk } from './roles.mjs';\n\nexport default defineConfig({ services: [inventory], rules: [items, bins], roles: [clerk] });\n"],
+    ],
+  ];
+  const script = `
+    const c = await import(${JSON.stringify(join(REPO, 'packages', 'compiler', 'dist', 'index.js'))});
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = ${JSON.stringify(dir)};
+    const session = {};
+    const out = [];
+    for (const writes of ${JSON.stringify(steps)}) {
+      for (const [file, text] of writes) writeFileSync(join(dir, file), text);
+      const rebuilt = (await c.build({ config: dir, session })).diagnostics;
+      const built = (await c.build({ config: dir })).diagnostics;
+      out.push({ rebuilt, built });
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect(child.stderr).toBe('');
+  const out = JSON.parse(child.stdout) as { rebuilt: { code: string; file?: string; line?: number; column?: number }[]; built: unknown }[];
+  for (const { rebuilt, built } of out) expect(rebuilt).toEqual(built);
+  const at = (i: number) => out[i]!.rebuilt.filter((d) => d.code !== 'DFC4003').map((d) => `${d.code} ${d.file?.slice(dir.length + 1)}:${d.line}:${d.column}`);
+  expect(at(0)).toEqual(expect.arrayContaining(['DFC4004 svc.ts:9:22', 'DFC4004 svc.ts:10:23']));
+  expect(at(1)).toEqual(expect.arrayContaining(['DFC4004 svc.ts:11:22', 'DFC4004 svc.ts:12:23']));
+  expect(at(2)).toEqual(['DFC1004 svc.ts:3:23']);
+  // Linking the modules fails before any code runs; the bundle then says where, as a build does.
+  expect(at(3)).toEqual(['DFC1003 roles.mjs:1:10']);
+});
+
 /** `check`'s diagnostics from the built compiler in a plain Node process. */
 function underNode(dir: string): unknown {
   const script = `const c = await import(${JSON.stringify(join(REPO, 'packages', 'compiler', 'dist', 'index.js'))}); process.stdout.write(JSON.stringify((await c.check({ config: ${JSON.stringify(dir)} })).diagnostics));`;

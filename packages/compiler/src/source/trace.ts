@@ -30,20 +30,20 @@ export function stackFrames(stack: string | undefined): CallSite[] {
 }
 
 /**
- * The first frame in one of the user's files; frames in the bundle (when given) are
- * read through its source map.
+ * The first frame in one of the user's files; frames in the modules that ran the
+ * user's code (when given) are read through their source maps.
  */
-export function userFrame(stack: string | undefined, isUserFile: (file: string) => boolean, bundle?: BundleSource): CallSite | undefined {
+export function userFrame(stack: string | undefined, isUserFile: (file: string) => boolean, sources?: BundleSources): CallSite | undefined {
   const frames = stackFrames(stack);
-  if (!bundle) return frames.find((f) => isUserFile(f.file));
+  if (!sources) return frames.find((f) => isUserFile(f.file));
   return mappedUserFrame(
     frames.map((f) => ({ name: f.file, line: f.line, column: f.column })),
-    bundle,
+    sources,
     isUserFile,
   );
 }
 
-/** The module that ran the user's code, and its source map, parsed when first needed. */
+/** A module that ran the user's code, and its source map, parsed when first needed. */
 export interface BundleSource {
   /** Its `file:` URL, as V8 names it in stacks. */
   readonly url: string;
@@ -59,6 +59,28 @@ export function bundleSource(url: string, code: string): BundleSource {
       return map;
     },
   };
+}
+
+/** The modules that ran the user's code (one bundle, or a module per file). */
+export interface BundleSources {
+  /** By a name a stack gives it: its URL or its path. */
+  get(name: string): BundleSource | undefined;
+  /**
+   * By its URL only: how V8 names a module Node ran. A module runner that ran it instead
+   * (vitest's) names it by path, has changed its code, and maps its stacks itself.
+   */
+  ran(url: string): BundleSource | undefined;
+}
+
+export function bundleSources(list: readonly BundleSource[]): BundleSources {
+  const byUrl = new Map<string, BundleSource>();
+  const byName = new Map<string, BundleSource>();
+  for (const source of list) {
+    byUrl.set(source.url, source);
+    byName.set(source.url, source);
+    byName.set(fileURLToPath(source.url), source);
+  }
+  return { get: (name) => byName.get(name), ran: (url) => byUrl.get(url) };
 }
 
 /** Where each traced config object was made, by the object. */
@@ -122,14 +144,14 @@ function inlineSourceMap(code: string, url: string): SourceMap | undefined {
 }
 
 /**
- * The first frame in one of the user's files, through the bundle's source map: what
- * the stack text says when Node's source maps are on (only the bundle holds user code),
- * without Node keeping every bundle's map for the rest of the process.
+ * The first frame in one of the user's files, through the source maps of the modules
+ * that ran: what the stack text says when Node's source maps are on (only those modules
+ * hold user code), without Node keeping every module's map for the rest of the process.
  */
-function mappedUserFrame(frames: readonly RawFrame[], bundle: BundleSource, isUserFile: (file: string) => boolean): CallSite | undefined {
-  const path = fileURLToPath(bundle.url);
+function mappedUserFrame(frames: readonly RawFrame[], sources: BundleSources, isUserFile: (file: string) => boolean): CallSite | undefined {
   for (const frame of frames) {
-    if (frame.name !== bundle.url && frame.name !== path) {
+    const bundle = sources.get(frame.name);
+    if (bundle === undefined) {
       const file = frame.name.startsWith('file://') ? fileURLToPath(frame.name) : frame.name;
       if (isUserFile(file)) return { file, line: frame.line, column: frame.column };
       continue;
@@ -144,13 +166,13 @@ function mappedUserFrame(frames: readonly RawFrame[], bundle: BundleSource, isUs
 }
 
 /**
- * Records where each define* call ran. With the bundle that runs, a call made from it
- * keeps V8's frames, and they are mapped to the user's files only
+ * Records where each define* call ran. With the modules that run (`sources`), a call
+ * made from one keeps V8's frames, and they are mapped to the user's files only
  * when a diagnostic asks (a build without any parses no source map). A call whose
- * stack does not hold the bundle's URL, as when a module runner that maps stacks
+ * stack holds none of those modules, as when a module runner that maps stacks
  * itself (vitest's) ran it, is placed through the stack text at once.
  */
-export function createTraceRecorder(isUserFile: (file: string) => boolean, source?: BundleSource): TraceRecorder {
+export function createTraceRecorder(isUserFile: (file: string) => boolean, sources?: BundleSources): TraceRecorder {
   const placed = new WeakMap<object, CallSite | undefined>();
   const pending = new WeakMap<object, RawFrame[]>();
   const definitions: object[] = [];
@@ -167,12 +189,12 @@ export function createTraceRecorder(isUserFile: (file: string) => boolean, sourc
   const hook: TraceHook = (_kind, value) => {
     if (value === null || typeof value !== 'object' || placed.has(value) || pending.has(value)) return;
     definitions.push(value);
-    if (source) {
+    if (sources) {
       // A few frames first; all of them when the user's code is further down (a
       // define* call in a helper of the user's, in a package).
       let frames = framesBelow(SHALLOW);
-      if (!frames.some((f) => f.name === source.url || isUserFile(f.name))) frames = framesBelow(64);
-      if (frames.some((f) => f.name === source.url)) {
+      if (!frames.some((f) => sources.ran(f.name) !== undefined || isUserFile(f.name))) frames = framesBelow(64);
+      if (frames.some((f) => sources.ran(f.name) !== undefined)) {
         pending.set(value, frames);
         return;
       }
@@ -187,8 +209,8 @@ export function createTraceRecorder(isUserFile: (file: string) => boolean, sourc
     get(value) {
       if (placed.has(value)) return placed.get(value);
       const frames = pending.get(value);
-      if (!frames || !source) return undefined;
-      const site = mappedUserFrame(frames, source, isUserFile);
+      if (!frames || !sources) return undefined;
+      const site = mappedUserFrame(frames, sources, isUserFile);
       pending.delete(value);
       placed.set(value, site);
       return site;
