@@ -5,10 +5,12 @@
 // fixed number of requests, then the main thread's counts are dumped. JIT code is named from the
 // server's `--perf-basic-prof` map. Not part of `npm run bench`; a tool for the fast path.
 //
-//   node bench/http/callgrind.mjs [--kind dfc-memory|bare-memory] [--runtime other/dist/index.js] [--warmup 4000] [--requests 2000] [--top 40]
+//   node bench/http/callgrind.mjs [--kind dfc-memory|bare-memory] [--runtime other/dist/index.js] [--warmup 4000] [--requests 2000] [--top 40] [--sim]
 //
 // Prints instructions per request in all, then the functions with the most instructions
-// per request (self, then inclusive). Needs valgrind (`apt-get install valgrind`).
+// per request (self, then inclusive). `--sim` also simulates the caches and branch
+// predictors (callgrind's model of them, not this CPU's) and prints their misses per
+// request. Needs valgrind (`apt-get install valgrind`).
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -25,6 +27,7 @@ const { values: o } = parseArgs({
     connections: { type: 'string', default: '10' },
     top: { type: 'string', default: '40' },
     out: { type: 'string' },
+    sim: { type: 'boolean', default: false },
   },
 });
 const { rows, env, dir, headers } = await httpProject('callgrind', { keep: true });
@@ -35,7 +38,15 @@ const kinds = {
 const out = resolve(o.out ?? join(dir, `${o.kind}.callgrind`));
 const child = fork(join(import.meta.dirname, 'server.mjs'), [JSON.stringify(kinds[o.kind])], {
   execPath: 'valgrind',
-  execArgv: ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof'],
+  execArgv: [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    '--separate-threads=yes',
+    ...(o.sim ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
+    `--callgrind-out-file=${out}`,
+    process.execPath,
+    '--perf-basic-prof',
+  ],
   stdio: ['ignore', 'inherit', 'ignore', 'ipc'],
   cwd: dir, // where V8 writes the log that --perf-basic-prof turns on
 });
@@ -91,11 +102,16 @@ const nameOf = (fn) => {
   }
   return fn;
 };
-const text = execFileSync('callgrind_annotate', ['--threshold=100', '--inclusive=no', file], { maxBuffer: 1 << 28 }).toString();
-const incl = execFileSync('callgrind_annotate', ['--threshold=100', '--inclusive=yes', file], { maxBuffer: 1 << 28 }).toString();
+const text = execFileSync('callgrind_annotate', ['--threshold=100', '--show=Ir', '--inclusive=no', file], { maxBuffer: 1 << 28 }).toString();
+const incl = execFileSync('callgrind_annotate', ['--threshold=100', '--show=Ir', '--inclusive=yes', file], { maxBuffer: 1 << 28 }).toString();
 const n = Number(o.requests);
-const total = Number(/([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS/.exec(text)?.[1].replace(/,/g, '') ?? NaN);
+// Every event's total (instructions; with --sim, data reads and writes and the simulated misses too).
+const counts = readFileSync(file, 'utf8');
+const events = /^events:\s*(.*)$/m.exec(counts)?.[1].trim().split(/\s+/) ?? [];
+const totals = /^(?:summary|totals):\s*(.*)$/m.exec(counts)?.[1].trim().split(/\s+/).map(Number) ?? [];
+const total = totals[events.indexOf('Ir')] ?? NaN;
 console.log(`${o.kind}: ${Math.round(total / n).toLocaleString('en')} instructions per request (${n} requests)`);
+if (o.sim) console.log(events.map((e, i) => `${e} ${Math.round(totals[i] / n).toLocaleString('en')}`).join(', ') + ' (per request)');
 const rowsOf = (t) => {
   const m = new Map();
   for (const line of t.split('\n')) {
