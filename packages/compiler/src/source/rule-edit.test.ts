@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import ts from 'typescript';
-import { onlyRulesChanged, returnsFromFirstTwo } from './rule-edit.js';
+import { changedRules, isPlainData, onlyRulesChanged, returnsFromFirstTwo } from './rule-edit.js';
 
 const parse = (text: string) => ts.createSourceFile('/p/rules.ts', text, ts.ScriptTarget.ES2023, true);
 const byName = (name: string) => (call: ts.CallExpression) => ts.isIdentifier(call.expression) && call.expression.text === name;
@@ -56,4 +56,33 @@ test("a function's result depends only on its first two arguments when its retur
   expect(returnsFromFirstTwo(declarations('declare function f(s: string, t: string, r: unknown): typeof x;'))).toBe(false);
   expect(returnsFromFirstTwo(declarations('declare function f(s: string, t: string, r: unknown);'))).toBe(false);
   expect(returnsFromFirstTwo([])).toBe(false);
+});
+
+test('the rules argument an edit changed, and whether it is written as plain data', () => {
+  const after = FILE.replace("f2: ['admin']", "f2: ['admin', 'owner']");
+  const rules = changedRules(parse(FILE), parse(after), byName('defineRule'));
+  expect(rules?.getText()).toBe("{\n  read: { rule: 'match', eval: 'in', type: 'string', f1: 'args.auth.role', f2: ['admin', 'owner'] },\n}");
+  expect(changedRules(parse(FILE), parse(FILE), byName('defineRule'))).toBeUndefined();
+  expect(changedRules(parse(FILE), parse(FILE.replace('limit = 10', 'limit = 11')), byName('defineRule'))).toBeUndefined();
+
+  const plain = (text: string) => {
+    const sf = parse(`x(${text});`);
+    const call = (sf.statements[0] as ts.ExpressionStatement).expression as ts.CallExpression;
+    return isPlainData(call.arguments[0]!);
+  };
+  expect(plain("{ read: { rule: 'and', clauses: [{ rule: 'allow' }, { rule: 'match', f1: 1.5, f2: -2, f3: null, f4: true, f5: `t` }] } }")).toBe(true);
+  expect(plain('{ "read": { rule: false } }')).toBe(true);
+  // Names, calls, functions, spreads, computed or repeated keys, templates with values.
+  expect(plain('{ read: { rule: kind } }')).toBe(false);
+  expect(plain("{ read: { rule: 'code', fn: () => true } }")).toBe(false);
+  expect(plain("{ read: { rule: 'code', fn() { return true; } } }")).toBe(false);
+  expect(plain("{ read: make('allow') }")).toBe(false);
+  expect(plain('{ ...base }')).toBe(false);
+  expect(plain("{ read: { rule: 'and', clauses: [...more] } }")).toBe(false);
+  expect(plain("{ ['read']: { rule: 'allow' } }")).toBe(false);
+  expect(plain("{ read: { rule: 'allow' }, read: { rule: 'deny' } }")).toBe(false);
+  expect(plain("{ 1: { rule: 'allow' } }")).toBe(false);
+  expect(plain('{ read: { rule: `${kind}` } }')).toBe(false);
+  expect(plain("{ read: { rule: 'allow', n: +1 } }")).toBe(false);
+  expect(plain("{ read: { rule: 'allow' } } as const")).toBe(false);
 });

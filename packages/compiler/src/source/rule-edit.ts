@@ -14,22 +14,62 @@ import { ts } from './typescript.js';
  * offset and is followed by the same text, so the rest of the file is the same.
  */
 export function onlyRulesChanged(before: TS.SourceFile, after: TS.SourceFile, isRulesCall: (call: TS.CallExpression) => boolean): boolean {
+  return before.text === after.text || changedRules(before, after, isRulesCall) !== undefined;
+}
+
+/**
+ * The rules argument, in `after`, of the one `defineRule` call whose rules hold every
+ * difference between the texts (see {@link onlyRulesChanged}); undefined when the texts
+ * are the same or differ anywhere else.
+ */
+export function changedRules(before: TS.SourceFile, after: TS.SourceFile, isRulesCall: (call: TS.CallExpression) => boolean): TS.Expression | undefined {
   const a = before.text;
   const b = after.text;
-  if (a === b) return true;
+  if (a === b) return undefined;
   const shorter = Math.min(a.length, b.length);
   let prefix = 0;
   while (prefix < shorter && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
   let suffix = 0;
   while (suffix < shorter - prefix && a.charCodeAt(a.length - 1 - suffix) === b.charCodeAt(b.length - 1 - suffix)) suffix++;
   const inAfter = rulesArguments(after, prefix, b.length - suffix).find((c) => isRulesCall(c.call));
-  if (!inAfter) return false;
+  if (!inAfter) return undefined;
   const callStart = inAfter.call.getStart(after);
   const inBefore = rulesArguments(before, prefix, a.length - suffix).find((c) => c.call.getStart(before) === callStart);
-  return (
+  const same =
     inBefore !== undefined &&
     inBefore.arg.getStart(before) === inAfter.arg.getStart(after) &&
-    a.length - inBefore.arg.end === b.length - inAfter.arg.end
+    a.length - inBefore.arg.end === b.length - inAfter.arg.end;
+  return same ? inAfter.arg : undefined;
+}
+
+/**
+ * Whether an expression is written as plain data: object literals (with plain keys,
+ * each once), array literals, strings, numbers, booleans and null, and nothing else (no
+ * names, calls, functions, spreads or templates with values). Such a value's type is
+ * its text alone: checking it against a type needs nothing from the file around it.
+ */
+export function isPlainData(node: TS.Expression): boolean {
+  if (ts.isObjectLiteralExpression(node)) {
+    const keys = new Set<string>();
+    for (const p of node.properties) {
+      if (!ts.isPropertyAssignment(p)) return false;
+      const name = p.name;
+      if (!ts.isIdentifier(name) && !ts.isStringLiteral(name)) return false;
+      if (keys.has(name.text)) return false;
+      keys.add(name.text);
+      if (!isPlainData(p.initializer)) return false;
+    }
+    return true;
+  }
+  if (ts.isArrayLiteralExpression(node)) return node.elements.every((e) => !ts.isSpreadElement(e) && !ts.isOmittedExpression(e) && isPlainData(e));
+  if (ts.isPrefixUnaryExpression(node)) return node.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(node.operand);
+  return (
+    ts.isStringLiteral(node) ||
+    ts.isNoSubstitutionTemplateLiteral(node) ||
+    ts.isNumericLiteral(node) ||
+    node.kind === ts.SyntaxKind.TrueKeyword ||
+    node.kind === ts.SyntaxKind.FalseKeyword ||
+    node.kind === ts.SyntaxKind.NullKeyword
   );
 }
 

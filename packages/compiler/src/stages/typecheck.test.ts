@@ -274,6 +274,39 @@ test("an edit inside the rules of a `defineRule` call keeps the file's declarati
   expect(await rebuildMatchesCold(dir, session)).toEqual([expect.stringMatching(/^DFC2003 dfc\.config\.ts:\d+ type `"=="` is not assignable to type `"!="`$/)]);
 });
 
+test("a rebuild after an edit inside one `defineRule` call's rules, written as plain data, reports what a cold check reports", async () => {
+  const { dir, config, rules, edit } = splitProject();
+  const input = { configFile: config, configDir: dir, incremental: true, authoringChecks: false };
+  let session = typecheck(input).session;
+  /** A rebuild's errors of the first pass, which must be a cold first pass's. */
+  const rebuild = () => {
+    const out = typecheck({ ...input, session });
+    session = out.session;
+    expect(out.diagnostics).toEqual(typecheck({ configFile: config, configDir: dir, authoringChecks: false }).diagnostics);
+    return out.diagnostics.map((d) => `${d.code} ${d.file?.split('/').pop()}:${d.line}`);
+  };
+  edit(rules, "eval: '=='", "eval: '!='");
+  expect(rebuild()).toEqual([]);
+  // Rules the first pass's signature does not take: a rule kind that does not exist, an
+  // operation that does not exist, a `fn` that is not a function.
+  for (const [from, to] of [
+    ["rule: 'match'", "rule: 'matches'"],
+    ['{ read: {', '{ reed: {'],
+    ["f1: 'args.auth.id'", "fn: 'args.auth.id'"],
+  ]) {
+    edit(rules, from!, to!);
+    expect(rebuild()).toEqual(['DFC2003 rules.ts:3']);
+    edit(rules, to!, from!);
+    expect(rebuild()).toEqual([]);
+    expect(rebuild()).toEqual([]);
+  }
+  // An error elsewhere in the file stays reported after an edit of the rules.
+  writeFileSync(rules, readFileSync(rules, 'utf8') + "export const pageSize: number = 'ten';\n");
+  expect(rebuild()).toEqual(['DFC2003 rules.ts:4']);
+  edit(rules, "eval: '!='", "eval: '=='");
+  expect(rebuild()).toEqual(['DFC2003 rules.ts:4']);
+});
+
 test('a syntax error between two rebuilds hides no change of exported types', async () => {
   const { dir, svc, edit } = splitProject();
   const session: CompilerSession = {};

@@ -6,7 +6,7 @@ import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { DFC_SPECIFIERS, dfcConfigPackage } from '../source/dfc-package.js';
 import { SECRET_HINT } from '../lints/security.js';
 import { spanOfNode } from '../source/locate.js';
-import { onlyRulesChanged, returnsFromFirstTwo } from '../source/rule-edit.js';
+import { changedRules, isPlainData, onlyRulesChanged, returnsFromFirstTwo } from '../source/rule-edit.js';
 import { ts } from '../source/typescript.js';
 
 export interface TypecheckInput {
@@ -187,7 +187,7 @@ function compilerOptionsFor(configDir: string): { options: TS.CompilerOptions; d
  * table's type. A rule set with a `fn` fails it and takes the declared signature,
  * as before; so does every call when the checks are on, as in an editor.
  */
-function typeSettingsFile(dfcTypes: string, authoringChecks: boolean): { fileName: string; text: string } {
+function typeSettingsFile(dfcTypes: string, authoringChecks: boolean): { fileName: string; text: string; module: string } {
   let real = dfcTypes;
   try {
     real = realpathSync(dfcTypes);
@@ -210,6 +210,7 @@ function typeSettingsFile(dfcTypes: string, authoringChecks: boolean): { fileNam
   return {
     fileName: join(dirname(real), '__dfc_build_type_settings__.d.ts').split(sep).join('/'),
     text: lines.join('\n') + '\n',
+    module,
   };
 }
 
@@ -268,11 +269,14 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
 
   const host = ts.createCompilerHost(options, true);
   const settings = typeSettingsFile(dfc.types, authoringChecks);
+  /** A rules argument on its own (see `rulesFit`), in a file of its own beside the settings. */
+  const literal = { fileName: settings.fileName.replace(/__dfc_build_type_settings__\.d\.ts$/, '__dfc_build_rules__.ts'), text: '' };
   const baseGetSourceFile = host.getSourceFile.bind(host);
   const baseFileExists = host.fileExists.bind(host);
-  host.fileExists = (fileName) => fileName === settings.fileName || reusedByName.has(fileName) || baseFileExists(fileName);
+  host.fileExists = (fileName) => fileName === settings.fileName || fileName === literal.fileName || reusedByName.has(fileName) || baseFileExists(fileName);
   host.getSourceFile = (fileName, languageVersionOrOptions, onError, shouldCreate) => {
     if (fileName === settings.fileName) return ts.createSourceFile(fileName, settings.text, languageVersionOrOptions, true);
+    if (fileName === literal.fileName) return ts.createSourceFile(fileName, literal.text, languageVersionOrOptions, true);
     const lv =
       typeof languageVersionOrOptions === 'object'
         ? `${languageVersionOrOptions.languageVersion}:${languageVersionOrOptions.impliedNodeFormat ?? ''}`
@@ -377,6 +381,20 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
     return declarations.every((d) => !isUserFile(program, d.getSourceFile(), dfc.dir)) && returnsFromFirstTwo(declarations);
   };
 
+  /**
+   * Whether a rules argument written as plain data is a rule set the first pass's
+   * `defineRule` signature takes (`RuleSetWithoutCode`): checked on its own, in a small
+   * program of its own, as that signature's parameter would check it.
+   */
+  const rulesFit = (text: string): boolean => {
+    literal.text = `import type { RuleSetWithoutCode } from ${settings.module};\nexport const rules: RuleSetWithoutCode = ${text};\n`;
+    const alone = ts.createProgram({ rootNames: [literal.fileName, settings.fileName], options, host });
+    const sf = alone.getSourceFile(literal.fileName);
+    if (!sf) return false;
+    const errors = [...alone.getSyntacticDiagnostics(sf), ...alone.getGlobalDiagnostics(), ...alone.getSemanticDiagnostics(sf)];
+    return errors.every((d) => d.category !== ts.DiagnosticCategory.Error);
+  };
+
   const fixed: TS.Diagnostic[] = [...configDiagnostics, ...program.getOptionsDiagnostics()];
   const syntactic = userFiles.flatMap((sf) => program.getSyntacticDiagnostics(sf));
   fixed.push(...syntactic);
@@ -412,6 +430,25 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       const before = previousChecks?.get(r.file);
       takenOver.set(r.file, before?.stamp === r.decl.stamp ? before : { stamp: r.decl.stamp, resolutions: resolutionKey(r.file), diagnostics: [] });
     }
+    /**
+     * Whether the previous check of a changed file still holds, so that it is not
+     * checked again: in the first pass (no authoring checks), when that check found no
+     * error, the file's imports resolve as before and are read as the declarations the
+     * previous run emitted, and the only edit is inside the rules of one call of dfc's
+     * `defineRule`, written as plain data that the first pass's signature takes. The
+     * result's type does not depend on the rules, and plain data has no type but its
+     * own, so nothing else in the file can check differently. (A rule set that does not
+     * fit, or rules with code or names in them, are checked in the file as before.)
+     */
+    const checkHolds = (file: string, sf: TS.SourceFile): boolean => {
+      if (authoringChecks || !input.incremental || file === input.checkAgain) return false;
+      const before = previousChecks?.get(file);
+      const parsedBefore = superseded.get(file);
+      if (!before || before.diagnostics.length > 0 || before.resolutions !== resolutionKey(file) || parsedBefore?.stamp !== before.stamp) return false;
+      if (!previous?.has(file) || !(importsOf.get(file) ?? []).every((f) => reused.has(f))) return false;
+      const rules = changedRules(parsedBefore.file, sf, isRulesCall);
+      return rules !== undefined && isPlainData(rules) && rulesFit(rules.getText(sf));
+    };
     // Every file not taken over is checked, and so is every file importing one whose
     // exported types may have changed (no declarations to compare, or different ones).
     // In the program's order (imports before the files importing them), as a cold build checks them.
@@ -424,7 +461,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       visited.add(file);
       takenOver.delete(file);
       let fileErrors: TS.Diagnostic[] = [];
-      if (checkable.has(file)) {
+      if (checkable.has(file) && !checkHolds(file, sf)) {
         fileErrors = program.getSemanticDiagnostics(sf).filter((d) => d.category === ts.DiagnosticCategory.Error);
         if (fileErrors.length > 0) withErrors.add(file);
       }
