@@ -203,7 +203,7 @@ function exported(input: LoadInput, mod: Record<string, unknown>, recorder: Trac
       diagnostics: [
         diagnostic('DFC1006', `the default export must be an object, not ${describeValue(value)}`, {
           span: entrySpan(),
-          notes: ['export the result of `defineConfig({ … })`'],
+          notes: ['export the result of `defineConfig({ services: [ … ] })`'],
         }),
       ],
       sites: recorder.sites,

@@ -269,8 +269,8 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
 
   const host = ts.createCompilerHost(options, true);
   const settings = typeSettingsFile(dfc.types, authoringChecks);
-  /** A rules argument on its own (see `rulesFit`), in a file of its own beside the settings. */
-  const literal = { fileName: settings.fileName.replace(/__dfc_build_type_settings__\.d\.ts$/, '__dfc_build_rules__.ts'), text: '' };
+  /** A rules argument on its own (see `rulesFit`), in a file of its own (never written) beside the config, where the user's files are. */
+  const literal = { fileName: join(input.configDir, '__dfc_build_rules__.ts').split(sep).join('/'), text: '' };
   const baseGetSourceFile = host.getSourceFile.bind(host);
   const baseFileExists = host.fileExists.bind(host);
   host.fileExists = (fileName) => fileName === settings.fileName || fileName === literal.fileName || reusedByName.has(fileName) || baseFileExists(fileName);
