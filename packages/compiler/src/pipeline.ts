@@ -19,7 +19,7 @@ import { load, type LoadOutput, type LoadSession } from './stages/load.js';
 import { normalize, type NormalizeOutput } from './stages/normalize.js';
 import { resolve } from './stages/resolve.js';
 import { typecheck, type TypecheckOutput, type TypecheckSession } from './stages/typecheck.js';
-import { validate } from './stages/validate.js';
+import { validate, type ValidateCache } from './stages/validate.js';
 
 export interface CompileOptions {
   /** A config file, or a directory holding `dfc.config.ts`. Default: `cwd`. */
@@ -57,6 +57,8 @@ export interface CompilerSession {
   policyCheck?: PolicyCheckCache;
   /** Each user file's module, as the last load built it. */
   load?: LoadSession;
+  /** The rule sets the last validation parsed. */
+  validate?: ValidateCache;
 }
 
 export interface CompileResult {
@@ -169,7 +171,12 @@ export const STAGES: readonly Stage[] = [
   {
     name: 'validate',
     run(s) {
-      const out = validate({ value: need(s.load, 'load').value, locator: need(s.locator, 'locator') });
+      const out = validate({
+        value: need(s.load, 'load').value,
+        locator: need(s.locator, 'locator'),
+        // A caller that keeps a session rebuilds (`--watch`): rule sets parsed before are not parsed again.
+        cache: s.options.session !== undefined ? (s.session.validate ??= {}) : undefined,
+      });
       if (out.config) s.config = out.config;
       if (out.reached) s.reached = out.reached;
       return out.diagnostics;

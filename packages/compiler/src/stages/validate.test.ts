@@ -118,3 +118,34 @@ describe('validate never throws', () => {
     expect(codes).toEqual(['DFC3008']);
   });
 });
+
+test('with a cache, rule sets parsed before are taken from it, and the result and the diagnostics are those of a parse without it', () => {
+  const locate = (value: unknown) => new Locator({ root: value, sites: new WeakMap(), entry: '/nowhere/dfc.config.ts' });
+  const withTwo = (second: unknown) => ({ ...base, rules: [base.rules[0], second] });
+  const posts = { service: 'blog', table: 'default', rules: { read: { rule: 'allow' } } };
+  const cache = {};
+  const first = validate({ value: withTwo(posts), locator: locate(withTwo(posts)), cache });
+  expect(first.diagnostics).toEqual([]);
+  expect(first.config).toEqual(validate({ value: withTwo(posts), locator: locate(withTwo(posts)) }).config);
+
+  // The second rule set changes: the first comes from the cache, the second is parsed.
+  const changed = { service: 'blog', table: 'default', rules: { read: { rule: 'deny' } } };
+  const second = validate({ value: withTwo(changed), locator: locate(withTwo(changed)), cache });
+  expect(second.config).toEqual(validate({ value: withTwo(changed), locator: locate(withTwo(changed)) }).config);
+  expect(second.config?.rules?.[0]).toBe(first.config?.rules?.[0]);
+  expect(second.config?.rules?.[1]).not.toBe(first.config?.rules?.[1]);
+
+  // A rule set that does not parse is reported at its own index, as without the cache.
+  const wrong = { service: 'blog', table: 'default', rules: { read: { rule: 'alow' } } };
+  const failed = validate({ value: withTwo(wrong), locator: locate(withTwo(wrong)), cache });
+  expect(failed.config).toBeUndefined();
+  expect(failed.diagnostics.map((d) => d.path)).toEqual(['rules.blog.default.read.rule']);
+  expect(failed.diagnostics).toEqual(validate({ value: withTwo(wrong), locator: locate(withTwo(wrong)) }).diagnostics);
+
+  // A rule set with a function (no exact JSON) is parsed every time.
+  const coded = { service: 'blog', table: 'default', rules: { read: { rule: 'code', fn: () => true } } };
+  const a = validate({ value: withTwo(coded), locator: locate(withTwo(coded)), cache });
+  const b = validate({ value: withTwo(coded), locator: locate(withTwo(coded)), cache });
+  expect(b.config?.rules?.[1]).not.toBe(a.config?.rules?.[1]);
+  expect(b.config?.rules?.[0]).toBe(first.config?.rules?.[0]);
+});

@@ -1,4 +1,4 @@
-import { ConfigSchema, FORBIDDEN_SEGMENTS, MAX_RULE_DEPTH, type Config } from '@dfc/schema';
+import { ConfigSchema, exactJson, FORBIDDEN_SEGMENTS, MAX_RULE_DEPTH, type Config, type ConfigRuleSet } from '@dfc/schema';
 import type { z } from 'zod';
 import type { DiagnosticCode } from '../diagnostics/codes.js';
 import { displayPath, type RawPath } from '../diagnostics/config-path.js';
@@ -11,6 +11,13 @@ export interface ValidateInput {
   /** The config module's default export. */
   value: unknown;
   locator: Locator;
+  /** Kept between `--watch` rebuilds: rule sets already parsed, by their exact JSON. */
+  cache?: ValidateCache | undefined;
+}
+
+/** Rule sets the last validation parsed, by their exact JSON (only those it used). */
+export interface ValidateCache {
+  ruleSets?: Map<string, ConfigRuleSet>;
 }
 
 export interface ValidateOutput {
@@ -34,7 +41,7 @@ export function validate(input: ValidateInput): ValidateOutput {
   const { diagnostics: shape, reached } = checkShape(value, report);
   if (shape.length > 0) return { diagnostics: shape };
 
-  const parsed = ConfigSchema.safeParse(value, { reportInput: true });
+  const parsed = input.cache ? parseReusing(value, input.cache) : ConfigSchema.safeParse(value, { reportInput: true });
   if (!parsed.success) {
     const diagnostics = parsed.error.issues.flatMap((issue) => issueDiagnostics(issue, [], value, report));
     return { diagnostics };
@@ -42,6 +49,34 @@ export function validate(input: ValidateInput): ValidateOutput {
   const config = parsed.data;
   const diagnostics = [...duplicateNames(config, report), ...ruleDepth(config, report)];
   return diagnostics.length > 0 ? { diagnostics } : { diagnostics, config, reached };
+}
+
+/**
+ * The config parsed with each rule set whose exact JSON the last parse saw taken from
+ * it (a rule set's parse depends on its own value alone): most of a rebuild's parse is
+ * its rule sets, and an edit changes one. A rule set JSON cannot tell apart from
+ * another (a function, `undefined`, `-0`) is parsed every time. When the rest fails,
+ * the whole config is parsed again, so that every issue has its place.
+ */
+function parseReusing(value: unknown, cache: ValidateCache): ReturnType<typeof ConfigSchema.safeParse> {
+  const whole = () => ConfigSchema.safeParse(value, { reportInput: true });
+  const rules = value !== null && typeof value === 'object' ? (value as { rules?: unknown }).rules : undefined;
+  if (!Array.isArray(rules)) return whole();
+  const known = cache.ruleSets ?? new Map<string, ConfigRuleSet>();
+  const keys = rules.map((r) => exactJson(r, MAX_DEPTH));
+  const fresh = rules.filter((_, i) => keys[i] === undefined || !known.has(keys[i]!));
+  const parsed = ConfigSchema.safeParse({ ...(value as object), rules: fresh }, { reportInput: true });
+  if (!parsed.success) return whole();
+  const used = new Map<string, ConfigRuleSet>();
+  let next = 0;
+  const all = rules.map((_, i) => {
+    const key = keys[i];
+    const set = key !== undefined && known.has(key) ? known.get(key)! : parsed.data.rules![next++]!;
+    if (key !== undefined) used.set(key, set);
+    return set;
+  });
+  cache.ruleSets = used;
+  return { ...parsed, data: { ...parsed.data, rules: all } };
 }
 
 type Report = (code: DiagnosticCode, message: string, path: RawPath, mode?: LocateMode, notes?: (string | undefined)[]) => Diagnostic;
