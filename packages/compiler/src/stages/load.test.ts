@@ -59,6 +59,17 @@ test('a --watch load builds a file again when a JSON file it imports changes', a
   expect(again.inputs).toEqual([join(tmp.dir, 'data.json'), join(tmp.dir, 'dfc.config.ts')]);
 });
 
+test('a --watch load of a config whose files import the same JSON file bundles it as a build does (one object, not one per file)', async () => {
+  write({
+    'data.json': '{ "n": 1 }\n',
+    'a.ts': "import data from './data.json';\nexport const a = data;\n",
+    'dfc.config.ts': "import data from './data.json';\nimport { a } from './a';\nexport default { same: a === data };\n",
+  });
+  const session: LoadSession = {};
+  expect((await loadWith(session)).value).toEqual({ same: true });
+  expect((await loadWith()).value).toEqual({ same: true });
+});
+
 test('a --watch load of a config that imports CommonJS bundles it as a build does', async () => {
   write({
     'helper.cjs': 'module.exports = { y: 7 };\n',

@@ -257,8 +257,8 @@ const BUILD_GENERATION = 0;
 /**
  * The config and the user files it imports, a module each, in a new directory: files
  * unchanged since the session's last load keep the module built then. Undefined when
- * the config needs one bundle after all: a user file written as CommonJS, or one that
- * `require`s another.
+ * the config needs one bundle after all: a user file written as CommonJS, one that
+ * `require`s another, or a JSON file two files import.
  */
 async function moduleFiles(input: LoadInput, session: LoadSession, dfcEntry: string): Promise<Prepared | { diagnostics: Diagnostic[]; inputs: string[] } | undefined> {
   session.base ??= join(tmpdir(), `dfc-load-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -285,6 +285,15 @@ async function moduleFiles(input: LoadInput, session: LoadSession, dfcEntry: str
       if ('diagnostics' in result) return { diagnostics: result.diagnostics, inputs: [...new Set([input.configFile, batch[i]!, ...built.keys()])].sort() };
       built.set(batch[i]!, result);
       wanted.push(...result.imports);
+    }
+  }
+  // A file other than code (JSON) is held by the module importing it: held by two, it would
+  // be two objects where the bundle has one.
+  const held = new Set<string>();
+  for (const m of built.values()) {
+    for (const file of m.held.keys()) {
+      if (held.has(file)) return undefined;
+      held.add(file);
     }
   }
   session.modules = built;
