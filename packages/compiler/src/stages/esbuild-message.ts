@@ -1,9 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type * as esbuild from 'esbuild';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.js';
-
-/** The line load puts before a file's first line (its import.meta values, see `withImportMeta`). */
-const PRELUDE = /^const __dfc_import_meta_url = "(?:[^"\\]|\\.)*", __dfc_import_meta_dirname = "(?:[^"\\]|\\.)*", __dfc_import_meta_filename = "(?:[^"\\]|\\.)*";/;
+import { importMetaPrelude } from '../source/import-meta.js';
 
 /** An esbuild error as a DFC1003 diagnostic, in Cedar style, at its position. */
 export function esbuildMessage(message: esbuild.Message, cwd: string): Diagnostic {
@@ -16,7 +14,8 @@ export function esbuildMessage(message: esbuild.Message, cwd: string): Diagnosti
   if (!loc) return diagnostic('DFC1003', text, { notes });
   let lineText = loc.lineText;
   let bytes = loc.column;
-  const prelude = loc.line === 1 ? PRELUDE.exec(lineText)?.[0] : undefined;
+  // The line load puts before a file's first line is not the user's.
+  const prelude = loc.line === 1 ? importMetaPrelude(lineText) : undefined;
   if (prelude !== undefined && bytes >= Buffer.byteLength(prelude)) {
     lineText = lineText.slice(prelude.length);
     bytes -= Buffer.byteLength(prelude);

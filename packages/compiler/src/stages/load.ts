@@ -10,6 +10,7 @@ import { diagnostic, type Diagnostic, type SourceSpan } from '../diagnostics/dia
 import { DFC_SPECIFIERS, dfcConfigPackage } from '../source/dfc-package.js';
 import { findDefaultExport, spanOfNode, type CallSite, type Locator } from '../source/locate.js';
 import { bundleSource, bundleSources, createTraceRecorder, userFrame, type BundleSources, type SiteLookup, type TraceRecorder } from '../source/trace.js';
+import { IMPORT_META, withImportMeta } from '../source/import-meta.js';
 import { esbuildMessage } from './esbuild-message.js';
 
 export interface LoadInput {
@@ -65,6 +66,22 @@ export async function bundleForImport(entry: string, dir: string, kind: 'config'
   const dfc = dfcConfigPackage();
   // The bundle's source map is relative to where the bundle runs from, so name it first.
   const temp = join(tmpdir(), `dfc-${kind}-${process.pid}-${++counter}-${randomBytes(4).toString('hex')}.mjs`);
+  const built = await buildOne(entry, dir, temp, dfcPlugin(dfc.entry));
+  if ('diagnostics' in built) return built;
+  return { temp, code: built.code, inputs: built.inputs.sort() };
+}
+
+/**
+ * One esbuild build of `entry` into an ES module for Node, in memory, with an inline
+ * source map (paths relative to `outfile`) and the file's own import.meta: its code and
+ * every file it read, or esbuild's errors as diagnostics with their positions.
+ */
+async function buildOne(
+  entry: string,
+  dir: string,
+  outfile: string,
+  plugin: esbuild.Plugin,
+): Promise<{ code: string; inputs: string[]; metafile: esbuild.Metafile } | { diagnostics: Diagnostic[] }> {
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
@@ -76,12 +93,12 @@ export async function bundleForImport(entry: string, dir: string, kind: 'config'
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      outfile: temp,
+      outfile,
       sourcemap: 'inline',
       sourcesContent: false,
       logLevel: 'silent',
       define: IMPORT_META,
-      plugins: [dfcPlugin(dfc.entry)],
+      plugins: [plugin],
     });
   } catch (error) {
     const failure = error as esbuild.BuildFailure;
@@ -90,10 +107,23 @@ export async function bundleForImport(entry: string, dir: string, kind: 'config'
   }
   const inputs = Object.keys(result.metafile.inputs)
     .filter((key) => !/^[a-z-]+:/.test(key) || key.startsWith('file:'))
-    .map((key) => resolvePath(dir, key))
-    .sort();
-  return { temp, code: result.outputFiles[0]!.text, inputs };
+    .map((key) => resolvePath(dir, key));
+  return { code: result.outputFiles[0]!.text, inputs, metafile: result.metafile };
 }
+
+/**
+ * Where an import that is not dfc's resolves, as esbuild resolves it without this
+ * plugin: an answer for esbuild (a Node built-in, a resolution error, something
+ * external or outside the file system), or the file it names.
+ */
+async function resolveElsewhere(build: esbuild.PluginBuild, args: esbuild.OnResolveArgs): Promise<esbuild.OnResolveResult | string> {
+  if (args.path.startsWith('node:') || BUILTINS.has(args.path)) return { path: args.path, external: true };
+  const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'dfc-inner' });
+  if (resolved.errors.length > 0) return { errors: resolved.errors };
+  if (resolved.external || !isAbsolute(resolved.path)) return { path: resolved.path, external: true };
+  return resolved.path;
+}
+
 /** Settles when the config import in progress (if any) is done. */
 let importing: Promise<void> = Promise.resolve();
 
@@ -329,62 +359,35 @@ async function fileModule(
   if (before !== undefined && text === before.text && (await sameStamps(before.held))) return before;
   const imports = new Set<string>();
   let oneBundleNeeded = false;
-  let result: esbuild.BuildResult<{ write: false; metafile: true }>;
-  try {
-    result = await esbuild.build({
-      absWorkingDir: configDir,
-      entryPoints: [file],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      outfile: join(`${base}-${BUILD_GENERATION}`, nameOf(file)),
-      sourcemap: 'inline',
-      sourcesContent: false,
-      logLevel: 'silent',
-      define: IMPORT_META,
-      plugins: [
-        {
-          name: 'dfc-file-module',
-          setup(build: esbuild.PluginBuild) {
-            build.onResolve({ filter: /.*/ }, async (args: esbuild.OnResolveArgs) => {
-              if (args.kind === 'entry-point' || args.pluginData === 'dfc-inner') return undefined;
-              if (DFC_SPECIFIERS.has(args.path)) return { path: pathToFileURL(dfcEntry).href, external: true };
-              if (args.path.startsWith('node:') || BUILTINS.has(args.path)) return { path: args.path, external: true };
-              const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'dfc-inner' });
-              if (resolved.errors.length > 0) return { errors: resolved.errors };
-              if (resolved.external || !isAbsolute(resolved.path)) return { path: resolved.path, external: true };
-              // Packages: imported by absolute URL, because the modules run from the temp directory.
-              if (resolved.path.split('/').includes('node_modules')) return { path: pathToFileURL(resolved.path).href, external: true };
-              // Anything but code (JSON, say) is held by the module that imports it.
-              if (LOADERS[extname(resolved.path)] === undefined) return { path: resolved.path };
-              if (args.kind === 'require-call' || args.kind === 'require-resolve') oneBundleNeeded = true;
-              imports.add(resolved.path);
-              return { path: `./${nameOf(resolved.path)}`, external: true };
-            });
-            build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args: esbuild.OnLoadArgs) => {
-              const loader = LOADERS[extname(args.path)];
-              if (!loader || args.path !== file || text === undefined) return undefined;
-              return { contents: withImportMeta(args.path, text), loader, resolveDir: dirname(args.path) };
-            });
-          },
-        },
-      ],
-    });
-  } catch (error) {
-    const failure = error as esbuild.BuildFailure;
-    if (!Array.isArray(failure.errors)) throw error;
-    return { diagnostics: failure.errors.map((m) => esbuildMessage(m, configDir)) };
-  }
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((key) => !/^[a-z-]+:/.test(key) || key.startsWith('file:'))
-    .map((key) => resolvePath(configDir, key));
-  if (oneBundleNeeded || Object.values(result.metafile.inputs).some((i) => i.format === 'cjs')) return undefined;
+  const built = await buildOne(file, configDir, join(`${base}-${BUILD_GENERATION}`, nameOf(file)), {
+    name: 'dfc-file-module',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind === 'entry-point' || args.pluginData === 'dfc-inner') return undefined;
+        if (DFC_SPECIFIERS.has(args.path)) return { path: pathToFileURL(dfcEntry).href, external: true };
+        const resolved = await resolveElsewhere(build, args);
+        if (typeof resolved !== 'string') return resolved;
+        // Packages: imported by absolute URL, because the modules run from the temp directory.
+        if (resolved.split('/').includes('node_modules')) return { path: pathToFileURL(resolved).href, external: true };
+        // Anything but code (JSON, say) is held by the module that imports it.
+        if (LOADERS[extname(resolved)] === undefined) return { path: resolved };
+        if (args.kind === 'require-call' || args.kind === 'require-resolve') oneBundleNeeded = true;
+        imports.add(resolved);
+        return { path: `./${nameOf(resolved)}`, external: true };
+      });
+      build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args) => {
+        const loader = LOADERS[extname(args.path)];
+        if (!loader || args.path !== file || text === undefined) return undefined;
+        return { contents: withImportMeta(args.path, text), loader, resolveDir: dirname(args.path) };
+      });
+    },
+  });
+  if ('diagnostics' in built) return built;
+  const { inputs } = built;
+  if (oneBundleNeeded || Object.values(built.metafile.inputs).some((i) => i.format === 'cjs')) return undefined;
   const held = new Map<string, string>();
   for (const f of inputs) if (f !== file) held.set(f, await stampOf(f));
-  return { text: text ?? '', code: result.outputFiles[0]!.text, imports: [...imports], held, inputs };
+  return { text: text ?? '', code: built.code, imports: [...imports], held, inputs };
 }
 
 async function stampOf(file: string): Promise<string> {
@@ -399,25 +402,6 @@ async function stampOf(file: string): Promise<string> {
 async function sameStamps(held: ReadonlyMap<string, string>): Promise<boolean> {
   for (const [file, stamp] of held) if ((await stampOf(file)) !== stamp) return false;
   return true;
-}
-
-const IMPORT_META = {
-  'import.meta.url': '__dfc_import_meta_url',
-  'import.meta.dirname': '__dfc_import_meta_dirname',
-  'import.meta.filename': '__dfc_import_meta_filename',
-};
-
-/**
- * The file's source with its values for import.meta (the code runs from elsewhere).
- * Kept on the first line so that line numbers in stacks stay right.
- */
-function withImportMeta(file: string, source: string): string {
-  return (
-    `const __dfc_import_meta_url = ${JSON.stringify(pathToFileURL(file).href)}, ` +
-    `__dfc_import_meta_dirname = ${JSON.stringify(dirname(file))}, ` +
-    `__dfc_import_meta_filename = ${JSON.stringify(file)};` +
-    source
-  );
 }
 
 function describeThrown(error: unknown): string {
@@ -457,18 +441,10 @@ export function dfcPlugin(dfcEntry: string): esbuild.Plugin {
           // that was not built), imported from its file otherwise.
           return dfcEntry.endsWith('.ts') ? { path: dfcEntry } : { path: pathToFileURL(dfcEntry).href, external: true };
         }
-        if (args.path.startsWith('node:') || BUILTINS.has(args.path)) return { path: args.path, external: true };
         // Other packages stay external, imported by absolute URL because the bundle
         // runs from the temp directory, where nothing resolves.
-        const resolved = await build.resolve(args.path, {
-          kind: args.kind,
-          resolveDir: args.resolveDir,
-          importer: args.importer,
-          pluginData: 'dfc-inner',
-        });
-        if (resolved.errors.length > 0) return { errors: resolved.errors };
-        if (resolved.external || !isAbsolute(resolved.path)) return { path: resolved.path, external: true };
-        return { path: pathToFileURL(resolved.path).href, external: true };
+        const resolved = await resolveElsewhere(build, args);
+        return typeof resolved === 'string' ? { path: pathToFileURL(resolved).href, external: true } : resolved;
       });
       build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
         const loader = LOADERS[extname(args.path)];

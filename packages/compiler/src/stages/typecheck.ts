@@ -461,7 +461,9 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
       visited.add(file);
       takenOver.delete(file);
       let fileErrors: TS.Diagnostic[] = [];
-      if (checkable.has(file) && !checkHolds(file, sf)) {
+      // (When the check holds, the edit is one `onlyRulesChanged` accepts: not looked for twice.)
+      const holds = checkable.has(file) && checkHolds(file, sf);
+      if (checkable.has(file) && !holds) {
         fileErrors = program.getSemanticDiagnostics(sf).filter((d) => d.category === ts.DiagnosticCategory.Error);
         if (fileErrors.length > 0) withErrors.add(file);
       }
@@ -476,7 +478,7 @@ export function typecheck(input: TypecheckInput): TypecheckOutput {
         // Only while every user file it imports is read as the declarations the previous
         // run emitted: its exported types are then the same as when `before` was emitted.
         const importsAsBefore = (importsOf.get(file) ?? []).every((f) => reused.has(f));
-        if (before && parsedBefore?.stamp === before.stamp && importsAsBefore && onlyRulesChanged(parsedBefore.file, sf, isRulesCall)) {
+        if (before && parsedBefore?.stamp === before.stamp && importsAsBefore && (holds || onlyRulesChanged(parsedBefore.file, sf, isRulesCall))) {
           emitted.set(file, before.text);
           same = true;
         } else {
