@@ -40,24 +40,18 @@ const SLOT_NAMES = ['x-api-key', 'x-dreamfactory-api-key', 'authorization', 'x-d
 /** Whether a raw header name is `name` (lower case) in any case; a name sent in lower case is not lower-cased again. */
 const is = (raw: string, name: string): boolean => raw === name || raw.toLowerCase() === name;
 
+/** Each credential name's slot, by the name's length. invariant: no two of SLOT_NAMES have the same length. */
+const SLOT_BY_LENGTH: (number | undefined)[] = [];
+SLOT_NAMES.forEach((name, slot) => (SLOT_BY_LENGTH[name.length] = slot));
+
 /**
  * The slot a raw header name fills, or -1: by the name's length first, so other headers
  * are skipped without lower-casing them, then by comparing with the one name of that
  * length (a lower-cased name looked up among an object's keys was hashed on every request).
  */
 function slotOf(raw: string): number {
-  switch (raw.length) {
-    case 9:
-      return is(raw, SLOT_NAMES[0]) ? 0 : -1;
-    case 22:
-      return is(raw, SLOT_NAMES[1]) ? 1 : -1;
-    case 13:
-      return is(raw, SLOT_NAMES[2]) ? 2 : -1;
-    case 28:
-      return is(raw, SLOT_NAMES[3]) ? 3 : -1;
-    default:
-      return -1;
-  }
+  const slot = SLOT_BY_LENGTH[raw.length];
+  return slot !== undefined && is(raw, SLOT_NAMES[slot]!) ? slot : -1;
 }
 
 const BEARER = /^bearer [^\s]+$/i;

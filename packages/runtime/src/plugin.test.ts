@@ -122,6 +122,46 @@ describe('reads', () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('DFC_ERR_RECORD_NOT_FOUND');
   });
+  test('a removed field stays removed from rows a source returns with columns it was not asked for', async () => {
+    // Rows as a source that ignores the column list returns them: every column, and what `shape` makes of each row.
+    const source = (shape: (row: Record<string, unknown>) => Record<string, unknown>): DataSource => ({
+      dialect: ds.dialect,
+      select: async (table, q) => (await ds.select(table, { ...q, columns: undefined })).map(shape),
+      count: (table, where) => ds.count(table, where),
+      insert: (table, rows) => ds.insert(table, rows),
+      update: (table, where, values) => ds.update(table, where, values),
+      delete: (table, where) => ds.delete(table, where),
+      transaction: (fn) => ds.transaction(fn),
+      ping: () => ds.ping(),
+      close: () => Promise.resolve(),
+    });
+    const shapes = {
+      every: (row: Record<string, unknown>) => row,
+      inherited: ({ secret, ...row }: Record<string, unknown>) => Object.assign(Object.create({ secret }) as Record<string, unknown>, row),
+      frozen: (row: Record<string, unknown>) => Object.freeze(row),
+      absent: ({ secret: _s, ...row }: Record<string, unknown>) => row,
+    };
+    for (const [name, shape] of Object.entries(shapes)) {
+      for (const directAnswers of [false, true]) {
+        const host = Fastify();
+        await host.register(dfcPlugin, { directAnswers, policy: makeArtifact(policy, { rules }, join(dir, `dist-${name}`)), env, baseDir: dir, openDataSource: () => source(shape) });
+        try {
+          const r = await host.inject({ url: '/api/v2/blog/_table/posts?order=id&limit=1', headers: web });
+          if (name === 'frozen') {
+            // the field cannot be removed: the answer is refused, never sent with it
+            expect(r.statusCode, name).toBe(500);
+            expect(r.json().error.code, name).toBe('DFC_ERR_RESPONSE_REFUSED');
+          } else {
+            expect(r.statusCode, name).toBe(200);
+            expect(r.body, name).toBe('{"resource":[{"id":1,"userId":"alice","title":"a1"}]}');
+          }
+        } finally {
+          await host.close();
+        }
+      }
+    }
+  });
+
   test('the admin sees the field the rule removes for others', async () => {
     const r = await app.inject({ url: '/api/v2/blog/_table/posts/1', headers: { 'x-api-key': env.ADMIN_KEY, authorization: `Bearer ${await token({ role: 'admin' })}` } });
     expect(r.json().secret).toBe('s1');
@@ -450,46 +490,6 @@ describe('schema and docs', () => {
 });
 
 describe('a `query` rule during a database outage', () => {
-  test('a removed field stays removed from rows a source returns with columns it was not asked for', async () => {
-    // Rows as a source that ignores the column list returns them: every column, and what `shape` makes of each row.
-    const source = (shape: (row: Record<string, unknown>) => Record<string, unknown>): DataSource => ({
-      dialect: ds.dialect,
-      select: async (table, q) => (await ds.select(table, { ...q, columns: undefined })).map(shape),
-      count: (table, where) => ds.count(table, where),
-      insert: (table, rows) => ds.insert(table, rows),
-      update: (table, where, values) => ds.update(table, where, values),
-      delete: (table, where) => ds.delete(table, where),
-      transaction: (fn) => ds.transaction(fn),
-      ping: () => ds.ping(),
-      close: () => Promise.resolve(),
-    });
-    const shapes = {
-      every: (row: Record<string, unknown>) => row,
-      inherited: ({ secret, ...row }: Record<string, unknown>) => Object.assign(Object.create({ secret }) as Record<string, unknown>, row),
-      frozen: (row: Record<string, unknown>) => Object.freeze(row),
-      absent: ({ secret: _s, ...row }: Record<string, unknown>) => row,
-    };
-    for (const [name, shape] of Object.entries(shapes)) {
-      for (const directAnswers of [false, true]) {
-        const host = Fastify();
-        await host.register(dfcPlugin, { directAnswers, policy: makeArtifact(policy, { rules }, join(dir, `dist-${name}`)), env, baseDir: dir, openDataSource: () => source(shape) });
-        try {
-          const r = await host.inject({ url: '/api/v2/blog/_table/posts?order=id&limit=1', headers: web });
-          if (name === 'frozen') {
-            // the field cannot be removed: the answer is refused, never sent with it
-            expect(r.statusCode, name).toBe(500);
-            expect(r.json().error.code, name).toBe('DFC_ERR_RESPONSE_REFUSED');
-          } else {
-            expect(r.statusCode, name).toBe(200);
-            expect(r.body, name).toBe('{"resource":[{"id":1,"userId":"alice","title":"a1"}]}');
-          }
-        } finally {
-          await host.close();
-        }
-      }
-    }
-  });
-
   test('denies (fails closed) but answers 503 with Retry-After, not 403', async () => {
     const outage = () => Promise.reject(new DataError('unavailable', 'the database is unavailable'));
     const down: DataSource = {

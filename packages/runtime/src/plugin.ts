@@ -266,7 +266,8 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
    * `writeHead` takes: the fixed ones, a CORS header set's (shared per entry and origin),
    * the content type. Made once per set; a request copies it into a list of its own size.
    */
-  const plainMiddle = [...fixedList, 'content-type', 'application/json; charset=utf-8'];
+  const jsonType = ['content-type', 'application/json; charset=utf-8'];
+  const plainMiddle = [...fixedList, ...jsonType];
   const corsMiddles = new WeakMap<Readonly<Record<string, string>>, string[]>();
 
   /**
@@ -283,7 +284,7 @@ export const dfcPlugin: FastifyPluginAsync<DfcPluginOptions> = async (app, opts)
     let middle = plainMiddle;
     if (cors !== undefined) {
       const known = corsMiddles.get(cors);
-      if (known === undefined) corsMiddles.set(cors, (middle = [...fixedList, ...Object.entries(cors).flat(), 'content-type', 'application/json; charset=utf-8']));
+      if (known === undefined) corsMiddles.set(cors, (middle = [...fixedList, ...Object.entries(cors).flat(), ...jsonType]));
       else middle = known;
     }
     const head = new Array<string>(middle.length + 4);
